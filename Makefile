@@ -1,0 +1,27 @@
+# The README's two commands:
+#   make html   builds the website into _build/html
+#   make test   runs every test: engine, checkers, notebooks (strict nbval), website build
+# Both first create the virtual environment .venv and install requirements.txt into it,
+# once (again only when requirements.txt or pyproject.toml change).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: html test clean
+
+html: $(INSTALLED)
+	$(BIN)/jupyter-book build --all --warningiserror --nitpick --keep-going .
+
+test: $(INSTALLED)
+	$(BIN)/python -m pytest
+
+$(INSTALLED): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -r requirements.txt
+	touch $(INSTALLED)
+
+clean:
+	rm -rf _build

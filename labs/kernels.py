@@ -1,0 +1,367 @@
+"""Convolution and pooling kernels on plain numpy arrays: no graph, no tensors.
+
+These are the functions that do the arithmetic. :mod:`labs.functional` wraps them in
+``Function`` classes for autograd, but they can be called, tested and taught on their
+own. Every kernel works for any number of spatial dimensions (1-D signals, 2-D images,
+...); the ``conv1d_*`` and ``conv2d_*`` names mirror ``torch.nn.grad``.
+
+Arguments here are already validated and normalized: ``stride`` and ``dilation`` are
+tuples with one int per spatial dimension, ``padding`` is a tuple of ``(before, after)``
+pairs. :mod:`labs.reference` holds the same computations as plain loops: slower, but a
+readable specification and a second oracle in the tests.
+
+The method, per spatial dimension with input size i, kernel size k, stride s,
+dilation d and padding p (chapter 3 derives the size, chapter 7 the gradients):
+
+* forward ("im2col"): every window of the padded input is copied into a column,
+  and one matrix product with the flattened kernels gives all outputs at once;
+  ``o = floor((i + 2p - d(k - 1) - 1) / s) + 1``;
+* gradient for the input ("col2im"): the matrix product is run backwards and every
+  column is added back to the window it came from, which is exactly a transposed
+  convolution of ``grad_output``;
+* gradient for the weight: the product of ``grad_output`` with the same columns,
+  i.e. a correlation of the input with ``grad_output``.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+__all__ = [
+    "output_size",
+    "windows",
+    "conv_forward",
+    "conv_input_grad",
+    "conv_weight_grad",
+    "conv1d_input",
+    "conv1d_weight",
+    "conv2d_input",
+    "conv2d_weight",
+    "pad_constant",
+    "max_pool_forward",
+    "max_pool_backward",
+    "avg_pool_forward",
+    "avg_pool_backward",
+    "pad_source_index",
+    "pad_forward",
+    "pad_backward",
+]
+
+
+def output_size(padded: int, kernel: int, stride: int, dilation: int) -> int:
+    """Number of windows of a dilated kernel that fit in ``padded`` positions."""
+    return (padded - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def windows(x: np.ndarray, kernel, stride, dilation, out) -> np.ndarray:
+    """A read-only view of ``x`` (N, C, *spatial) as windows (N, C, *out, *kernel).
+
+    ``windows(x, ...)[n, c, *o, *j]`` is ``x[n, c, *(o * stride + j * dilation)]``:
+    no data is copied, the view just steps through memory with larger strides.
+    """
+    n, c = x.shape[:2]
+    step = x.strides[2:]
+    strides = (
+        x.strides[:2]
+        + tuple(s * st for s, st in zip(stride, step))
+        + tuple(d * st for d, st in zip(dilation, step))
+    )
+    return as_strided(x, (n, c) + tuple(out) + tuple(kernel), strides, writeable=False)
+
+
+def pad_constant(x: np.ndarray, padding, value=0.0) -> np.ndarray:
+    """Pad the spatial dimensions of (N, C, *spatial) with ``value``; ``padding`` is (before, after) pairs."""
+    if not any(before or after for before, after in padding):
+        return x
+    return np.pad(x, ((0, 0), (0, 0)) + tuple(padding), constant_values=value)
+
+
+def _columns(x, kernel, stride, dilation, padding, groups, out=None):
+    """im2col: the padded input's windows as (N, groups, C_in/groups * prod(kernel), L).
+
+    L is the number of windows: all that fit, or the first ``out`` along each axis.
+    The copy made here is the only one.
+    """
+    xp = pad_constant(x, padding)
+    if out is None:
+        out = tuple(
+            output_size(size, k, s, d)
+            for size, k, s, d in zip(xp.shape[2:], kernel, stride, dilation)
+        )
+    view = windows(xp, kernel, stride, dilation, out)  # (N, C, *out, *kernel)
+    nd = len(kernel)
+    # (N, C, *kernel, *out): the kernel axes next to the channel axis, then flatten.
+    order = (0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd))
+    n, c = x.shape[:2]
+    cols = np.ascontiguousarray(view.transpose(order))
+    return cols.reshape(n, groups, (c // groups) * int(np.prod(kernel)), -1), out
+
+
+def _scatter_windows(cols, padded_shape, kernel, stride, dilation, out):
+    """col2im: add every window's values back into an array of ``padded_shape``.
+
+    ``cols`` has shape (N, C, *kernel, *out). The loop runs over kernel offsets only
+    (k_h * k_w iterations for 2-D), never over pixels.
+    """
+    result = np.zeros(padded_shape, dtype=cols.dtype)
+    nd = len(kernel)
+    for offset in itertools.product(*(range(k) for k in kernel)):
+        target = (slice(None), slice(None)) + tuple(
+            slice(j * d, j * d + s * (o - 1) + 1, s)
+            for j, s, d, o in zip(offset, stride, dilation, out)
+        )
+        result[target] += cols[(slice(None), slice(None)) + offset + (slice(None),) * nd]
+    return result
+
+
+def _crop(x, padding):
+    """Remove (before, after) padding from the spatial dimensions of ``x``."""
+    index = (slice(None), slice(None)) + tuple(
+        slice(before, x.shape[2 + i] - after) for i, (before, after) in enumerate(padding)
+    )
+    return x[index]
+
+
+def conv_forward(input, weight, stride, padding, dilation, groups=1) -> np.ndarray:
+    """Cross-correlate ``input`` (N, C_in, *i) with ``weight`` (C_out, C_in/groups, *k).
+
+    Returns (N, C_out, *o) with ``o = floor((i + before + after - d(k - 1) - 1) / s) + 1``.
+    """
+    kernel = weight.shape[2:]
+    cols, out = _columns(input, kernel, stride, dilation, padding, groups)
+    c_out = weight.shape[0]
+    w = weight.reshape(groups, c_out // groups, -1)  # (G, C_out/G, C_in/G * K)
+    result = np.matmul(w, cols)  # (N, G, C_out/G, L)
+    return result.reshape((input.shape[0], c_out) + out)
+
+
+def conv_input_grad(input_size, weight, grad_output, stride, padding, dilation, groups=1):
+    """Gradient of :func:`conv_forward` with respect to its input, of shape ``input_size``.
+
+    Mathematically this is the transposed convolution of ``grad_output`` with the same
+    weight; :func:`labs.functional.conv_transpose2d` is built on it.
+    """
+    kernel = weight.shape[2:]
+    n, c_out = grad_output.shape[:2]
+    out = grad_output.shape[2:]
+    c_in = input_size[1]
+    w = weight.reshape(groups, c_out // groups, -1)
+    g = grad_output.reshape(n, groups, c_out // groups, -1)
+    cols = np.matmul(w.transpose(0, 2, 1), g)  # (N, G, C_in/G * K, L)
+    cols = cols.reshape((n, c_in) + tuple(kernel) + tuple(out))
+    padded = tuple(size + before + after for size, (before, after) in zip(input_size[2:], padding))
+    result = _scatter_windows(cols, (n, c_in) + padded, kernel, stride, dilation, out)
+    return _crop(result, padding)
+
+
+def conv_weight_grad(input, weight_size, grad_output, stride, padding, dilation, groups=1):
+    """Gradient of :func:`conv_forward` with respect to its weight, of shape ``weight_size``.
+
+    A correlation of the input with ``grad_output``: each weight entry collects the
+    input values it multiplied, weighted by the gradient of the output they produced.
+    """
+    kernel = weight_size[2:]
+    out = grad_output.shape[2:]
+    cols, _ = _columns(input, kernel, stride, dilation, padding, groups, out)
+    n, c_out = grad_output.shape[:2]
+    g = grad_output.reshape(n, groups, c_out // groups, -1)  # (N, G, C_out/G, L)
+    # Sum over the batch and over output positions in one product per group.
+    g2 = g.transpose(1, 2, 0, 3).reshape(groups, c_out // groups, -1)
+    c2 = cols.transpose(1, 0, 3, 2).reshape(groups, -1, cols.shape[2])
+    return np.matmul(g2, c2).reshape(weight_size)
+
+
+def _tuple(value, nd):
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * nd
+
+
+def _pairs(padding, nd):
+    return tuple((p, p) for p in _tuple(padding, nd))
+
+
+def conv1d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1):
+    """``torch.nn.grad.conv1d_input``: the gradient of conv1d for its input."""
+    return conv_input_grad(
+        tuple(input_size), weight, grad_output, _tuple(stride, 1), _pairs(padding, 1),
+        _tuple(dilation, 1), groups,
+    )
+
+
+def conv1d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation=1, groups=1):
+    """``torch.nn.grad.conv1d_weight``: the gradient of conv1d for its weight."""
+    return conv_weight_grad(
+        input, tuple(weight_size), grad_output, _tuple(stride, 1), _pairs(padding, 1),
+        _tuple(dilation, 1), groups,
+    )
+
+
+def conv2d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1):
+    """``torch.nn.grad.conv2d_input``: the gradient of conv2d for its input."""
+    return conv_input_grad(
+        tuple(input_size), weight, grad_output, _tuple(stride, 2), _pairs(padding, 2),
+        _tuple(dilation, 2), groups,
+    )
+
+
+def conv2d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation=1, groups=1):
+    """``torch.nn.grad.conv2d_weight``: the gradient of conv2d for its weight."""
+    return conv_weight_grad(
+        input, tuple(weight_size), grad_output, _tuple(stride, 2), _pairs(padding, 2),
+        _tuple(dilation, 2), groups,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Pooling
+# --------------------------------------------------------------------------------------
+
+
+def _pool_padding(sizes, kernel, stride, padding, dilation, out):
+    """(before, after) padding so that all ``out`` windows fit (ceil mode may need extra)."""
+    pairs = []
+    for i, k, s, p, d, o in zip(sizes, kernel, stride, padding, dilation, out):
+        needed = (o - 1) * s + d * (k - 1) + 1  # span of the last window, from the start
+        pairs.append((p, max(p, needed - i - p)))
+    return tuple(pairs)
+
+
+def max_pool_forward(input, kernel, stride, padding, dilation, out):
+    """Max over each window; returns (output, argmax) with argmax the flat offset in the window.
+
+    Padding counts as -inf, so a padded position is never the maximum.
+    """
+    pads = _pool_padding(input.shape[2:], kernel, stride, padding, dilation, out)
+    xp = pad_constant(input, pads, value=-np.inf)
+    view = windows(xp, kernel, stride, dilation, out)
+    flat = view.reshape(view.shape[: 2 + len(out)] + (-1,))
+    argmax = flat.argmax(axis=-1)
+    values = np.take_along_axis(flat, argmax[..., None], axis=-1)[..., 0]
+    return values, argmax
+
+
+def max_pool_backward(grad_output, argmax, input_shape, kernel, stride, padding, dilation):
+    """Send each output's gradient to the input position that held its maximum."""
+    out = grad_output.shape[2:]
+    pads = _pool_padding(input_shape[2:], kernel, stride, padding, dilation, out)
+    onehot = np.zeros(grad_output.shape + (int(np.prod(kernel)),), dtype=grad_output.dtype)
+    np.put_along_axis(onehot, argmax[..., None], grad_output[..., None], axis=-1)
+    nd = len(kernel)
+    cols = onehot.reshape(grad_output.shape + tuple(kernel))
+    cols = cols.transpose((0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd)))
+    padded = tuple(i + a + b for i, (a, b) in zip(input_shape[2:], pads))
+    result = _scatter_windows(cols, input_shape[:2] + padded, kernel, stride, dilation, out)
+    return _crop(result, pads)
+
+
+def _avg_divisor(sizes, kernel, stride, padding, out, count_include_pad):
+    """PyTorch's divisor for each output of an average pool, shaped (*out).
+
+    With ``count_include_pad`` the window is counted up to the end of the padding
+    (but not into the extra room that ceil mode adds); without it, only positions
+    inside the input count.
+    """
+    divisor = np.ones((), dtype=np.int64)
+    for axis, (i, k, s, p, o) in enumerate(zip(sizes, kernel, stride, padding, out)):
+        start = np.arange(o) * s - p
+        end = np.minimum(start + k, i + p)
+        if count_include_pad:
+            count = end - start
+        else:
+            count = np.minimum(end, i) - np.maximum(start, 0)
+        divisor = np.multiply.outer(divisor, count)
+    return divisor
+
+
+def avg_pool_forward(input, kernel, stride, padding, out, count_include_pad=True,
+                     divisor_override=None):
+    """Mean over each window, divided the way PyTorch divides (see :func:`_avg_divisor`)."""
+    dilation = (1,) * len(kernel)
+    pads = _pool_padding(input.shape[2:], kernel, stride, padding, dilation, out)
+    xp = pad_constant(input, pads)
+    view = windows(xp, kernel, stride, dilation, out)
+    total = view.sum(axis=tuple(range(2 + len(out), view.ndim)))
+    if divisor_override:
+        return total / np.asarray(divisor_override, dtype=input.dtype)
+    divisor = _avg_divisor(input.shape[2:], kernel, stride, padding, out, count_include_pad)
+    return total / divisor.astype(input.dtype)
+
+
+def avg_pool_backward(grad_output, input_shape, kernel, stride, padding,
+                      count_include_pad=True, divisor_override=None):
+    """Spread each output's gradient evenly (by its divisor) over its window."""
+    out = grad_output.shape[2:]
+    nd = len(kernel)
+    dilation = (1,) * nd
+    if divisor_override:
+        scaled = grad_output / np.asarray(divisor_override, dtype=grad_output.dtype)
+    else:
+        divisor = _avg_divisor(input_shape[2:], kernel, stride, padding, out, count_include_pad)
+        scaled = grad_output / divisor.astype(grad_output.dtype)
+    cols = np.broadcast_to(
+        scaled.reshape(scaled.shape[:2] + (1,) * nd + out), scaled.shape[:2] + tuple(kernel) + out
+    )
+    pads = _pool_padding(input_shape[2:], kernel, stride, padding, dilation, out)
+    padded = tuple(i + a + b for i, (a, b) in zip(input_shape[2:], pads))
+    result = _scatter_windows(cols, tuple(input_shape[:2]) + padded, kernel, stride, dilation, out)
+    return _crop(result, pads)
+
+
+# --------------------------------------------------------------------------------------
+# Padding (for labs.functional.pad)
+# --------------------------------------------------------------------------------------
+
+
+def pad_source_index(size: int, before: int, after: int, mode: str) -> np.ndarray:
+    """For each position of a padded axis, the input position whose value it copies.
+
+    ``reflect`` mirrors about the edge without repeating it (``[c b | a b c d | c b]``),
+    ``replicate`` repeats the edge value, ``circular`` wraps around. Negative ``before``
+    or ``after`` crop instead of padding; as in PyTorch, ``circular`` crops first and
+    then wraps around what is left.
+    """
+    position = np.arange(-before, size + after)
+    if mode == "reflect":
+        position = np.abs(position)
+        return np.where(position >= size, 2 * (size - 1) - position, position)
+    if mode == "replicate":
+        return np.clip(position, 0, size - 1)
+    if mode == "circular":
+        start = max(-before, 0)
+        kept = size - start - max(-after, 0)
+        return start + (position - start) % kept
+    raise ValueError(f"no source index for padding mode {mode!r}")
+
+
+def pad_forward(x, padding, mode="constant", value=0.0):
+    """Pad ``x``; ``padding`` holds one (before, after) pair per axis of ``x``."""
+    if mode == "constant":
+        crop = tuple(slice(max(-b, 0), n - max(-a, 0)) for n, (b, a) in zip(x.shape, padding))
+        grow = tuple((max(b, 0), max(a, 0)) for b, a in padding)
+        return np.pad(x[crop], grow, constant_values=value)
+    for axis, (before, after) in enumerate(padding):
+        if before or after:
+            x = np.take(x, pad_source_index(x.shape[axis], before, after, mode), axis=axis)
+    return x
+
+
+def pad_backward(grad_output, input_shape, padding, mode="constant"):
+    """Gradient of :func:`pad_forward`: each input position collects the gradients of its copies."""
+    if mode == "constant":
+        keep = tuple(
+            slice(max(b, 0), n - max(a, 0)) for n, (b, a) in zip(grad_output.shape, padding)
+        )
+        regrow = tuple((max(-b, 0), max(-a, 0)) for b, a in padding)
+        return np.pad(grad_output[keep], regrow)
+    grad = grad_output
+    for axis in reversed(range(len(padding))):
+        before, after = padding[axis]
+        if before or after:
+            index = pad_source_index(input_shape[axis], before, after, mode)
+            shape = grad.shape[:axis] + (input_shape[axis],) + grad.shape[axis + 1:]
+            result = np.zeros(shape, dtype=grad.dtype)
+            np.add.at(result, (slice(None),) * axis + (index,), grad)
+            grad = result
+    return grad
