@@ -1,0 +1,103 @@
+"""The animations show what PyTorch computes: each frame's cells are checked against
+the gradient of the real convolution, and the player works offline."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import torch
+import torch.nn.functional as TF
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from labs import viz
+
+
+def inputs_read_by(output_cell, i, k, s, p, d):
+    """Input cells that one output of torch's conv2d depends on (found through the gradient)."""
+    x = torch.zeros(1, 1, *i, dtype=torch.float64, requires_grad=True)
+    w = torch.ones(1, 1, *k, dtype=torch.float64)
+    y = TF.conv2d(x, w, stride=s, padding=p, dilation=d)
+    y[(0, 0) + output_cell].backward()
+    return {tuple(int(v) for v in cell) for cell in np.argwhere(x.grad[0, 0].numpy() != 0)}
+
+
+@st.composite
+def conv_config(draw):
+    k = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    s = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    p = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    d = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    i = tuple(draw(st.integers(max(1, dd * (kk - 1) + 1 - 2 * pp), 6))
+              for kk, pp, dd in zip(k, p, d))
+    return i, k, s, p, d
+
+
+@settings(max_examples=25)
+@given(config=conv_config())
+def test_each_frame_reads_exactly_the_cells_torch_reads(config):
+    i, k, s, p, d = config
+    steps, out, padded = viz.conv_steps(i, k, s, p, d)
+    expected_out = TF.conv2d(torch.zeros(1, 1, *i), torch.zeros(1, 1, *k), stride=s, padding=p,
+                             dilation=d).shape[2:]
+    assert out == tuple(expected_out)
+    assert padded == (i[0] + 2 * p[0], i[1] + 2 * p[1])
+    assert [step.output for step in steps] == [(r, c) for r in range(out[0]) for c in range(out[1])]
+    for step in steps:
+        inside = {(r - p[0], c - p[1]) for r, c in step.window
+                  if 0 <= r - p[0] < i[0] and 0 <= c - p[1] < i[1]}
+        assert inside == inputs_read_by(step.output, i, k, s, p, d)
+
+
+@settings(max_examples=25)
+@given(config=conv_config(), extra=st.integers(0, 2))
+def test_transposed_frames_write_where_torch_writes(config, extra):
+    i, k, s, p, d = config
+    e = (min(extra, max(s[0], d[0]) - 1), min(extra, max(s[1], d[1]) - 1))
+    try:
+        expected = TF.conv_transpose2d(torch.zeros(1, 1, *i), torch.zeros(1, 1, *k), stride=s,
+                                       padding=p, output_padding=e, dilation=d)
+    except RuntimeError:
+        return  # output would be empty
+    steps, out, canvas = viz.conv_transpose_steps(i, k, s, p, d, e)
+    assert out == tuple(expected.shape[2:])
+    for step in steps:
+        x = torch.zeros(1, 1, *i, dtype=torch.float64)
+        x[(0, 0) + step.input] = 1.0
+        y = TF.conv_transpose2d(x, torch.ones(1, 1, *k, dtype=torch.float64), stride=s,
+                                padding=p, output_padding=e, dilation=d)
+        touched = {tuple(int(v) for v in c) for c in np.argwhere(y[0, 0].numpy() != 0)}
+        visible = {(r - p[0], c - p[1]) for r, c in step.targets
+                   if 0 <= r - p[0] < out[0] and 0 <= c - p[1] < out[1]}
+        assert visible == touched
+
+
+def test_player_is_self_contained_and_described():
+    animation = viz.animate_conv(4, 3, stride=1, padding=0)
+    page = animation._repr_html_()
+    assert len(animation) == 4
+    assert page.count("data:image/png;base64,") == 1 + 4  # first frame shown + the 4 frames
+    assert not re.search(r"(src|href)=\"https?://", page), "the player must work offline"
+    assert 'alt="Animation of a 3×3 kernel sliding over a 4×4 input' in page
+    assert "Step 1 of 4: output (0, 0) reads input rows 0 to 2 and columns 0 to 2." in page
+    assert page == animation._repr_html_(), "the HTML must be deterministic for nbval"
+
+
+def test_one_dimensional_descriptions_and_never_read_cells():
+    animation = viz.animate_conv((1, 9), (1, 3), stride=(1, 2), dilation=(1, 2))
+    assert animation.description.startswith("Animation of a width-3 kernel sliding along a "
+                                            "length-9 signal")
+    assert "4 input cells are never read" in animation.description
+    assert animation.captions[1] == "Step 2 of 3: output (1) reads input positions 2, 4 and 6."
+
+
+def test_transposed_animation_counts_overlaps():
+    animation = viz.animate_conv_transpose(3, 3, stride=2, padding=1, output_padding=1)
+    assert len(animation) == 9
+    assert "giving a 6×6 output" in animation.description
+
+
+def test_static_frame_is_a_figure():
+    figure = viz.draw_conv(5, 3, stride=2, padding=1, step=4)
+    assert figure.axes and figure.get_size_inches()[0] > 0
