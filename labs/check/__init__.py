@@ -1,0 +1,37 @@
+"""Checkers for the exercises: run your answer on many cases against PyTorch.
+
+Call a checker right below your exercise cell::
+
+    from labs import check
+
+    check.conv1d(my_conv1d)
+
+It returns a :class:`Result`, shown as a short verdict ("✔ conv1d: passed all 40
+cases.") or the first case that failed, with what was expected, what your code gave,
+and a hint when the mistake is a common one. A stub that still raises
+``NotImplementedError`` is "not attempted yet". ``result.raise_for_failure()`` (or
+``raise_on_failure=True``) turns a failure into a :class:`CheckFailed` exception.
+
+PyTorch is the oracle, in float64; the checkers never use the ``labs`` engine. Values
+must agree within ``|got − expected| ≤ 1e-8 + 1e-6·|expected|`` (as ``np.allclose``),
+sizes exactly. Cases are seeded: a checker gives the same verdict on every run and
+every machine, and never touches numpy's or torch's global random state. Introduction
+chapter: "How the checks work".
+"""
+
+from labs.check._core import CheckFailed, Result
+from labs.check.autograd import function, gradient
+from labs.check.conv import conv1d, conv2d, conv_transpose2d
+from labs.check.sizes import output_size, transposed_output_size
+
+__all__ = [
+    "Result",
+    "CheckFailed",
+    "output_size",
+    "transposed_output_size",
+    "conv1d",
+    "conv2d",
+    "conv_transpose2d",
+    "gradient",
+    "function",
+]

@@ -1,0 +1,608 @@
+"""Checkers for the numpy convolution exercises: conv1d, conv2d, conv_transpose2d.
+
+Each checker runs the learner's function on a few hand-picked edge cases, then on seeded
+random ones, and compares with ``torch.nn.functional`` in float64. Only configurations
+that PyTorch accepts are used. The keyword flags of a checker (``bias``, ``stride``,
+...) say which features the exercise covers: a feature that is switched off is never
+passed to the learner's function, and its default is used in every case.
+
+When an answer is wrong, the checker recomputes the case with PyTorch as each common
+mistake would (kernel flipped, bias left out, padding on one side only, ...) and names
+the mistake whose output equals the learner's.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from labs.check._core import (
+    ATOL,
+    RTOL,
+    Case,
+    Result,
+    compare_values,
+    finish,
+    require_ndarray,
+    run_checker,
+)
+
+__all__ = ["conv1d", "conv2d", "conv_transpose2d"]
+
+_DEFAULTS = {"stride": 1, "padding": 0, "output_padding": 0, "dilation": 1}
+
+
+def conv1d(
+    fn: Callable,
+    *,
+    bias: bool = True,
+    stride: bool = True,
+    padding: bool = True,
+    dilation: bool = True,
+    raise_on_failure: bool = False,
+) -> Result:
+    """Check a learner's numpy ``conv1d`` against ``torch.nn.functional.conv1d``.
+
+    The learner writes ``fn(x, w, b=None, stride=1, padding=0, dilation=1)`` with
+    numpy float64 arrays
+
+    - ``x``: input of shape ``(N, C_in, L)``,
+    - ``w``: weight of shape ``(C_out, C_in, K)``,
+    - ``b``: bias of shape ``(C_out,)``, or None,
+
+    and int ``stride``, ``padding`` (zeros on each side) and ``dilation``, returning
+    the cross-correlation as a float64 array of shape ``(N, C_out, L_out)`` with
+    ``L_out = floor((L + 2·padding - dilation·(K - 1) - 1) / stride) + 1``.
+
+    A flag set to False leaves that feature out of the exercise: the argument is never
+    passed (``conv1d(fn, bias=False, stride=False, padding=False, dilation=False)``
+    checks ``fn(x, w)``). With ``bias=True``, ``b`` is always passed third, by position
+    (an array in most cases, None in the others); the others are passed by keyword.
+
+    Cases: 9 hand-picked ones (a tiny readable one, a kernel of size 1, a kernel as
+    long as the input, a stride larger than the kernel, several channels with batch 2,
+    padding, padding larger than K - 1, dilation, all together), then seeded random ones
+    up to 40 in all (N ≤ 2, C_in, C_out ≤ 3, L ≤ 12, K ≤ 5, stride ≤ 3, padding ≤ 3,
+    dilation ≤ 3).
+    """
+    features = {
+        "bias": bias,
+        "stride": stride,
+        "padding": padding,
+        "dilation": dilation,
+    }
+    return finish(_check(_CONV1D, fn, features, tuples=False), raise_on_failure)
+
+
+def conv2d(
+    fn: Callable,
+    *,
+    bias: bool = True,
+    stride: bool = True,
+    padding: bool = True,
+    dilation: bool = True,
+    tuples: bool = True,
+    raise_on_failure: bool = False,
+) -> Result:
+    """Check a learner's numpy ``conv2d`` against ``torch.nn.functional.conv2d``.
+
+    The learner writes ``fn(x, w, b=None, stride=1, padding=0, dilation=1)`` with
+    numpy float64 arrays
+
+    - ``x``: input of shape ``(N, C_in, H, W)``,
+    - ``w``: weight of shape ``(C_out, C_in, kH, kW)``,
+    - ``b``: bias of shape ``(C_out,)``, or None,
+
+    returning a float64 array of shape ``(N, C_out, H_out, W_out)`` with
+    ``H_out = floor((H + 2·padding[0] - dilation[0]·(kH - 1) - 1) / stride[0]) + 1``
+    and the same for ``W_out`` with index 1.
+
+    ``stride``, ``padding`` and ``dilation`` come as an int in some cases and as a pair
+    ``(height, width)`` in others, as in PyTorch: the function must accept both
+    (``tuples=False`` passes ints only). The flags work as in :func:`conv1d`.
+
+    Cases: 9 hand-picked ones (a tiny readable one, a 1×1 kernel, a kernel as large as
+    the input, a non-square kernel with batch 2, stride, padding, dilation, pairs, a
+    stride larger than the kernel), then seeded random ones up to 25 in all (N ≤ 2,
+    C_in, C_out ≤ 3, H, W ≤ 7, kH, kW ≤ 4, stride ≤ 3, padding ≤ 2, dilation ≤ 2).
+    """
+    features = {
+        "bias": bias,
+        "stride": stride,
+        "padding": padding,
+        "dilation": dilation,
+    }
+    return finish(_check(_CONV2D, fn, features, tuples=tuples), raise_on_failure)
+
+
+def conv_transpose2d(
+    fn: Callable,
+    *,
+    bias: bool = True,
+    stride: bool = True,
+    padding: bool = True,
+    output_padding: bool = True,
+    dilation: bool = True,
+    tuples: bool = True,
+    raise_on_failure: bool = False,
+) -> Result:
+    """Check a learner's numpy ``conv_transpose2d`` against PyTorch's.
+
+    The learner writes
+    ``fn(x, w, b=None, stride=1, padding=0, output_padding=0, dilation=1)`` with
+    numpy float64 arrays
+
+    - ``x``: input of shape ``(N, C_in, H, W)``,
+    - ``w``: weight in the transposed layout ``(C_in, C_out, kH, kW)``,
+    - ``b``: bias of shape ``(C_out,)``, or None,
+
+    returning a float64 array of shape ``(N, C_out, H_out, W_out)`` with
+    ``H_out = (H - 1)·stride[0] - 2·padding[0] + dilation[0]·(kH - 1)
+    + output_padding[0] + 1`` and the same for ``W_out``. The argument order is the
+    learner's; PyTorch's own is ``output_padding, groups, dilation``.
+
+    Hyperparameters come as an int or a pair ``(height, width)``, as in
+    :func:`conv2d` (``tuples=False`` passes ints only); the flags work as in
+    :func:`conv1d`.
+
+    Cases: 8 hand-picked ones (a tiny readable one, C_in ≠ C_out, C_in = C_out with
+    batch 2, stride, stride with padding and output_padding, dilation, output_padding
+    with dilation, pairs), then seeded random ones up to 25 in all (N ≤ 2,
+    C_in, C_out ≤ 3, H, W ≤ 5, kH, kW ≤ 3, stride ≤ 3, padding ≤ 2,
+    output_padding ≤ 2, dilation ≤ 2).
+    """
+    features = {
+        "bias": bias,
+        "stride": stride,
+        "padding": padding,
+        "output_padding": output_padding,
+        "dilation": dilation,
+    }
+    return finish(_check(_TRANSPOSED2D, fn, features, tuples=tuples), raise_on_failure)
+
+
+# --- What differs between the three operations ---------------------------------------
+
+
+@dataclass(frozen=True)
+class _Operation:
+    name: str
+    dims: int
+    transposed: bool
+    oracle: Callable
+    hyper: tuple[str, ...]  # hyperparameter names, in the learner's argument order
+    ranges: dict  # name -> (low, high) for random cases, both included
+    edge_cases: tuple
+    count: int  # cases in all
+    seed: int
+
+
+def _edge(batch, c_in, c_out, size, kernel, bias=False, x=None, w=None, **hyper):
+    """A hand-picked configuration; explicit x and w give a readable tiny case."""
+    shapes = dict(batch=batch, c_in=c_in, c_out=c_out, size=size, kernel=kernel)
+    return dict(shapes, bias=bias, x=x, w=w, **hyper)
+
+
+def _ranges(size, kernel, stride, padding, dilation, output_padding=None) -> dict:
+    """(low, high) of each random draw, both included."""
+    ranges = dict(size=size, kernel=kernel, stride=stride, padding=padding)
+    ranges.update(dilation=dilation, output_padding=output_padding)
+    return ranges
+
+
+# The tiny first case of each checker, small integers so that a verdict can show them.
+_TINY_1D = np.arange(1.0, 6.0).reshape(1, 1, 5), np.array([[[1.0, 2.0, -1.0]]])
+_TINY_2D = np.arange(1.0, 10.0).reshape(1, 1, 3, 3), np.array([[[[1.0, 2.0], [0, -1]]]])
+_TINY_T2D = np.array([[[[1.0, 2.0], [3, 4]]]]), np.array([[[[1.0, -1.0], [2, 0]]]])
+
+_CONV1D = _Operation(
+    name="conv1d",
+    dims=1,
+    transposed=False,
+    oracle=F.conv1d,
+    hyper=("stride", "padding", "dilation"),
+    ranges=_ranges(size=(1, 12), kernel=(1, 5), stride=(1, 3), padding=(0, 3),
+                   dilation=(1, 3)),
+    edge_cases=(
+        _edge(1, 1, 1, (5,), (3,), x=_TINY_1D[0], w=_TINY_1D[1]),
+        _edge(1, 2, 3, (6,), (1,), bias=True),  # kernel of size 1
+        _edge(1, 2, 2, (4,), (4,)),  # kernel as long as the input
+        _edge(1, 1, 2, (10,), (2,), bias=True, stride=3),  # stride > kernel size
+        _edge(2, 3, 4, (9,), (3,), bias=True),  # several channels, batch 2
+        _edge(1, 2, 2, (6,), (3,), bias=True, padding=1),
+        _edge(1, 1, 1, (4,), (2,), padding=3),  # padding larger than K - 1
+        _edge(1, 2, 1, (9,), (3,), dilation=2),
+        _edge(2, 2, 3, (11,), (3,), bias=True, stride=2, padding=2, dilation=3),
+    ),
+    count=40,
+    seed=1001,
+)
+
+_CONV2D = _Operation(
+    name="conv2d",
+    dims=2,
+    transposed=False,
+    oracle=F.conv2d,
+    hyper=("stride", "padding", "dilation"),
+    ranges=_ranges(size=(1, 7), kernel=(1, 4), stride=(1, 3), padding=(0, 2),
+                   dilation=(1, 2)),
+    edge_cases=(
+        _edge(1, 1, 1, (3, 3), (2, 2), x=_TINY_2D[0], w=_TINY_2D[1]),
+        _edge(1, 2, 3, (4, 5), (1, 1), bias=True),  # 1×1 kernel
+        _edge(1, 2, 2, (3, 4), (3, 4)),  # kernel as large as the input
+        _edge(2, 3, 2, (5, 6), (2, 3), bias=True),  # non-square kernel, batch 2
+        _edge(1, 2, 2, (7, 7), (3, 3), bias=True, stride=2),
+        _edge(1, 1, 2, (5, 5), (3, 3), bias=True, padding=1),
+        _edge(1, 2, 1, (7, 6), (2, 2), dilation=2),
+        _edge(1, 2, 2, (6, 7), (3, 2), bias=True,
+              stride=(2, 1), padding=(0, 2), dilation=(1, 2)),
+        _edge(1, 1, 1, (7, 7), (2, 2), bias=True, stride=3),  # stride > kernel size
+    ),
+    count=25,
+    seed=1002,
+)
+
+_TRANSPOSED2D = _Operation(
+    name="conv_transpose2d",
+    dims=2,
+    transposed=True,
+    oracle=F.conv_transpose2d,
+    hyper=("stride", "padding", "output_padding", "dilation"),
+    ranges=_ranges(size=(1, 5), kernel=(1, 3), stride=(1, 3), padding=(0, 2),
+                   dilation=(1, 2), output_padding=(0, 2)),
+    edge_cases=(
+        _edge(1, 1, 1, (2, 2), (2, 2), x=_TINY_T2D[0], w=_TINY_T2D[1]),
+        _edge(1, 2, 3, (3, 3), (2, 2), bias=True),  # C_in ≠ C_out
+        _edge(2, 2, 2, (3, 4), (3, 2), bias=True),  # C_in = C_out, batch 2
+        _edge(1, 1, 2, (3, 3), (3, 3), stride=2),
+        _edge(1, 2, 1, (3, 4), (3, 3), bias=True,
+              stride=2, padding=1, output_padding=1),
+        _edge(1, 1, 1, (3, 3), (2, 2), dilation=2),
+        _edge(1, 1, 2, (3, 3), (2, 2), bias=True, output_padding=1, dilation=2),
+        _edge(1, 2, 2, (3, 3), (2, 3), bias=True,
+              stride=(2, 1), padding=(1, 0), output_padding=(1, 0), dilation=(1, 2)),
+    ),
+    count=25,
+    seed=1003,
+)
+
+
+# --- Cases ----------------------------------------------------------------------------
+
+
+def _check(op: _Operation, fn: Callable, features: dict, tuples: bool) -> Result:
+    return run_checker(
+        op.name,
+        fn,
+        _cases(op, features, tuples),
+        compare=_compare,
+        diagnose=functools.partial(_diagnose, op),
+        explain_error=functools.partial(_explain_error, op),
+    )
+
+
+def _cases(op: _Operation, features: dict, tuples: bool) -> list[Case]:
+    """The hand-picked cases the exercise covers, then random ones up to op.count."""
+    rng = np.random.default_rng(op.seed)
+    cases, seen = [], set()
+
+    def add(config: dict) -> None:
+        key = repr(sorted((k, v) for k, v in config.items() if k not in ("x", "w")))
+        if key in seen:
+            return
+        case = _make_case(op, config, features, rng)
+        if case is not None:
+            seen.add(key)
+            cases.append(case)
+
+    for config in op.edge_cases:
+        if tuples or not any(isinstance(config.get(n), tuple) for n in op.hyper):
+            add(_restrict(op, config, features))
+    while len(cases) < op.count:
+        add(_random_config(op, features, tuples, rng))
+    return cases
+
+
+def _restrict(op: _Operation, config: dict, features: dict) -> dict:
+    """The configuration with each feature the exercise leaves out at its default."""
+    config = {**{name: _DEFAULTS[name] for name in op.hyper}, **config}
+    for name in op.hyper:
+        if not features[name]:
+            config[name] = _DEFAULTS[name]
+    config["bias"] = config["bias"] and features["bias"]
+    return config
+
+
+def _random_config(op: _Operation, features: dict, tuples: bool, rng) -> dict:
+    def draw(name: str):
+        low, high = op.ranges[name]
+        if name in ("size", "kernel"):
+            return tuple(int(v) for v in rng.integers(low, high + 1, size=op.dims))
+        if op.dims == 2 and tuples and rng.random() < 0.5:  # a pair (height, width)
+            return tuple(int(v) for v in rng.integers(low, high + 1, size=2))
+        return int(rng.integers(low, high + 1))
+
+    config = {
+        "batch": int(rng.integers(1, 3)),
+        "c_in": int(rng.integers(1, 4)),
+        "c_out": int(rng.integers(1, 4)),
+        "size": draw("size"),
+        "kernel": draw("kernel"),
+        "bias": bool(features["bias"] and rng.random() < 2 / 3),
+    }
+    for name in op.hyper:
+        config[name] = draw(name) if features[name] else _DEFAULTS[name]
+    return config
+
+
+def _make_case(op: _Operation, config: dict, features: dict, rng) -> Case | None:
+    """Arrays for a configuration and PyTorch's answer; None if PyTorch rejects it."""
+    c_in, c_out = config["c_in"], config["c_out"]
+    x, w = config.get("x"), config.get("w")
+    if x is None:
+        x = rng.standard_normal((config["batch"], c_in, *config["size"]))
+    if w is None:
+        channels = (c_in, c_out) if op.transposed else (c_out, c_in)
+        w = rng.standard_normal((*channels, *config["kernel"]))
+    x, w = x.copy(), w.copy()  # each case owns its arrays
+    b = rng.standard_normal(c_out) if config["bias"] else None
+    hyper = {name: config[name] for name in op.hyper}
+    try:
+        expected = _oracle(op, x, w, b, hyper)
+    except RuntimeError:  # PyTorch rejects this configuration
+        return None
+    positional = {"x": x, "w": w}
+    if features["bias"]:
+        positional["b"] = b
+    keywords = {name: value for name, value in hyper.items() if features[name]}
+    return Case(positional, keywords, expected=expected)
+
+
+def _oracle(op: _Operation, x, w, b, hyper: dict) -> np.ndarray:
+    def tensor(array):
+        return None if array is None else torch.from_numpy(np.ascontiguousarray(array))
+
+    return op.oracle(tensor(x), tensor(w), tensor(b), **hyper).numpy()
+
+
+def _compare(got, expected: np.ndarray) -> None:
+    compare_values(require_ndarray(got), expected, what="output", label="out")
+
+
+# --- Hints ----------------------------------------------------------------------------
+
+
+def _pairs(value, dims: int) -> tuple:
+    return tuple(value) if isinstance(value, tuple) else (value,) * dims
+
+
+def _diagnose(op: _Operation, case: Case, got) -> str | None:
+    """The hint of the first common mistake whose output equals the learner's."""
+    got = np.asarray(got, dtype=np.float64)
+    for hint, mistake in _mistakes(op, case):
+        try:
+            candidate = mistake()
+        except (RuntimeError, ValueError):  # this mistake is impossible on this case
+            continue
+        same_shape = candidate.shape == got.shape
+        if same_shape and np.allclose(candidate, got, rtol=RTOL, atol=ATOL):
+            return hint
+    return _shape_hint(op, case, got)
+
+
+def _mistakes(op: _Operation, case: Case):
+    """(hint, thunk) pairs; each thunk computes, with PyTorch, what a mistake gives."""
+    x, w, b = case["x"], case["w"], case.get("b")
+    hyper = {name: case.get(name, _DEFAULTS[name]) for name in op.hyper}
+    spatial = tuple(range(2, 2 + op.dims))
+    c_in = x.shape[1]
+    c_out = w.shape[1] if op.transposed else w.shape[0]
+
+    def again(x=x, w=w, b=b, **changes):
+        return _oracle(op, x, w, b, {**hyper, **changes})
+
+    if op.transposed:
+        yield (
+            "your output matches the result with the kernel flipped. A transposed "
+            "convolution adds each input value times the kernel as it is: "
+            "out[n, o, i·stride + k·dilation] += x[n, c, i] · w[c, o, k] (per axis).",
+            lambda: again(w=np.flip(w, spatial)),
+        )
+    else:
+        yield (
+            "your output matches a true convolution (kernel flipped). "
+            f"{op.name} in PyTorch is a cross-correlation: out[n, o, j] = "
+            "Σ_c Σ_k w[o, c, k] · x[n, c, j·stride + k·dilation] (per axis), with the "
+            "kernel as it is.",
+            lambda: again(w=np.flip(w, spatial)),
+        )
+    if b is not None:
+        yield (
+            "your output matches the result without the bias: add b[o] to every value "
+            "of output channel o.",
+            lambda: again(b=None),
+        )
+        if c_in > 1:
+            yield (
+                "you added the bias once per input channel: add it once per output "
+                "value, after the sum over the input channels.",
+                lambda: again(b=b * c_in),
+            )
+        yield (
+            "the bias was added along the last axis: it belongs to the channel axis 1, "
+            f"out += b[None, :, {', '.join(['None'] * op.dims)}].",
+            lambda: again(b=None) + b,
+        )
+    if c_in > 1:
+        first, last = (w[:1], w[-1:]) if op.transposed else (w[:, :1], w[:, -1:])
+        yield (
+            "your output only uses the first input channel: sum over all C_in input "
+            "channels.",
+            lambda: again(x=x[:, :1], w=first),
+        )
+        yield (
+            "your output only uses the last input channel: in the loop over input "
+            "channels the result was assigned (=) instead of accumulated (+=).",
+            lambda: again(x=x[:, -1:], w=last),
+        )
+    if c_in == c_out:
+        yield (
+            "you swapped the two channel axes of the weight: its layout is "
+            f"{_layout(op)}.",
+            lambda: again(w=w.swapaxes(0, 1)),
+        )
+    padding = _pairs(hyper["padding"], op.dims)
+    if not op.transposed and any(padding):
+        sides = ["on the left", "on the right"]
+        if op.dims == 2:
+            sides = ["at the top and left", "at the bottom and right"]
+        one_side = ([(p, 0) for p in padding], [(0, p) for p in padding])
+        for side, widths in zip(sides, one_side):
+            padded = np.pad(x, [(0, 0), (0, 0), *widths])
+            yield (
+                f"you padded only {side}: padding p adds p zeros on each side of every "
+                "spatial axis (2p in all).",
+                lambda padded=padded: again(x=padded, padding=0),
+            )
+    if hyper["stride"] != hyper["dilation"]:
+        yield (
+            "you swapped stride and dilation: the stride is the step between output "
+            "positions, the dilation the step between kernel taps.",
+            lambda: again(stride=hyper["dilation"], dilation=hyper["stride"]),
+        )
+    ignored = {
+        "stride": "successive outputs are stride input positions apart",
+        "padding": "it adds zeros on each side of the input",
+        "output_padding": "it adds output_padding rows/columns at the bottom/right end "
+        "of the output (they receive only the bias)",
+        "dilation": "the kernel taps are dilation apart",
+    }
+    if op.transposed:
+        ignored["stride"] = "successive inputs are scattered stride positions apart"
+        ignored["padding"] = "it crops padding elements from each side of the output"
+    for name in op.hyper:
+        default = _DEFAULTS[name]
+        if _pairs(hyper[name], op.dims) != (default,) * op.dims:
+            yield (
+                f"you ignored {name}: {ignored[name]}.",
+                lambda name=name, default=default: again(**{name: default}),
+            )
+    for name in op.hyper:
+        value = hyper[name]
+        if isinstance(value, tuple) and value[0] != value[1]:
+            yield (
+                f"you swapped the height and width of {name}: a pair is "
+                f"(height, width), so {name}={value} means {value[0]} along the "
+                f"height (axis 2) and {value[1]} along the width (axis 3).",
+                lambda name=name, value=value: again(**{name: value[::-1]}),
+            )
+
+
+def _join(names: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _layout(op: _Operation) -> str:
+    if op.transposed:
+        return "(C_in, C_out, kH, kW)"
+    return "(C_out, C_in, K)" if op.dims == 1 else "(C_out, C_in, kH, kW)"
+
+
+def _size_formula(op: _Operation) -> str:
+    if op.transposed:
+        return (
+            "H_out = (H - 1)·stride - 2·padding + dilation·(kH - 1) "
+            "+ output_padding + 1 (per axis)"
+        )
+    if op.dims == 1:
+        return "L_out = floor((L + 2·padding - dilation·(K - 1) - 1) / stride) + 1"
+    return (
+        "H_out = floor((H + 2·padding - dilation·(kH - 1) - 1) / stride) + 1 "
+        "(per axis)"
+    )
+
+
+def _shape_hint(op: _Operation, case: Case, got: np.ndarray) -> str | None:
+    """A hint from the shape alone, when no mistake reproduced the learner's output."""
+    expected = case.info["expected"]
+    if got.shape == expected.shape:
+        return None
+    if got.ndim != expected.ndim:
+        axes = "(N, C_out, L_out)" if op.dims == 1 else "(N, C_out, H_out, W_out)"
+        return (
+            f"the output has {expected.ndim} axes: {axes}, with the batch axis first."
+        )
+    if got.shape[0] != expected.shape[0]:
+        return f"the first axis is the batch: N = x.shape[0] = {expected.shape[0]}."
+    if got.shape[1] != expected.shape[1]:
+        source = "w.shape[1]" if op.transposed else "w.shape[0]"
+        return (
+            f"the output has C_out = {source} = {expected.shape[1]} channels (axis 1): "
+            f"the weight's layout is {_layout(op)}."
+        )
+    diffs = [g - e for g, e in zip(got.shape[2:], expected.shape[2:])]
+    sizes = ", ".join(map(str, expected.shape[2:]))
+    formula = f"{_size_formula(op)}, which is {sizes} here"
+    if op.transposed:
+        padding = _pairs(case.get("padding", 0), op.dims)
+        extra = _pairs(case.get("output_padding", 0), op.dims)
+        if any(extra) and diffs == [-a for a in extra]:
+            return f"you left out output_padding: {formula}."
+        if any(padding) and diffs == [4 * p for p in padding]:
+            return (
+                "your output is 4·padding too large: padding in a transposed "
+                f"convolution is cropped from the output, not added: {formula}."
+            )
+        if any(padding) and diffs == [2 * p for p in padding]:
+            return (
+                "your output is 2·padding too large: crop padding elements from each "
+                f"side of the output: {formula}."
+            )
+    elif set(diffs) <= {-1, 0, 1}:
+        axes = ["length"] if op.dims == 1 else ["height", "width"]
+        off = [f"one too {'long' if d > 0 else 'short'} in {a}"
+               for d, a in zip(diffs, axes) if d]
+        return (
+            f"your output is {_join(off)}. A kernel spanning K inputs fits at "
+            f"L - K + 1 positions in an input of length L (not L - K, not L); in "
+            f"general {formula}. Check the range of your loop."
+        )
+    return f"check the output size: {formula}."
+
+
+_SIGNATURE_ERROR = re.compile(r"positional argument|multiple values|unexpected keyword")
+
+
+def _explain_error(op: _Operation, case: Case, error: Exception) -> str | None:
+    """A hint for an exception raised by the learner's function."""
+    text = str(error)
+    if isinstance(error, TypeError) and _SIGNATURE_ERROR.search(text):
+        call = ", ".join([*case.positional, *(f"{k}=..." for k in case.keywords)])
+        return (
+            f"the checker calls your function as fn({call}). Give it these parameters "
+            "in this order, or leave out the features your exercise does not cover "
+            f"with the checker's flags, e.g. check.{op.name}(fn, bias=False)."
+        )
+    no_bias = "b" in case and case["b"] is None
+    if no_bias and isinstance(error, TypeError) and "None" in text:
+        return "b can be None, meaning no bias: add the bias only `if b is not None`."
+    pairs = [name for name in op.hyper if isinstance(case.get(name), tuple)]
+    if pairs and isinstance(error, (TypeError, ValueError, IndexError)):
+        return (
+            f"this case passes {_join(pairs)} as pairs (height, width), as PyTorch "
+            "allows. If your function expects ints, accept both, e.g. "
+            "`sh, sw = (stride, stride) if isinstance(stride, int) else stride`."
+        )
+    if isinstance(error, IndexError):
+        return (
+            "an index went past the end of an array: check your loop bounds against "
+            f"the output size, {_size_formula(op)}, and which input positions you read."
+        )
+    return None

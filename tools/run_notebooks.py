@@ -1,0 +1,46 @@
+"""Re-execute notebooks in place, top to bottom, so their committed outputs are current.
+
+Maintainers run this after changing a notebook or anything in labs/ that a notebook
+shows; `make test` (nbval) then compares a fresh run with exactly these outputs.
+
+    .venv/bin/python tools/run_notebooks.py                 # every notebook
+    .venv/bin/python tools/run_notebooks.py book/checks.ipynb
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+
+def run(path: Path) -> None:
+    notebook = nbformat.read(path, as_version=4)
+    notebook.metadata["kernelspec"] = KERNELSPEC
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    client = NotebookClient(notebook, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    client.execute()
+    nbformat.write(notebook, path)
+    print(f"executed {path.relative_to(ROOT)}")
+
+
+def main(arguments: list[str]) -> None:
+    paths = [Path(a).resolve() for a in arguments] or sorted(
+        p for folder in ("book", "solutions") for p in (ROOT / folder).rglob("*.ipynb")
+        if ".ipynb_checkpoints" not in p.parts
+    )
+    for path in paths:
+        run(path)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
