@@ -14,6 +14,10 @@ is outlined and hatched, padding is dashed, and positions no window reaches are 
     labs.viz.animate_conv(5, 3, stride=2, padding=1)
     labs.viz.animate_conv_transpose(3, 3, stride=2, padding=1, output_padding=1)
     labs.viz.explore_conv()        # sliders, in a live notebook
+
+Frames are drawn with Pillow (a dependency of matplotlib) rather than matplotlib
+itself: a frame takes a few milliseconds instead of a few hundred, which keeps the
+chapters quick to run and the website quick to build.
 """
 
 from __future__ import annotations
@@ -126,120 +130,159 @@ def conv_transpose_steps(input_size, kernel_size, stride=1, padding=0, dilation=
 
 
 # --------------------------------------------------------------------------------------
-# Drawing
+# Drawing (with Pillow, which matplotlib already depends on: a frame takes milliseconds)
 # --------------------------------------------------------------------------------------
 
-
-def _figure(width, height):
-    # A bare Figure, not pyplot: nothing is shown twice and no global state changes.
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), dpi=80)
+CELL = 26  # pixels per cell
+MARGIN = 12
+GAP = 2  # cells between the two grids
+HEADER = 52  # pixels above the grids for the title and the grid labels
 
 
-def _cell(ax, row, column, origin, face, hatch=None, edge="#4d4d4d", width=0.8, style="-",
-          text=None):
-    from matplotlib.patches import Rectangle
+def _font(size):
+    import matplotlib
+    from PIL import ImageFont
 
-    x, y = origin[0] + column, origin[1] - row
-    ax.add_patch(Rectangle((x, y - 1), 1, 1, facecolor=face, edgecolor=edge, linewidth=width,
-                           linestyle=style, hatch=hatch))
-    if text is not None:
-        ax.text(x + 0.5, y - 0.5, text, ha="center", va="center", fontsize=7,
-                bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "linewidth": 0})
+    path = f"{matplotlib.get_data_path()}/fonts/ttf/DejaVuSans.ttf"
+    return ImageFont.truetype(path, size)
 
 
-def _finish(ax, width, height, title):
-    ax.set_xlim(-0.5, width + 0.5)
-    ax.set_ylim(-height - 0.5, 2.6)
-    ax.set_aspect("equal")
-    ax.axis("off")
-    if title:
-        ax.text(width / 2, 1.9, title, ha="center", va="center", fontsize=9)
+class _Canvas:
+    """A white image on which cells are drawn in grid coordinates (row 0 at the top)."""
+
+    def __init__(self, width_cells, height_cells, title):
+        from PIL import Image, ImageDraw
+
+        width = 2 * MARGIN + width_cells * CELL
+        width = max(width, 2 * MARGIN + 8 * len(title))
+        self.image = Image.new("RGB", (width, HEADER + height_cells * CELL + MARGIN), "white")
+        self.draw = ImageDraw.Draw(self.image)
+        self.small, self.large = _font(11), _font(13)
+        self.draw.text((width // 2, 12), title, fill="black", font=self.large, anchor="mt")
+
+    def box(self, row, column, origin):
+        x = MARGIN + (origin[0] + column) * CELL
+        y = HEADER + (origin[1] + row) * CELL
+        return x, y, x + CELL, y + CELL
+
+    def cell(self, row, column, origin, face, hatch=None, bold=False, dashed=False, text=None):
+        x0, y0, x1, y1 = self.box(row, column, origin)
+        self.draw.rectangle((x0, y0, x1, y1), fill=face)
+        if hatch:
+            colour = "#ffffff" if face in (WINDOW, OUTPUT_NOW) else "#525252"
+            tile = _hatch_tile(hatch, colour)
+            self.image.paste(tile, (x0, y0), tile)
+        if dashed:
+            for x in range(x0, x1, 6):
+                self.draw.line((x, y0, min(x + 3, x1), y0), fill="#737373")
+                self.draw.line((x, y1, min(x + 3, x1), y1), fill="#737373")
+            for y in range(y0, y1, 6):
+                self.draw.line((x0, y, x0, min(y + 3, y1)), fill="#737373")
+                self.draw.line((x1, y, x1, min(y + 3, y1)), fill="#737373")
+        else:
+            self.draw.rectangle((x0, y0, x1, y1), outline="#000000" if bold else "#4d4d4d",
+                                width=3 if bold else 1)
+        if text is not None:
+            centre = ((x0 + x1) // 2, (y0 + y1) // 2)
+            self.draw.rectangle((centre[0] - 6, centre[1] - 7, centre[0] + 6, centre[1] + 7),
+                                fill="white")
+            self.draw.text(centre, text, fill="black", font=self.small, anchor="mm")
+
+    def label(self, column, row, text):
+        x = MARGIN + column * CELL
+        y = HEADER + row * CELL - 10
+        self.draw.text((x, y), text, fill="black", font=self.small, anchor="ls")
 
 
-def _conv_frame(figure, steps, index, out, padded, padding, leftover, title):
-    """Draw padded input (left) and output (right) with step ``index`` highlighted."""
-    figure.clear()
-    ax = figure.add_axes([0, 0, 1, 1])
+_TILES: dict = {}
+
+
+def _hatch_tile(hatch, colour):
+    """A transparent cell-sized image with diagonal lines: "rising", "falling" or "crossed"."""
+    key = (hatch, colour)
+    if key not in _TILES:
+        from PIL import Image, ImageDraw
+
+        tile = Image.new("RGBA", (CELL + 1, CELL + 1), (0, 0, 0, 0))
+        draw = ImageDraw.Draw(tile)
+        for offset in range(-CELL, CELL + 1, 7):
+            if hatch in ("rising", "crossed"):
+                draw.line((offset, CELL, offset + CELL, 0), fill=colour, width=1)
+            if hatch in ("falling", "crossed"):
+                draw.line((offset, 0, offset + CELL, CELL), fill=colour, width=1)
+        _TILES[key] = tile
+    return _TILES[key]
+
+
+def _conv_frame(steps, index, out, padded, padding, leftover, title):
+    """Padded input (left) and output (right) with step ``index`` highlighted."""
+    canvas = _Canvas(padded[1] + GAP + out[1], max(padded[0], out[0]), title)
     p_rows, p_cols = padding
     window = set(steps[index].window) if index is not None else set()
     for r in range(padded[0]):
         for c in range(padded[1]):
             inside = p_rows <= r < padded[0] - p_rows and p_cols <= c < padded[1] - p_cols
             if (r, c) in window:
-                _cell(ax, r, c, (0, 0), WINDOW, hatch="//", edge="#000000", width=2.2)
+                canvas.cell(r, c, (0, 0), WINDOW, hatch="rising", bold=True)
             elif not inside:
-                _cell(ax, r, c, (0, 0), PADDING, edge="#737373", style="--")
+                canvas.cell(r, c, (0, 0), PADDING, dashed=True)
             elif (r, c) in leftover:
-                _cell(ax, r, c, (0, 0), LEFTOVER, hatch="xx")
+                canvas.cell(r, c, (0, 0), LEFTOVER, hatch="crossed")
             else:
-                _cell(ax, r, c, (0, 0), INPUT)
-    gap = 2
-    ox = padded[1] + gap
-    oy = -(padded[0] - out[0]) / 2
+                canvas.cell(r, c, (0, 0), INPUT)
+    origin = (padded[1] + GAP, (padded[0] - out[0]) // 2)
     for position, step in enumerate(steps):
         r, c = step.output
         if index is not None and position == index:
-            _cell(ax, r, c, (ox, oy), OUTPUT_NOW, hatch="\\\\", edge="#000000", width=2.2)
+            canvas.cell(r, c, origin, OUTPUT_NOW, hatch="falling", bold=True)
         elif index is not None and position < index:
-            _cell(ax, r, c, (ox, oy), OUTPUT_DONE)
+            canvas.cell(r, c, origin, OUTPUT_DONE)
         else:
-            _cell(ax, r, c, (ox, oy), "#ffffff")
-    ax.text(padded[1] / 2, 0.8, "input (padded)", ha="center", fontsize=8)
-    ax.text(ox + out[1] / 2, oy + 0.8, "output", ha="center", fontsize=8)
-    _finish(ax, ox + out[1], padded[0], title)
+            canvas.cell(r, c, origin, "#ffffff")
+    canvas.label(0, 0, "input (padded)" if any(padding) else "input")
+    canvas.label(origin[0], origin[1], "output")
+    return canvas.image
 
 
-def _scatter_frame(figure, steps, index, input_shape, canvas, padding, title):
-    """Draw input (left) and the uncropped output canvas (right); count contributions."""
-    figure.clear()
-    ax = figure.add_axes([0, 0, 1, 1])
+def _scatter_frame(steps, index, input_shape, size, padding, title):
+    """Input (left) and the uncropped output (right); numbers count overlapping patches."""
+    canvas = _Canvas(input_shape[1] + GAP + size[1], max(input_shape[0], size[0]), title)
     current = steps[index] if index is not None else None
     for r in range(input_shape[0]):
         for c in range(input_shape[1]):
             if current is not None and (r, c) == current.input:
-                _cell(ax, r, c, (0, 0), WINDOW, hatch="//", edge="#000000", width=2.2)
+                canvas.cell(r, c, (0, 0), WINDOW, hatch="rising", bold=True)
             else:
-                _cell(ax, r, c, (0, 0), INPUT)
-    counts = np.zeros(canvas, dtype=int)
-    done = steps[: index + 1] if index is not None else steps
-    for step in done:
+                canvas.cell(r, c, (0, 0), INPUT)
+    counts = np.zeros(size, dtype=int)
+    for step in steps[: index + 1] if index is not None else steps:
         for t in step.targets:
             counts[t] += 1
     targets = set(current.targets) if current is not None else set()
-    gap = 2
-    ox = input_shape[1] + gap
-    oy = -(input_shape[0] - canvas[0]) / 2 if canvas[0] < input_shape[0] else 0
+    origin = (input_shape[1] + GAP, 0)
     p_rows, p_cols = padding
-    for r in range(canvas[0]):
-        for c in range(canvas[1]):
-            cropped = not (p_rows <= r < canvas[0] - p_rows and p_cols <= c < canvas[1] - p_cols)
-            label = str(counts[r, c]) if counts[r, c] else None
+    for r in range(size[0]):
+        for c in range(size[1]):
+            cropped = not (p_rows <= r < size[0] - p_rows and p_cols <= c < size[1] - p_cols)
+            text = str(counts[r, c]) if counts[r, c] else None
             if (r, c) in targets:
-                _cell(ax, r, c, (ox, oy), OUTPUT_NOW, hatch="\\\\", edge="#000000", width=2.2,
-                      text=label)
+                canvas.cell(r, c, origin, OUTPUT_NOW, hatch="falling", bold=True, text=text)
             elif cropped:
-                _cell(ax, r, c, (ox, oy), CROPPED, edge="#737373", style="--", text=label)
+                canvas.cell(r, c, origin, CROPPED, dashed=True, text=text)
             elif counts[r, c]:
-                _cell(ax, r, c, (ox, oy), OUTPUT_DONE, text=label)
+                canvas.cell(r, c, origin, OUTPUT_DONE, text=text)
             else:
-                _cell(ax, r, c, (ox, oy), "#ffffff")
-    ax.text(input_shape[1] / 2, 0.8, "input", ha="center", fontsize=8)
-    ax.text(ox + canvas[1] / 2, oy + 0.8, "output (dashed: cropped by padding)", ha="center",
-            fontsize=8)
-    _finish(ax, ox + canvas[1], max(input_shape[0], canvas[0]), title)
+                canvas.cell(r, c, origin, "#ffffff")
+    canvas.label(0, 0, "input")
+    canvas.label(origin[0], 0, "output (dashed cells: cropped by padding)"
+                 if any(padding) else "output")
+    return canvas.image
 
 
-def _png(figure) -> bytes:
+def _png(image) -> bytes:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
+    image.save(buffer, format="PNG")
     return buffer.getvalue()
-
-
-def _size(width_cells, height_cells):
-    scale = 0.32
-    return max(3.5, (width_cells + 1) * scale), (height_cells + 3.1) * scale
 
 
 def _labeller(*pairs):
@@ -375,11 +418,9 @@ def animate_conv(input_size, kernel_size, stride=1, padding=0, dilation=1, *,
     leftover = _leftover(steps, padded, p)
     _label = _labeller(i, k, s, p, d, out)
     title = _conv_title(_label, i, k, s, p, d, out)
-    figure = _figure(*_size(padded[1] + 2 + out[1], padded[0]))
     frames, captions = [], []
     for index, step in enumerate(steps):
-        _conv_frame(figure, steps, index, out, padded, p, leftover, title)
-        frames.append(_png(figure))
+        frames.append(_png(_conv_frame(steps, index, out, padded, p, leftover, title)))
         rows = sorted({r - p[0] for r, _ in step.window})
         cols = sorted({c - p[1] for _, c in step.window})
         where = (f"positions {_list(cols)}" if one_d
@@ -419,11 +460,9 @@ def animate_conv_transpose(input_size, kernel_size, stride=1, padding=0, dilatio
     _label = _labeller(i, k, s, p, d, e, out)
     title = (f"transposed: i={_label(i)}, k={_label(k)}, s={_label(s)}, p={_label(p)}, "
              f"d={_label(d)}, output_padding={_label(e)}  →  o={_label(out)}")
-    figure = _figure(*_size(i[1] + 2 + canvas[1], max(i[0], canvas[0])))
     frames, captions = [], []
     for index, step in enumerate(steps):
-        _scatter_frame(figure, steps, index, i, canvas, p, title)
-        frames.append(_png(figure))
+        frames.append(_png(_scatter_frame(steps, index, i, canvas, p, title)))
         captions.append(
             f"Step {index + 1} of {len(steps)}: input {_position(step.input, i)} adds the "
             f"kernel, scaled by its value, to {len(step.targets)} output cells starting at "
@@ -441,14 +480,12 @@ def animate_conv_transpose(input_size, kernel_size, stride=1, padding=0, dilatio
 
 
 def draw_conv(input_size, kernel_size, stride=1, padding=0, dilation=1, step=0):
-    """One frame of :func:`animate_conv` as a matplotlib Figure (for static figures)."""
+    """One frame of :func:`animate_conv` as a PIL image (Jupyter shows it as a picture)."""
     steps, out, padded = conv_steps(input_size, kernel_size, stride, padding, dilation)
     i, k, s, p, d = (_pair(v, "size") for v in (input_size, kernel_size, stride, padding,
                                                   dilation))
-    figure = _figure(*_size(padded[1] + 2 + out[1], padded[0]))
-    _conv_frame(figure, steps, step, out, padded, p, _leftover(steps, padded, p),
-                _conv_title(_labeller(i, k, s, p, d, out), i, k, s, p, d, out))
-    return figure
+    return _conv_frame(steps, step, out, padded, p, _leftover(steps, padded, p),
+                       _conv_title(_labeller(i, k, s, p, d, out), i, k, s, p, d, out))
 
 
 def explore_conv(input_size=5, kernel_size=3, stride=1, padding=0, dilation=1):
