@@ -109,16 +109,18 @@ class ConvNd(Function):
 
     @staticmethod
     def forward(ctx, input, weight, bias, stride, padding, dilation, groups):
-        ctx.save_for_backward(input, weight)
+        cols, _ = kernels.columns(input, weight.shape[2:], stride, dilation, padding, groups)
+        # The weight's gradient needs the same columns: keep them instead of redoing them.
+        ctx.save_for_backward(input, weight, cols if ctx.needs_input_grad[1] else None)
         ctx.config = stride, padding, dilation, groups
-        output = kernels.conv_forward(input, weight, stride, padding, dilation, groups)
+        output = kernels.conv_forward(input, weight, stride, padding, dilation, groups, cols)
         if bias is not None:
             output += bias.reshape((1, -1) + (1,) * (output.ndim - 2))
         return output
 
     @staticmethod
     def backward(ctx, grad_output):
-        input, weight = ctx.saved_tensors
+        input, weight, cols = ctx.saved_tensors
         stride, padding, dilation, groups = ctx.config
         needs_input, needs_weight, needs_bias = ctx.needs_input_grad[:3]
         grad_input = grad_weight = grad_bias = None
@@ -128,7 +130,7 @@ class ConvNd(Function):
             )
         if needs_weight:
             grad_weight = kernels.conv_weight_grad(
-                input, weight.shape, grad_output, stride, padding, dilation, groups
+                input, weight.shape, grad_output, stride, padding, dilation, groups, cols
             )
         if needs_bias:
             grad_bias = grad_output.sum(axis=(0,) + tuple(range(2, grad_output.ndim)))

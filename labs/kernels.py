@@ -33,6 +33,7 @@ from numpy.lib.stride_tricks import as_strided
 __all__ = [
     "output_size",
     "windows",
+    "columns",
     "conv_forward",
     "conv_input_grad",
     "conv_weight_grad",
@@ -79,11 +80,15 @@ def pad_constant(x: np.ndarray, padding, value=0.0) -> np.ndarray:
     return np.pad(x, ((0, 0), (0, 0)) + tuple(padding), constant_values=value)
 
 
-def _columns(x, kernel, stride, dilation, padding, groups, out=None):
-    """im2col: the padded input's windows as (N, groups, C_in/groups * prod(kernel), L).
+def columns(x, kernel, stride, dilation, padding, groups=1, out=None):
+    """im2col: every window of the padded input as one column of a matrix.
 
-    L is the number of windows: all that fit, or the first ``out`` along each axis.
-    The copy made here is the only one.
+    Returns (cols, out) with ``cols`` of shape (groups, C_in/groups * prod(kernel), N * L):
+    column ``n * L + l`` holds the window that output position ``l`` of sample ``n``
+    reads, channel by channel and kernel tap by kernel tap. L is the number of windows
+    (all that fit, or the first ``out`` along each axis). The copy made here is the only
+    one; putting the batch next to the positions lets one matrix product per group
+    serve the whole batch.
     """
     xp = pad_constant(x, padding)
     if out is None:
@@ -93,18 +98,19 @@ def _columns(x, kernel, stride, dilation, padding, groups, out=None):
         )
     view = windows(xp, kernel, stride, dilation, out)  # (N, C, *out, *kernel)
     nd = len(kernel)
-    # (N, C, *kernel, *out): the kernel axes next to the channel axis, then flatten.
-    order = (0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd))
-    n, c = x.shape[:2]
+    # (C, *kernel, N, *out): channel and kernel taps first, then batch and positions.
+    order = (1,) + tuple(range(2 + nd, 2 + 2 * nd)) + (0,) + tuple(range(2, 2 + nd))
     cols = np.ascontiguousarray(view.transpose(order))
-    return cols.reshape(n, groups, (c // groups) * int(np.prod(kernel)), -1), out
+    c = x.shape[1]
+    return cols.reshape(groups, (c // groups) * int(np.prod(kernel)), -1), tuple(out)
 
 
 def _scatter_windows(cols, padded_shape, kernel, stride, dilation, out):
     """col2im: add every window's values back into an array of ``padded_shape``.
 
-    ``cols`` has shape (N, C, *kernel, *out). The loop runs over kernel offsets only
-    (k_h * k_w iterations for 2-D), never over pixels.
+    ``cols`` has shape (A, B, *kernel, *out) and ``padded_shape`` is (A, B, *padded) for
+    any two leading axes (batch and channels, in either order). The loop runs over
+    kernel offsets only (k_h * k_w iterations for 2-D), never over pixels.
     """
     result = np.zeros(padded_shape, dtype=cols.dtype)
     nd = len(kernel)
@@ -125,17 +131,36 @@ def _crop(x, padding):
     return x[index]
 
 
-def conv_forward(input, weight, stride, padding, dilation, groups=1) -> np.ndarray:
+def _grouped_grad_output(grad_output, groups):
+    """(N, C_out, *out) as (groups, C_out/groups, N * L), matching :func:`columns`."""
+    n, c_out = grad_output.shape[:2]
+    g = grad_output.reshape(n, groups, c_out // groups, -1).transpose(1, 2, 0, 3)
+    return g.reshape(groups, c_out // groups, -1)
+
+
+def conv_forward(input, weight, stride, padding, dilation, groups=1, cols=None):
     """Cross-correlate ``input`` (N, C_in, *i) with ``weight`` (C_out, C_in/groups, *k).
 
     Returns (N, C_out, *o) with ``o = floor((i + before + after - d(k - 1) - 1) / s) + 1``.
+    ``cols`` may be passed in when :func:`columns` was already computed.
     """
     kernel = weight.shape[2:]
-    cols, out = _columns(input, kernel, stride, dilation, padding, groups)
-    c_out = weight.shape[0]
+    if cols is None:
+        cols, out = columns(input, kernel, stride, dilation, padding, groups)
+    else:
+        out = _out_shape(input.shape[2:], kernel, stride, padding, dilation)
+    n, c_out = input.shape[0], weight.shape[0]
     w = weight.reshape(groups, c_out // groups, -1)  # (G, C_out/G, C_in/G * K)
-    result = np.matmul(w, cols)  # (N, G, C_out/G, L)
-    return result.reshape((input.shape[0], c_out) + out)
+    result = np.matmul(w, cols)  # (G, C_out/G, N * L): one product per group
+    result = result.reshape((c_out, n) + out)
+    return np.ascontiguousarray(result.swapaxes(0, 1))
+
+
+def _out_shape(sizes, kernel, stride, padding, dilation):
+    return tuple(
+        output_size(i + before + after, k, s, d)
+        for i, k, s, (before, after), d in zip(sizes, kernel, stride, padding, dilation)
+    )
 
 
 def conv_input_grad(input_size, weight, grad_output, stride, padding, dilation, groups=1):
@@ -144,34 +169,35 @@ def conv_input_grad(input_size, weight, grad_output, stride, padding, dilation, 
     Mathematically this is the transposed convolution of ``grad_output`` with the same
     weight; :func:`labs.functional.conv_transpose2d` is built on it.
     """
-    kernel = weight.shape[2:]
+    kernel = tuple(weight.shape[2:])
     n, c_out = grad_output.shape[:2]
-    out = grad_output.shape[2:]
+    out = tuple(grad_output.shape[2:])
     c_in = input_size[1]
     w = weight.reshape(groups, c_out // groups, -1)
-    g = grad_output.reshape(n, groups, c_out // groups, -1)
-    cols = np.matmul(w.transpose(0, 2, 1), g)  # (N, G, C_in/G * K, L)
-    cols = cols.reshape((n, c_in) + tuple(kernel) + tuple(out))
+    g = _grouped_grad_output(grad_output, groups)
+    cols = np.matmul(w.transpose(0, 2, 1), g)  # (G, C_in/G * K, N * L)
+    cols = cols.reshape((c_in,) + kernel + (n,) + out)
+    cols = np.moveaxis(cols, 1 + len(kernel), 1)  # (C_in, N, *kernel, *out), a view
     padded = tuple(size + before + after for size, (before, after) in zip(input_size[2:], padding))
-    result = _scatter_windows(cols, (n, c_in) + padded, kernel, stride, dilation, out)
-    return _crop(result, padding)
+    result = _scatter_windows(cols, (c_in, n) + padded, kernel, stride, dilation, out)
+    return np.ascontiguousarray(_crop(result, padding).swapaxes(0, 1))
 
 
-def conv_weight_grad(input, weight_size, grad_output, stride, padding, dilation, groups=1):
+def conv_weight_grad(input, weight_size, grad_output, stride, padding, dilation, groups=1,
+                     cols=None):
     """Gradient of :func:`conv_forward` with respect to its weight, of shape ``weight_size``.
 
     A correlation of the input with ``grad_output``: each weight entry collects the
-    input values it multiplied, weighted by the gradient of the output they produced.
+    input values it multiplied, weighted by the gradient of the output they produced,
+    summed over the batch and all output positions in one matrix product per group.
+    ``cols`` may be the forward pass's :func:`columns`, to avoid computing them again.
     """
     kernel = weight_size[2:]
-    out = grad_output.shape[2:]
-    cols, _ = _columns(input, kernel, stride, dilation, padding, groups, out)
-    n, c_out = grad_output.shape[:2]
-    g = grad_output.reshape(n, groups, c_out // groups, -1)  # (N, G, C_out/G, L)
-    # Sum over the batch and over output positions in one product per group.
-    g2 = g.transpose(1, 2, 0, 3).reshape(groups, c_out // groups, -1)
-    c2 = cols.transpose(1, 0, 3, 2).reshape(groups, -1, cols.shape[2])
-    return np.matmul(g2, c2).reshape(weight_size)
+    if cols is None:
+        cols, _ = columns(input, kernel, stride, dilation, padding, groups,
+                          tuple(grad_output.shape[2:]))
+    g = _grouped_grad_output(grad_output, groups)  # (G, C_out/G, N * L)
+    return np.matmul(g, cols.transpose(0, 2, 1)).reshape(weight_size)
 
 
 def _tuple(value, nd):
