@@ -14,8 +14,9 @@ only :mod:`labs.check` does, to use it as the oracle.
 
 import numpy as _np
 
-from labs import autograd, functional, kernels, ops, reference, shapes
+from labs import autograd, functional, kernels, nn, ops, optim, reference, shapes
 from labs.autograd import Function, enable_grad, is_grad_enabled, no_grad
+from labs.nn import manual_seed
 from labs.ops import (
     abs,
     argmax,
@@ -55,10 +56,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "tensor", "from_numpy", "zeros", "ones", "zeros_like", "ones_like",
-    "Function", "no_grad", "enable_grad", "is_grad_enabled",
+    "Function", "no_grad", "enable_grad", "is_grad_enabled", "manual_seed",
     "float32", "float64", "int64", "bool",
     "abs", "argmax", "cat", "clamp", "exp", "flatten", "log", "log_softmax", "matmul",
     "max", "maximum", "mean", "min", "permute", "relu", "reshape", "sigmoid", "softmax",
     "sqrt", "squeeze", "stack", "sum", "tanh", "transpose", "unsqueeze", "where",
-    "autograd", "functional", "kernels", "ops", "reference", "shapes",
+    "autograd", "functional", "kernels", "nn", "ops", "optim", "reference", "shapes",
 ]
