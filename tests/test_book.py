@@ -8,38 +8,15 @@ pyproject.toml), which re-runs each one and compares every output with the commi
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from .site import ROOT, toc_files
 NOTEBOOKS = sorted(
     p for folder in ("book", "solutions") for p in (ROOT / folder).rglob("*.ipynb")
     if ".ipynb_checkpoints" not in p.parts
 )
-
-
-def toc_files():
-    """Every document named in _toc.yml, as paths relative to the repository root."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    found = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                found.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc.get("parts", []))
-    walk(toc.get("chapters", []))
-    return found
 
 
 def test_every_notebook_is_in_the_table_of_contents():
@@ -71,17 +48,9 @@ def test_notebook_is_committed_executed_in_order(notebook):
 
 
 @pytest.mark.slow
-def test_website_builds_with_warnings_as_errors(tmp_path):
+def test_website_builds_with_warnings_as_errors(website):
     """The README's `make html`, into a scratch folder: any warning or failing cell is fatal."""
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    command = [
-        str(jupyter_book), "build", "--all", "--warningiserror", "--nitpick", "--keep-going",
-        "--path-output", str(tmp_path), str(ROOT),
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=1800)
-    log = result.stdout[-6000:] + result.stderr[-6000:]
-    assert result.returncode == 0, f"the website build failed:\n{log}"
-    html = tmp_path / "_build" / "html"
+    assert website.returncode == 0, f"the website build failed:\n{website.log}"
     for entry in toc_files():
-        page = html / f"{entry}.html"
+        page = website.html / f"{entry}.html"
         assert page.exists(), f"{page} was not built"
