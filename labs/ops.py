@@ -20,7 +20,7 @@ from labs.autograd import Function
 from labs.tensor import Tensor
 
 __all__ = [
-    "sum_to", "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs",
+    "sum_to", "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sin", "cos", "sqrt", "abs",
     "tanh", "sigmoid", "relu", "clamp", "matmul", "sum", "mean", "max", "min", "argmax",
     "reshape", "flatten", "unsqueeze", "squeeze", "expand", "transpose", "permute",
     "index", "cat", "stack", "log_softmax", "softmax", "to_dtype", "maximum", "where",
@@ -276,6 +276,30 @@ class Log(Function):
         return grad_output / x
 
 
+class Sin(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * np.cos(x)
+
+
+class Cos(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return -grad_output * np.sin(x)
+
+
 class Sqrt(Function):
     @staticmethod
     def forward(ctx, x):
@@ -409,6 +433,14 @@ def exp(input: Tensor) -> Tensor:
 
 def log(input: Tensor) -> Tensor:
     return Log.apply(input)
+
+
+def sin(input: Tensor) -> Tensor:
+    return Sin.apply(input)
+
+
+def cos(input: Tensor) -> Tensor:
+    return Cos.apply(input)
 
 
 def sqrt(input: Tensor) -> Tensor:

@@ -297,6 +297,43 @@ class Tensor:
     def __neg__(self):
         return ops.neg(self)
 
+    # In place: allowed where PyTorch allows it without autograd (under no_grad, or on
+    # tensors outside any graph), e.g. the parameter update ``w -= lr * w.grad``.
+    def _inplace(self, other, operation):
+        from labs.autograd import is_grad_enabled
+
+        other_tensor = isinstance(other, Tensor)
+        if is_grad_enabled() and (self.requires_grad or (other_tensor and other.requires_grad)):
+            if self.requires_grad and self.is_leaf:
+                raise RuntimeError(
+                    "a leaf Variable that requires grad is being used in an in-place "
+                    "operation."
+                )
+            raise RuntimeError(
+                "labs does not differentiate through in-place operations; write "
+                "y = y - z instead of y -= z, or update under labs.no_grad()"
+            )
+        result = operation(self.data, _raw(other))
+        if not np.can_cast(result.dtype, self.dtype, casting="same_kind"):
+            raise RuntimeError(
+                f"result type {result.dtype} can't be cast to the desired output type "
+                f"{self.dtype}"
+            )
+        self.data[...] = result
+        return self
+
+    def __iadd__(self, other):
+        return self._inplace(other, np.add)
+
+    def __isub__(self, other):
+        return self._inplace(other, np.subtract)
+
+    def __imul__(self, other):
+        return self._inplace(other, np.multiply)
+
+    def __itruediv__(self, other):
+        return self._inplace(other, np.true_divide)
+
     def __matmul__(self, other):
         return ops.matmul(self, other)
 
@@ -350,6 +387,12 @@ class Tensor:
 
     def exp(self):
         return ops.exp(self)
+
+    def sin(self):
+        return ops.sin(self)
+
+    def cos(self):
+        return ops.cos(self)
 
     def log(self):
         return ops.log(self)

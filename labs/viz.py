@@ -469,12 +469,19 @@ def animate_conv_transpose(input_size, kernel_size, stride=1, padding=0, dilatio
             f"{_position(step.targets[0], canvas)} of the uncropped output."
         )
     one_d = i[0] == 1 and k[0] == 1 and p[0] == 0
+    apart = "1 cell" if s == (1, 1) or (one_d and s[1] == 1) else f"{_label(s)} cells"
+    if one_d:
+        shape_words = (f"each sample of a length-{i[1]} signal adds a width-{k[1]} copy of "
+                       "the kernel", f"a length-{out[1]} output")
+    else:
+        shape_words = (f"each cell of a {_size_words(i, False)} input adds a "
+                       f"{_size_words(k, False)} copy of the kernel",
+                       f"a {_size_words(out, False)} output")
     description = (
-        f"Animation of a transposed convolution: each cell of a {_size_words(i, one_d)} input "
-        f"adds a {_size_words(k, one_d)} patch to the output, {_label(s)} cells apart, with "
-        f"dilation {_label(d)}; padding {_label(p)} is cropped from each side and "
-        f"output_padding {_label(e)} added at the end, giving a {_size_words(out, one_d)} "
-        "output. The numbers count the patches that overlap in each output cell."
+        f"Animation of a transposed convolution: {shape_words[0]} to the output, {apart} "
+        f"apart, with dilation {_label(d)}; padding {_label(p)} is cropped from each side "
+        f"and output_padding {_label(e)} added at the end, giving {shape_words[1]}. The "
+        "numbers count the copies that overlap in each output cell."
     )
     return Animation(frames, captions, description, interval)
 

@@ -362,3 +362,22 @@ def test_no_floating_point_warnings_leak():
         y = x.log() + x / x + x.sqrt()
         assert np.isnan(y.data[1]) and np.isnan(y.data[0])
         y.sum().backward()
+
+
+def test_in_place_updates_follow_pytorch():
+    w = labs.tensor([1.0, 2.0], requires_grad=True)
+    (w * w).sum().backward()
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        w -= 0.1 * w.grad
+    tw = torch.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        tw -= 0.1
+    with labs.no_grad():
+        w -= 0.1 * w.grad  # the optimizer's update: allowed, and w stays a leaf
+    np.testing.assert_allclose(w.data, [0.8, 1.6])
+    assert w.is_leaf and w.requires_grad
+    counts = labs.tensor([1, 2])
+    counts += 1
+    assert counts.tolist() == [2, 3]
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        counts *= 1.5

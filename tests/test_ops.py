@@ -86,6 +86,8 @@ def test_scalar_on_the_left(x):
 UNARY = {
     "neg": (lambda t: -t, lambda t: -t, floats),
     "exp": (labs.exp, torch.exp, floats),
+    "sin": (labs.sin, torch.sin, floats),
+    "cos": (labs.cos, torch.cos, floats),
     "log": (labs.log, torch.log, st.floats(0.05, 5)),
     "sqrt": (labs.sqrt, torch.sqrt, st.floats(0.05, 5)),
     "abs": (labs.abs, torch.abs, floats),

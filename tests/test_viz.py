@@ -96,6 +96,10 @@ def test_transposed_animation_counts_overlaps():
     animation = viz.animate_conv_transpose(3, 3, stride=2, padding=1, output_padding=1)
     assert len(animation) == 9
     assert "giving a 6×6 output" in animation.description
+    one_d = viz.animate_conv_transpose((1, 5), (1, 4))
+    assert one_d.description.startswith(
+        "Animation of a transposed convolution: each sample of a length-5 signal adds a "
+        "width-4 copy of the kernel to the output, 1 cell apart")
 
 
 def test_static_frame_is_an_image():

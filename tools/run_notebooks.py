@@ -29,6 +29,8 @@ def run(path: Path) -> None:
     client = NotebookClient(notebook, timeout=600, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()
+    # Saved widget state (sliders) has random ids and is useless without a kernel.
+    notebook.metadata.pop("widgets", None)
     nbformat.write(notebook, path)
     print(f"executed {path.relative_to(ROOT)}")
 
