@@ -20,8 +20,11 @@ chapter: "How the checks work".
 """
 
 from labs.check._core import CheckFailed, Result
+from labs.check.arithmetic import same_padding, stack_output_size
 from labs.check.autograd import function, gradient
 from labs.check.conv import conv1d, conv2d, conv_transpose2d
+from labs.check.matrices import conv1d_matrix
+from labs.check.networks import conv2d_parameters, network_output_shape
 from labs.check.sizes import output_size, transposed_output_size
 
 __all__ = [
@@ -32,6 +35,11 @@ __all__ = [
     "conv1d",
     "conv2d",
     "conv_transpose2d",
+    "conv1d_matrix",
     "gradient",
     "function",
+    "stack_output_size",
+    "same_padding",
+    "conv2d_parameters",
+    "network_output_shape",
 ]
