@@ -25,7 +25,9 @@ from labs.check.autograd import function, gradient
 from labs.check.conv import conv1d, conv2d, conv_transpose2d
 from labs.check.matrices import conv1d_matrix
 from labs.check.networks import conv2d_parameters, network_output_shape
+from labs.check.receptive import receptive_field
 from labs.check.sizes import output_size, transposed_output_size
+from labs.check.transposed import conv2d_matrix, restoring_output_padding
 
 __all__ = [
     "Result",
@@ -42,4 +44,7 @@ __all__ = [
     "same_padding",
     "conv2d_parameters",
     "network_output_shape",
+    "receptive_field",
+    "conv2d_matrix",
+    "restoring_output_padding",
 ]

@@ -1,0 +1,587 @@
+"""Checkers for chapter 4's exercises: a 2-D convolution as a matrix; output_padding.
+
+``conv2d_matrix`` compares the learner's matrix with PyTorch's ``conv2d`` applied, in
+float64, to every basis image (column ``j`` of the matrix is the output for the image
+that is 1 at flat position ``j`` and 0 elsewhere). ``restoring_output_padding``
+compares with sizes PyTorch returns: for each configuration of a grid, the
+``output_padding`` for which ``conv_transpose1d`` gives back the size that went into
+``conv1d``.
+
+When an answer is wrong, the checker computes what common mistakes give on the same
+case (the matrix transposed, the kernel flipped, column-major flattening, the leftover
+taken without ``mod s``, ...) and names the mistake whose answer equals the learner's.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from labs.check._core import (
+    ATOL,
+    RTOL,
+    Case,
+    Result,
+    call_learner,
+    compare_int,
+    compare_values,
+    finish,
+    require_ndarray,
+    run_checker,
+)
+
+__all__ = ["conv2d_matrix", "restoring_output_padding"]
+
+
+# --- conv2d_matrix --------------------------------------------------------------------
+
+_MATRIX_COUNT = 20  # cases in all
+_MATRIX_SEED = 1201
+
+# (kernel shape, input shape, stride) of the hand-picked cases after the tiny first one.
+_MATRIX_EDGE_CASES = (
+    ((2, 2), (3, 3), 1),  # the chapter's example: a 4×9 matrix
+    ((3, 3), (4, 4), 1),  # the chapter's second example: 4×16
+    ((1, 1), (2, 3), 1),  # a 1×1 kernel: a multiple of the identity
+    ((3, 4), (3, 4), 1),  # a kernel as large as the input: a single row
+    ((2, 3), (4, 5), 1),  # a non-square kernel
+    ((2, 2), (3, 5), 1),  # a non-square input
+    ((1, 3), (3, 4), 1),  # a kernel that is a single row
+    ((3, 3), (5, 5), 2),  # stride 2: 4×25
+    ((2, 2), (5, 4), 2),  # stride 2, a leftover row that no window reaches
+    ((2, 3), (7, 7), 3),  # stride 3, leftovers in both directions
+)
+# The first case is small enough for a verdict to show it value by value.
+_MATRIX_TINY = np.array([[1.0, 2.0], [3.0, 4.0]]), (2, 2)
+
+
+def conv2d_matrix(
+    fn: Callable, *, stride: bool = True, raise_on_failure: bool = False
+) -> Result:
+    """Check a learner's matrix of a 2-D convolution against PyTorch.
+
+    The learner writes ``fn(kernel, input_shape, stride=1)`` with ``kernel`` a float64
+    numpy array of shape ``(kH, kW)``, ``input_shape`` a pair of ints ``(H, W)``
+    (``H >= kH``, ``W >= kW``) and ``stride`` an int, and returns the float64 matrix
+    ``M`` of shape ``(H_out * W_out, H * W)``, ``H_out = (H - kH) // stride + 1`` and
+    ``W_out = (W - kW) // stride + 1``, such that for every image ``x`` of shape
+    ``(H, W)``::
+
+        M @ x.ravel() == conv2d(x[None, None], kernel[None, None], stride).ravel()
+
+    (one channel, no padding, no bias; ``ravel`` flattens row by row, numpy's default).
+    Row ``r * W_out + c`` is output pixel ``(r, c)``; column ``a * W + b`` is input
+    pixel ``(a, b)``; so ``M[r * W_out + c, (r·s + i) * W + c·s + j] = kernel[i, j]``
+    (``s`` the stride) and every other entry is 0.
+
+    ``kernel`` and ``input_shape`` are passed by position, ``stride`` by keyword. With
+    ``stride=False`` the exercise has no stride: it is never passed, and every case has
+    stride 1.
+
+    Cases: 11 hand-picked ones (a tiny readable one, the chapter's 3×3 input with a
+    2×2 kernel and 4×4 input with a 3×3 kernel, a 1×1 kernel, a kernel as large as
+    the input, non-square kernels and inputs, a one-row kernel, strides 2 and 3 with
+    rows and columns that no window reaches), then seeded random ones up to 20 in all
+    (kH, kW ≤ 4, H, W ≤ 7, stride ≤ 3).
+    """
+    cases = _matrix_cases(stride)
+    return finish(
+        run_checker(
+            "conv2d_matrix",
+            fn,
+            cases,
+            compare=_compare_matrix,
+            diagnose=functools.partial(_diagnose_matrix, fn, cases),
+            explain_error=functools.partial(_explain_matrix_error, stride),
+        ),
+        raise_on_failure,
+    )
+
+
+def _conv_matrix(kernel: np.ndarray, input_shape, stride: int = 1,
+                 pad=(0, 0, 0, 0)) -> np.ndarray:
+    """PyTorch's conv2d applied to every basis image: the columns of the matrix.
+
+    ``pad`` (left, right, top, bottom) pads each basis image with zeros first; the
+    columns still correspond to the ``H * W`` unpadded pixels.
+    """
+    h, w = input_shape
+    basis = torch.eye(h * w, dtype=torch.float64).reshape(h * w, 1, h, w)
+    weight = torch.from_numpy(np.ascontiguousarray(kernel, dtype=np.float64))
+    weight = weight[None, None]
+    columns = F.conv2d(F.pad(basis, pad), weight, stride=stride)
+    return columns.reshape(h * w, -1).T.numpy().copy()
+
+
+def _matrix_case(kernel: np.ndarray, input_shape, stride: int,
+                 with_stride: bool) -> Case:
+    keywords = {"stride": stride} if with_stride else {}
+    return Case(
+        {"kernel": kernel, "input_shape": tuple(input_shape)},
+        keywords,
+        expected=_conv_matrix(kernel, input_shape, stride),
+        stride=stride,
+    )
+
+
+def _matrix_cases(with_stride: bool) -> list[Case]:
+    """The tiny case, the hand-picked shapes, then random ones; a local, seeded RNG."""
+    rng = np.random.default_rng(_MATRIX_SEED)
+    cases = [_matrix_case(_MATRIX_TINY[0].copy(), _MATRIX_TINY[1], 1, with_stride)]
+    seen = {((2, 2), (2, 2), 1)}
+    configurations = list(_MATRIX_EDGE_CASES)
+    while len(cases) < _MATRIX_COUNT:
+        if configurations:
+            kernel_shape, input_shape, stride = configurations.pop(0)
+            kernel = rng.standard_normal(kernel_shape)
+        else:
+            kernel_shape = tuple(int(n) for n in rng.integers(1, 5, size=2))
+            input_shape = tuple(int(rng.integers(k, 8)) for k in kernel_shape)
+            stride = int(rng.integers(1, 4))
+            kernel = rng.standard_normal(kernel_shape)
+        if not with_stride:
+            stride = 1
+        key = (tuple(kernel_shape), tuple(input_shape), stride)
+        if key in seen:
+            continue
+        seen.add(key)
+        cases.append(_matrix_case(kernel, input_shape, stride, with_stride))
+    return cases
+
+
+def _compare_matrix(got, expected: np.ndarray) -> None:
+    compare_values(require_ndarray(got), expected, what="matrix", label="M")
+
+
+class _Sizes(NamedTuple):
+    kh: int
+    kw: int
+    h: int
+    w: int
+    stride: int
+    h_out: int
+    w_out: int
+
+
+def _matrix_sizes(case: Case) -> _Sizes:
+    kh, kw = case["kernel"].shape
+    h, w = case["input_shape"]
+    s = case.info["stride"]
+    return _Sizes(kh, kw, h, w, s, (h - kh) // s + 1, (w - kw) // s + 1)
+
+
+def _column_major(matrix: np.ndarray, h: int, w: int, axis: int) -> np.ndarray:
+    """The matrix with the rows (axis 0) or columns (axis 1) in column-major order."""
+    if axis == 1:
+        return matrix.reshape(-1, h, w).transpose(0, 2, 1).reshape(matrix.shape)
+    return matrix.reshape(h, w, -1).transpose(1, 0, 2).reshape(matrix.shape)
+
+
+def _contiguous_kernel(case: Case) -> np.ndarray | None:
+    """Each row holds kernel.ravel() in consecutive columns from the window's corner."""
+    kernel = case["kernel"]
+    n = _matrix_sizes(case)
+    matrix = np.zeros((n.h_out * n.w_out, n.h * n.w))
+    for r, c in itertools.product(range(n.h_out), range(n.w_out)):
+        start = r * n.stride * n.w + c * n.stride
+        if start + kernel.size > n.h * n.w:
+            return None  # this mistake would index past the end: it raises instead
+        matrix[r * n.w_out + c, start : start + kernel.size] = kernel.ravel()
+    return matrix
+
+
+def _matrix_mistakes(case: Case):
+    """(name, hint, thunk) triples; each thunk builds the matrix a mistake gives."""
+    kernel, expected = case["kernel"], case.info["expected"]
+    n = _matrix_sizes(case)
+    rows, columns = expected.shape
+    order = (
+        "Flatten row by row, as x.ravel() does: input pixel (a, b) is column a·W + b "
+        "and output pixel (r, c) is row r·W_out + c."
+    )
+    yield (
+        "transposed",
+        "your matrix is the transpose of M. M has one row per output pixel and one "
+        f"column per input pixel, shape (H_out·W_out, H·W) = ({rows}, {columns}), so "
+        "that M @ x.ravel() is the output. (Its transpose is the matrix of the "
+        "transposed convolution.)",
+        lambda: expected.T,
+    )
+    if kernel.size > 1:
+        yield (
+            "flipped",
+            "your matrix holds the kernel flipped (rotated by 180°), which is a true "
+            "convolution. conv2d in PyTorch is a cross-correlation: the row of output "
+            "(r, c) holds kernel[i, j] at input pixel (r·stride + i, c·stride + j), "
+            "the kernel as it is.",
+            lambda: _conv_matrix(kernel[::-1, ::-1], (n.h, n.w), n.stride),
+        )
+    if n.kh > 1 and n.kw > 1:
+        for axis, which in ((0, "upside down"), (1, "left to right")):
+            yield (
+                f"flipped_{axis}",
+                f"your matrix holds the kernel flipped {which}: kernel[i, j] goes to "
+                "input pixel (r·stride + i, c·stride + j), with i counting rows down "
+                "and j columns to the right.",
+                lambda axis=axis: _conv_matrix(np.flip(kernel, axis), (n.h, n.w),
+                                               n.stride),
+            )
+    if n.kh != n.kw or not np.allclose(kernel, kernel.T):
+        yield (
+            "kernel_transposed",
+            "your matrix uses the kernel transposed: kernel[i, j] is row i and column "
+            "j of the kernel, so it lands i rows down and j columns to the right of "
+            "the window's top-left corner.",
+            lambda: _conv_matrix(kernel.T, (n.h, n.w), n.stride),
+        )
+    if n.w > 1 and n.h > 1:
+        yield (
+            "columns_column_major",
+            "your columns follow the input pixels column by column (that matches "
+            "x.ravel(order='F') or x.T.ravel(), not x.ravel()). " + order,
+            lambda: _column_major(expected, n.h, n.w, axis=1),
+        )
+    if n.w_out > 1 and n.h_out > 1:
+        yield (
+            "rows_column_major",
+            "your rows follow the output pixels column by column. " + order,
+            lambda: _column_major(expected, n.h_out, n.w_out, axis=0),
+        )
+    if n.w > 1 and n.h > 1:
+        yield (
+            "both_column_major",
+            "your rows and columns both follow the pixels column by column "
+            "(order='F'). " + order,
+            lambda: _column_major(_column_major(expected, n.h, n.w, axis=1),
+                                  n.h_out, n.w_out, axis=0),
+        )
+    if n.kh > 1 and n.w > n.kw:
+        yield (
+            "contiguous_kernel",
+            "each row holds the kernel's values side by side in consecutive columns. "
+            f"In the flattened image the pixel below (a, b) is W = {n.w} columns "
+            "further, not 1: kernel[i, j] goes to column (r·stride + i)·W + "
+            "c·stride + j.",
+            lambda: _contiguous_kernel(case),
+        )
+    if n.stride > 1:
+        yield (
+            "ignored_stride",
+            f"your matrix is the one for stride 1. With stride {n.stride} the windows "
+            f"start every {n.stride} pixels, so there are only H_out·W_out = "
+            f"{n.h_out}·{n.w_out} rows, H_out = (H - kH) // stride + 1.",
+            lambda: _conv_matrix(kernel, (n.h, n.w), 1),
+        )
+    yield (
+        "four_axes",
+        "your array has the right numbers but 4 axes (H_out, W_out, H, W): flatten it "
+        f"into the matrix with .reshape({rows}, {columns}).",
+        lambda: expected.reshape(n.h_out, n.w_out, n.h, n.w),
+    )
+    if n.kh > 1 or n.kw > 1:
+        yield (
+            "one_row_per_pixel",
+            "your matrix has one row per input pixel, with windows running past the "
+            "bottom and right edges. Without padding a kernel fits at only "
+            "H_out·W_out positions, H_out = (H - kH) // stride + 1 and "
+            "W_out = (W - kW) // stride + 1.",
+            lambda: _conv_matrix(kernel, (n.h, n.w), 1, pad=(0, n.kw - 1, 0, n.kh - 1)),
+        )
+
+
+def _same(mistake: Callable, got) -> bool:
+    """Whether the matrix a mistake builds equals ``got`` (False if it cannot be)."""
+    try:
+        candidate = mistake()
+        got = np.asarray(got, dtype=np.float64)
+    except (RuntimeError, TypeError, ValueError):  # e.g. a transposed kernel too tall
+        return False
+    if candidate is None:
+        return False
+    return candidate.shape == got.shape and np.allclose(
+        candidate, got, rtol=RTOL, atol=ATOL
+    )
+
+
+def _diagnose_matrix(fn: Callable, cases: list[Case], case: Case, got) -> str | None:
+    """The hint of the common mistake whose matrix equals the learner's.
+
+    Some mistakes coincide on some cases (a symmetric kernel flipped is the kernel
+    transposed); then the one that agrees with the learner's function on most cases
+    is named.
+    """
+    matching = {
+        name: hint
+        for name, hint, mistake in _matrix_mistakes(case)
+        if _same(mistake, got)
+    }
+    if len(matching) <= 1:
+        if matching:
+            return next(iter(matching.values()))
+        return _matrix_shape_hint(case, got)
+    agreement = dict.fromkeys(matching, 0)
+    for other in cases:
+        try:
+            answer = call_learner(fn, other)[0]
+        except Exception:  # includes Mismatch and NotAttempted: no evidence here
+            continue
+        for name, _, mistake in _matrix_mistakes(other):
+            if name in agreement and _same(mistake, answer):
+                agreement[name] += 1
+    return matching[max(agreement, key=agreement.get)]  # the first of equals
+
+
+def _matrix_shape_hint(case: Case, got) -> str | None:
+    """A hint from the shape alone, when no mistake reproduced the learner's matrix."""
+    n = _matrix_sizes(case)
+    expected = case.info["expected"]
+    rows, columns = expected.shape
+    got = np.asarray(got)
+    shape = f"(H_out·W_out, H·W) = ({rows}, {columns})"
+    sizes = (
+        f"H_out = (H - kH) // stride + 1 = {n.h_out} and W_out = (W - kW) // stride + 1"
+        f" = {n.w_out}"
+    )
+    if got.shape == expected.shape:
+        return None
+    if got.ndim != 2:
+        return f"M is a matrix, with 2 axes: {shape}, with {sizes}."
+    if got.shape == (columns, rows):
+        return (
+            f"your matrix has shape {got.shape[0], got.shape[1]}: rows and columns are "
+            f"swapped. M has one row per output pixel and one column per input pixel, "
+            f"{shape}."
+        )
+    if got.shape[0] != rows:
+        return (
+            f"your matrix has {got.shape[0]} rows; it needs one per output pixel, "
+            f"{rows}, with {sizes} (a kernel fits at H - kH + 1 positions of H rows "
+            "when the stride is 1, not H - kH, not H)."
+        )
+    return (
+        f"your matrix has {got.shape[1]} columns; it needs one per input pixel, "
+        f"H·W = {n.h}·{n.w} = {columns}: {shape}."
+    )
+
+
+_SIGNATURE_ERROR = re.compile(r"positional argument|multiple values|unexpected keyword")
+
+
+def _explain_matrix_error(with_stride: bool, case: Case,
+                          error: Exception) -> str | None:
+    """A hint for an exception raised by the learner's function."""
+    n = _matrix_sizes(case)
+    text = str(error)
+    if isinstance(error, TypeError) and _SIGNATURE_ERROR.search(text):
+        call = "fn(kernel, input_shape, stride=...)" if with_stride else (
+            "fn(kernel, input_shape)")
+        hint = (
+            f"the checker calls your function as {call}: the kernel (kH, kW) and the "
+            "input shape (H, W), a pair of ints, by position"
+        )
+        if with_stride:
+            hint += (
+                ", and the stride, an int, by keyword. Without a stride, use "
+                "check.conv2d_matrix(fn, stride=False)"
+            )
+        return hint + "."
+    if isinstance(error, (IndexError, ValueError)):
+        return (
+            f"check your indices against the shape of M, (H_out·W_out, H·W) = "
+            f"({n.h_out * n.w_out}, {n.h * n.w}): row r·W_out + c for output pixel "
+            f"(r, c), with r < H_out = {n.h_out} and c < W_out = {n.w_out}; column "
+            "(r·stride + i)·W + c·stride + j for kernel[i, j]."
+        )
+    return None
+
+
+# --- restoring_output_padding ---------------------------------------------------------
+
+_PADDING_PARAMETERS = ("i", "k", "s", "p", "d")
+
+
+def restoring_output_padding(fn: Callable, *, raise_on_failure: bool = False) -> Result:
+    """Check a learner's ``output_padding`` that gives a convolution's input size back.
+
+    The learner writes ``fn(i, k, s=1, p=0, d=1) -> int``: a convolution with kernel
+    size ``k``, stride ``s``, zero padding ``p`` on each side and dilation ``d`` maps
+    an input of size ``i`` to ``o = floor((i + 2p - d(k - 1) - 1) / s) + 1``; the
+    answer is the ``output_padding`` for which the transposed convolution with the same
+    ``k, s, p, d`` maps ``o`` back to ``i``::
+
+        output_padding = (i + 2p - d(k - 1) - 1) mod s
+
+    Arguments are passed by position.
+
+    Cases: every configuration with i in 1..10, k in 1..4, s in 1..4, p in 0..3 and
+    d in 1..3 for which PyTorch's conv1d gives an output of size at least 1, simple
+    ones first (d = 1, s = 1, p = 0). The expected answer is found with PyTorch: the
+    ``output_padding`` among those it accepts for which ``conv_transpose1d`` returns
+    size ``i``. The answer must be that ``int``.
+    """
+    cases = [
+        Case(zip(_PADDING_PARAMETERS, arguments), expected=answer)
+        for arguments, answer in _restoring_grid()
+    ]
+
+    def diagnose(case: Case, got) -> str | None:
+        return _diagnose_padding(fn, cases, case, got)
+
+    def explain_error(case: Case, error: Exception) -> str | None:
+        if isinstance(error, TypeError) and _SIGNATURE_ERROR.search(str(error)):
+            return "the checker calls fn(i, k, s, p, d), all five by position."
+        if isinstance(error, ZeroDivisionError):
+            return "s is at least 1: divide by s (or take % s), not by s - 1 or d - 1."
+        return None
+
+    return finish(
+        run_checker(
+            "restoring_output_padding",
+            fn,
+            cases,
+            compare=functools.partial(compare_int, what="output_padding"),
+            diagnose=diagnose,
+            explain_error=explain_error,
+        ),
+        raise_on_failure,
+    )
+
+
+@functools.cache
+def _restoring_grid() -> tuple:
+    """((i, k, s, p, d), output_padding) for every valid configuration, by PyTorch.
+
+    Computed once per session (about a tenth of a second) and then reused. The tensors
+    are float64 (in float32, PyTorch prepares a oneDNN kernel for every new shape) and
+    PyTorch runs on one thread meanwhile: on tensors this small, waking a thread pool
+    for each call costs far more than the arithmetic, and on a busy machine seconds.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _restoring_grid_computed()
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _restoring_grid_computed() -> tuple:
+    grid = []
+    for d, s, p, k, i in itertools.product(
+        range(1, 4), range(1, 5), range(0, 4), range(1, 5), range(1, 11)
+    ):
+        weight = torch.zeros(1, 1, k, dtype=torch.float64)
+        x = torch.zeros(1, 1, i, dtype=torch.float64)
+        try:
+            o = F.conv1d(x, weight, stride=s, padding=p, dilation=d)
+        except RuntimeError:  # PyTorch rejects this configuration
+            continue
+        for a in range(max(s, d)):  # the output_paddings PyTorch accepts, in order
+            try:
+                back = F.conv_transpose1d(
+                    o, weight, stride=s, padding=p, output_padding=a, dilation=d
+                )
+            except RuntimeError:  # "Output size is too small": padding crops all
+                continue
+            if back.shape[-1] == i:
+                break
+        else:
+            raise AssertionError(f"no output_padding restores i={i}")  # never happens
+        grid.append(((i, k, s, p, d), a))
+    return tuple(grid)
+
+
+class _PaddingMistake(NamedTuple):
+    name: str
+    formula: Callable  # the answer the mistake gives, from (i, k, s, p, d)
+    hint: str
+
+
+def _leftover(i, k, s, p, d):
+    """The input positions after the last stride: i + 2p - d(k - 1) - 1."""
+    return i + 2 * p - d * (k - 1) - 1
+
+
+_RULE = "output_padding = (i + 2p - d(k - 1) - 1) mod s"
+
+_PADDING_MISTAKES = (
+    _PaddingMistake(
+        "no_mod",
+        lambda i, k, s, p, d: _leftover(i, k, s, p, d),
+        "you returned i + 2p - d(k - 1) - 1 without `% s`. That is the room the "
+        "windows step through; the strides use (o - 1)·s of it and the convolution "
+        f"ignores the rest, which is what output_padding adds back: {_RULE}.",
+    ),
+    _PaddingMistake(
+        "always_zero",
+        lambda i, k, s, p, d: 0,
+        "0 is right only when the strides use up the whole input (always the case "
+        "with s = 1). With s > 1 several input sizes give the same output size, and "
+        f"output_padding tells which one to give back: {_RULE}.",
+    ),
+    _PaddingMistake(
+        "always_s_minus_1",
+        lambda i, k, s, p, d: s - 1,
+        "s - 1 is the largest output_padding PyTorch accepts (when d ≤ s), not the one "
+        "that restores this size. It depends on how many positions the strides left "
+        f"over: {_RULE}.",
+    ),
+    _PaddingMistake(
+        "ignored_dilation",
+        lambda i, k, s, p, d: (i + 2 * p - k) % s,
+        "you ignored the dilation: the kernel spans d(k - 1) + 1 positions, so "
+        f"{_RULE}.",
+    ),
+    _PaddingMistake(
+        "one_sided_padding",
+        lambda i, k, s, p, d: (i + p - d * (k - 1) - 1) % s,
+        "padding p is added on each side, 2p in all: " + _RULE + ".",
+    ),
+    _PaddingMistake(
+        "forgot_minus_one",
+        lambda i, k, s, p, d: (i + 2 * p - d * (k - 1)) % s,
+        "you left out the - 1: the first window ends at position d(k - 1), so the "
+        f"strides step through i + 2p - d(k - 1) - 1 positions: {_RULE}.",
+    ),
+    _PaddingMistake(
+        "conv_output_size",
+        lambda i, k, s, p, d: _leftover(i, k, s, p, d) // s + 1,
+        "that is the output size of the convolution, not the output_padding: " + _RULE
+        + ".",
+    ),
+    _PaddingMistake(
+        "negated",
+        lambda i, k, s, p, d: -(_leftover(i, k, s, p, d) % s),
+        "output_padding is added, so it is never negative: " + _RULE + ".",
+    ),
+)
+
+
+def _diagnose_padding(fn: Callable, cases: list[Case], case: Case, got) -> str | None:
+    """The hint of the mistake giving ``got`` that agrees most with the learner."""
+    arguments = tuple(case.positional.values())
+    matching = [m for m in _PADDING_MISTAKES if m.formula(*arguments) == int(got)]
+    if len(matching) <= 1:
+        return matching[0].hint if matching else None
+    answers = [_answer(fn, other) for other in cases]
+
+    def agreement(mistake: _PaddingMistake) -> int:
+        return sum(
+            answer == mistake.formula(*other.positional.values())
+            for answer, other in zip(answers, cases)
+        )
+
+    return max(matching, key=agreement).hint  # max keeps the first of equals
+
+
+def _answer(fn: Callable, case: Case):
+    try:
+        return call_learner(fn, case)[0]
+    except Exception:  # includes Mismatch and NotAttempted: this case gives no evidence
+        return None
