@@ -23,6 +23,15 @@ from labs.check._core import CheckFailed, Result
 from labs.check.arithmetic import same_padding, stack_output_size
 from labs.check.autograd import function, gradient
 from labs.check.conv import conv1d, conv2d, conv_transpose2d
+from labs.check.derivatives import predicted_grad, vjp
+from labs.check.engine import (
+    conv1d_backward,
+    matmul_backward,
+    mul_backward,
+    relu_backward,
+    sum_backward,
+    topological_sort,
+)
 from labs.check.matrices import conv1d_matrix
 from labs.check.networks import conv2d_parameters, network_output_shape
 from labs.check.receptive import receptive_field
@@ -47,4 +56,12 @@ __all__ = [
     "receptive_field",
     "conv2d_matrix",
     "restoring_output_padding",
+    "predicted_grad",
+    "vjp",
+    "mul_backward",
+    "matmul_backward",
+    "sum_backward",
+    "relu_backward",
+    "conv1d_backward",
+    "topological_sort",
 ]
