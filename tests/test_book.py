@@ -1,5 +1,7 @@
-"""The book as a whole: every notebook is listed, executed and committed clean, and the
-website builds with warnings treated as errors.
+"""The book as a whole: every notebook is listed, executed and committed clean.
+
+The website build itself is tested in tests/test_website.py, next to the browser tests
+that use it (one build per test run).
 
 The notebooks themselves are also collected by nbval (see pytest's addopts in
 pyproject.toml), which re-runs each one and compares every output with the committed one.
@@ -45,12 +47,3 @@ def test_notebook_is_committed_executed_in_order(notebook):
         for output in cell.get("outputs", []):
             assert output.get("output_type") != "error", f"{notebook.name}: a cell raised"
             assert output.get("name") != "stderr", f"{notebook.name}: a cell wrote to stderr"
-
-
-@pytest.mark.slow
-def test_website_builds_with_warnings_as_errors(website):
-    """The README's `make html`, into a scratch folder: any warning or failing cell is fatal."""
-    assert website.returncode == 0, f"the website build failed:\n{website.log}"
-    for entry in toc_files():
-        page = website.html / f"{entry}.html"
-        assert page.exists(), f"{page} was not built"
