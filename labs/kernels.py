@@ -151,9 +151,11 @@ def conv_forward(input, weight, stride, padding, dilation, groups=1, cols=None):
         out = _out_shape(input.shape[2:], kernel, stride, padding, dilation)
     n, c_out = input.shape[0], weight.shape[0]
     w = weight.reshape(groups, c_out // groups, -1)  # (G, C_out/G, C_in/G * K)
-    result = np.matmul(w, cols)  # (G, C_out/G, N * L): one product per group
-    result = result.reshape((c_out, n) + out)
-    return np.ascontiguousarray(result.swapaxes(0, 1))
+    # One product per group and sample, written straight into (N, C_out, L) order.
+    per_sample = cols.reshape(groups, cols.shape[1], n, -1).transpose(0, 2, 1, 3)
+    result = np.matmul(w[:, None], per_sample)  # (G, N, C_out/G, L)
+    result = result[0] if groups == 1 else result.transpose(1, 0, 2, 3)
+    return result.reshape((n, c_out) + out)
 
 
 def _out_shape(sizes, kernel, stride, padding, dilation):
@@ -174,6 +176,8 @@ def conv_input_grad(input_size, weight, grad_output, stride, padding, dilation, 
     out = tuple(grad_output.shape[2:])
     c_in = input_size[1]
     w = weight.reshape(groups, c_out // groups, -1)
+    # One product per group for the whole batch (measured faster here than one per
+    # sample), then the columns are added back channel-major and the axes swapped.
     g = _grouped_grad_output(grad_output, groups)
     cols = np.matmul(w.transpose(0, 2, 1), g)  # (G, C_in/G * K, N * L)
     cols = cols.reshape((c_in,) + kernel + (n,) + out)
