@@ -22,6 +22,7 @@ chapter: "How the checks work".
 from labs.check._core import CheckFailed, Result
 from labs.check.arithmetic import same_padding, stack_output_size
 from labs.check.autograd import function, gradient
+from labs.check.capstone import network_prediction, same_network
 from labs.check.conv import conv1d, conv2d, conv_transpose2d
 from labs.check.derivatives import predicted_grad, vjp
 from labs.check.engine import (
@@ -64,4 +65,6 @@ __all__ = [
     "relu_backward",
     "conv1d_backward",
     "topological_sort",
+    "network_prediction",
+    "same_network",
 ]
