@@ -38,6 +38,8 @@ def test_right_prediction_passes():
 def test_missing_prediction_is_not_attempted():
     assert predict(parameters=None).status == "not attempted"
     assert predict(shapes=...).status == "not attempted"
+    # the advice fits a value left blank, not a function that raises
+    assert "in place of the `None`s" in predict(parameters=None).message
 
 
 @pytest.mark.parametrize("wrong, hint", [

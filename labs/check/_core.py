@@ -226,13 +226,16 @@ class NotAttempted(Exception):
     """Internal: the learner's code raised ``NotImplementedError``.
 
     ``where`` names the part that is missing when it is more specific than "your
-    function" (e.g. "backward").
+    function" (e.g. "backward"); ``todo`` replaces the advice to remove the ``raise``
+    when the missing part is a value rather than code (e.g. a prediction left as None).
     """
 
-    def __init__(self, error: BaseException | None = None, where: str | None = None):
+    def __init__(self, error: BaseException | None = None, where: str | None = None,
+                 todo: str | None = None):
         super().__init__(where)
         self.error = error
         self.where = where
+        self.todo = todo
 
 
 # --- The runner ---------------------------------------------------------------------
@@ -252,9 +255,8 @@ def run(name: str, cases: list[Case], check_case: Callable[[Case], None]) -> Res
             return not_attempted(name, stop, number=number, total=total, case=case)
         except Mismatch as wrong:
             return failed(name, wrong, number=number, total=total, case=case)
-    return Result(
-        name, "passed", f"passed all {total} cases.", cases=total, total=total
-    )
+    summary = "passed." if total == 1 else f"passed all {total} cases."
+    return Result(name, "passed", summary, cases=total, total=total)
 
 
 def run_checker(
@@ -345,7 +347,7 @@ def not_attempted(
     name: str, stop: NotAttempted, *, number: int, total: int, case: Case
 ) -> Result:
     """The verdict when the learner's code raised ``NotImplementedError``."""
-    replace = (
+    replace = stop.todo or (
         "replace the `raise NotImplementedError` with your code and run this cell "
         "again."
     )

@@ -74,7 +74,8 @@ def network_prediction(build: Callable, parameters, shapes, *, input_shape,
 
     def check_case(case: Case) -> None:
         if _missing(parameters) or _missing(shapes):
-            raise NotAttempted()
+            raise NotAttempted(todo="write your predictions in place of the `None`s "
+                               "and run this cell again.")
         network = _build(build, torch, "the network builder")
         layers = list(network)
         counts = [sum(p.numel() for p in layer.parameters()) for layer in layers]
