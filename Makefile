@@ -1,6 +1,7 @@
 # The README's two commands:
 #   make html   builds the website into _build/html
 #   make test   runs every test: engine, checkers, notebooks (strict nbval), website build
+#               and browser tests (installing Debian's chromium first where it can)
 # Both first create the virtual environment .venv and install requirements.txt into it,
 # once (again only when requirements.txt or pyproject.toml change).
 
@@ -15,6 +16,7 @@ html: $(INSTALLED)
 	$(BIN)/jupyter-book build --all --warningiserror --nitpick --keep-going .
 
 test: $(INSTALLED)
+	tools/ensure_chromium.sh
 	$(BIN)/python -m pytest
 
 $(INSTALLED): requirements.txt pyproject.toml
