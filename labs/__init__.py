@@ -14,6 +14,10 @@ only :mod:`labs.check` does, to use it as the oracle.
 
 import numpy as _np
 
+from labs import _memory
+
+_memory.keep_freed_memory()  # reuse freed pages: see labs/_memory.py
+
 from labs import autograd, functional, kernels, nn, ops, optim, reference, shapes
 from labs.autograd import Function, enable_grad, is_grad_enabled, no_grad
 from labs.nn import manual_seed

@@ -112,8 +112,22 @@ def _scatter_windows(cols, padded_shape, kernel, stride, dilation, out):
     any two leading axes (batch and channels, in either order). The loop runs over
     kernel offsets only (k_h * k_w iterations for 2-D), never over pixels.
     """
-    result = np.zeros(padded_shape, dtype=cols.dtype)
     nd = len(kernel)
+    if all(s == k and d == 1 for k, s, d in zip(kernel, stride, dilation)):
+        # The windows tile the array without overlapping (2×2 pooling, for instance):
+        # nothing to add up, so interleave each output axis with its kernel axis and
+        # copy once.
+        order = (0, 1) + tuple(axis for i in range(nd) for axis in (2 + nd + i, 2 + i))
+        tiled = cols.transpose(order).reshape(
+            cols.shape[:2] + tuple(o * k for o, k in zip(out, kernel))
+        )
+        covered = tuple(slice(0, o * k) for o, k in zip(out, kernel))
+        if tuple(o * k for o, k in zip(out, kernel)) == tuple(padded_shape[2:]):
+            return np.ascontiguousarray(tiled)
+        result = np.zeros(padded_shape, dtype=cols.dtype)
+        result[(slice(None), slice(None)) + covered] = tiled
+        return result
+    result = np.zeros(padded_shape, dtype=cols.dtype)
     for offset in itertools.product(*(range(k) for k in kernel)):
         target = (slice(None), slice(None)) + tuple(
             slice(j * d, j * d + s * (o - 1) + 1, s)

@@ -399,3 +399,20 @@ def test_pooling_edge_windows_over_a_grid():
                         lambda t: TF.avg_pool1d(t, k, s, p, ceil_mode, include), x)
             compare(lambda t: F.max_pool1d(t, k, s, p, 1, ceil_mode),
                     lambda t: TF.max_pool1d(t, k, s, p, 1, ceil_mode), x)
+
+
+@pytest.mark.parametrize("size", [(8, 8), (9, 7), (6, 10)])
+@pytest.mark.parametrize("kernel", [(2, 2), (3, 2), (1, 3)])
+def test_windows_that_tile_the_input(size, kernel):
+    """stride == kernel (no overlap): the backward passes take a shortcut, with and
+    without leftover rows and columns that no window covers."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 3) + size)
+    w = rng.standard_normal((4, 3) + kernel)
+    compare(lambda t: F.max_pool2d(t, kernel), lambda t: TF.max_pool2d(t, kernel), x)
+    compare(lambda t: F.avg_pool2d(t, kernel), lambda t: TF.avg_pool2d(t, kernel), x)
+    compare(lambda t, u: F.conv2d(t, u, stride=kernel),
+            lambda t, u: TF.conv2d(t, u, stride=kernel), x, w)
+    compare(lambda t, u: F.conv_transpose2d(t, u, stride=kernel),
+            lambda t, u: TF.conv_transpose2d(t, u, stride=kernel),
+            rng.standard_normal((2, 4, 3, 3)), w)

@@ -1,0 +1,1 @@
+"""Benchmarks of labs against PyTorch; run ``python benchmarks/run.py`` (see README)."""

@@ -1,0 +1,178 @@
+"""Benchmarks: labs against PyTorch, side by side in one process, on the CPU.
+
+    .venv/bin/python benchmarks/run.py            # everything (a few minutes)
+    .venv/bin/python benchmarks/run.py kernels    # only the convolution kernels
+
+Both libraries use the same number of threads (all cores by default, ``--threads N``
+to change it): numpy's BLAS through threadpoolctl, PyTorch through
+``torch.set_num_threads``. Each measurement is the median of several repetitions after
+a warm-up run. Nothing here is a test: timings depend on the machine and on whatever
+else it is doing, so they are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as TF
+from threadpoolctl import threadpool_limits
+
+import labs
+import labs.functional as F
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # for benchmarks.capstone and the checker solutions
+
+# (name, N, C_in, C_out, size, kernel, stride, padding): the issue's shapes.
+CONV2D_SHAPES = [
+    ("conv2d 8, 1->6, 28x28, k5", 8, 1, 6, 28, 5, 1, 0),
+    ("conv2d 64, 6->16, 14x14, k5", 64, 6, 16, 14, 5, 1, 0),
+    ("conv2d 32, 3->16, 32x32, k3", 32, 3, 16, 32, 3, 1, 0),
+    ("conv2d 64, 16->32, 16x16, k3", 64, 16, 32, 16, 3, 1, 0),
+]
+
+
+def paired_medians(ours, theirs, repeats):
+    """Median times of two functions, run alternately so that a change in the machine's
+    load (another process, CPU frequency) affects both alike."""
+    ours(), theirs()  # warm-up
+    times = ([], [])
+    for _ in range(repeats):
+        for fn, record in zip((ours, theirs), times):
+            start = time.perf_counter()
+            fn()
+            record.append(time.perf_counter() - start)
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
+def _conv_pair(labs_layer, torch_layer, shapes, **kwargs):
+    """Forward + backward (input, weight and bias gradients) in each library, float32."""
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(shape).astype(np.float32) for shape in shapes]
+
+    def run_labs():
+        tensors = [labs.tensor(a, requires_grad=True) for a in arrays]
+        out = labs_layer(*tensors, **kwargs)
+        out.backward(np.ones(out.shape, np.float32))
+
+    def run_torch():
+        tensors = [torch.tensor(a, requires_grad=True) for a in arrays]
+        out = torch_layer(*tensors, **kwargs)
+        out.backward(torch.ones_like(out))
+
+    return run_labs, run_torch
+
+
+def kernel_cases():
+    cases = []
+    for name, n, c_in, c_out, size, k, stride, padding in CONV2D_SHAPES:
+        shapes = [(n, c_in, size, size), (c_out, c_in, k, k), (c_out,)]
+        cases.append((name, *_conv_pair(F.conv2d, TF.conv2d, shapes, stride=stride,
+                                        padding=padding)))
+    cases.append(("conv1d 32, 2->16, 1024, k5",
+                  *_conv_pair(F.conv1d, TF.conv1d, [(32, 2, 1024), (16, 2, 5), (16,)])))
+    cases.append(("conv_transpose2d 16, 16->8, 16x16, k4 s2 p1",
+                  *_conv_pair(F.conv_transpose2d, TF.conv_transpose2d,
+                              [(16, 16, 16, 16), (16, 8, 4, 4), (8,)], stride=2, padding=1)))
+    return cases
+
+
+def report(title, rows):
+    print(f"\n{title}")
+    print(f"  {'case':<46} {'labs':>10} {'torch':>10} {'ratio':>7}")
+    for name, ours, theirs in rows:
+        ratio = ours / theirs if theirs else float("nan")
+        print(f"  {name:<46} {ours * 1e3:>8.2f}ms {theirs * 1e3:>8.2f}ms {ratio:>7.2f}")
+
+
+def bench_kernels(repeats):
+    rows = []
+    for name, run_labs, run_torch in kernel_cases():
+        rows.append((name, *paired_medians(run_labs, run_torch, repeats)))
+    report("Convolution forward + backward, float32 (target: ratio <= 2)", rows)
+    return rows
+
+
+def bench_capstone(repeats):
+    from benchmarks import capstone
+
+    labs_epoch, torch_epoch = capstone.epoch_runners()
+    rows = [("capstone epoch (digits, batch 32)",
+             *paired_medians(labs_epoch, torch_epoch, repeats))]
+    report("One training epoch of the capstone network (target: ratio <= 2)", rows)
+    return rows
+
+
+def bench_checkers(repeats):
+    from benchmarks import checker_cases
+
+    rows, missing = checker_cases.checker_timings(repeats=max(3, repeats // 5))
+    print("\nChecker latency on the worked solutions (target: < 1 s each)")
+    print(f"  {'solutions notebook':<28} {'checker':<26} {'median':>9} {'slowest':>9}")
+    correct = [row for row in rows if row[4]]
+    for notebook, name, median, slowest, _ in correct:
+        flag = "  over 1 s" if slowest >= 1 else ""
+        print(f"  {notebook:<28} {name:<26} {median * 1e3:>7.0f}ms {slowest * 1e3:>7.0f}ms{flag}")
+    over = sum(row[3] >= 1 for row in correct)
+    print(f"  {len(correct)} calls on correct answers, {over} over 1 s; slowest median "
+          f"{max(row[2] for row in correct) * 1e3:.0f} ms ({len(rows) - len(correct)} more "
+          "calls on deliberately wrong answers not listed)")
+    if missing:
+        print(f"  never called by a worked solution: {', '.join(missing)}")
+
+
+def bench_book():
+    print("\nWebsite build and notebook tests, wall time (targets: < 120 s and < 90 s)")
+    python = Path(sys.executable)
+    with tempfile.TemporaryDirectory() as folder:
+        start = time.perf_counter()
+        build = subprocess.run(
+            [str(python.with_name("jupyter-book")), "build", "--all", "--warningiserror",
+             "--nitpick", "--keep-going", "--path-output", folder, str(ROOT)],
+            capture_output=True, text=True,
+        )
+        seconds = time.perf_counter() - start
+        print(f"  {'clean website build':<46} {seconds:>8.1f}s  (exit {build.returncode})")
+    start = time.perf_counter()
+    nbval = subprocess.run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "book", "solutions"],
+        cwd=ROOT, capture_output=True, text=True,
+    )
+    seconds = time.perf_counter() - start
+    last = nbval.stdout.strip().splitlines()[-1] if nbval.stdout.strip() else ""
+    print(f"  {'strict nbval, book/ and solutions/':<46} {seconds:>8.1f}s  ({last})")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("parts", nargs="*", default=["kernels", "capstone", "checkers", "book"],
+                        choices=["kernels", "capstone", "checkers", "book"])
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--repeats", type=int, default=31)
+    options = parser.parse_args()
+    torch.set_num_threads(options.threads)
+    print(f"labs {labs.__version__}, numpy {np.__version__}, torch {torch.__version__}, "
+          f"{options.threads} thread(s)")
+    with threadpool_limits(limits=options.threads):
+        if "kernels" in options.parts:
+            bench_kernels(options.repeats)
+        if "capstone" in options.parts:
+            bench_capstone(max(3, options.repeats // 5))
+        if "checkers" in options.parts:
+            bench_checkers(options.repeats)
+    if "book" in options.parts:
+        bench_book()
+
+
+if __name__ == "__main__":
+    main()
