@@ -291,7 +291,8 @@ def test_screenshots_for_a_person_to_look_at(site, browser):
     SCREENSHOTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     names = ["book/intro.html", "book/checks.html", "book/01_conv1d.html",
-             "book/04_transposed.html", "solutions/01_conv1d.html"]
+             "book/04_transposed.html", "book/09_capstone.html", "book/formulas.html",
+             "book/glossary.html", "solutions/01_conv1d.html"]
     for name in (n for n in names if (html / n).exists()):
         page.goto(base + name, wait_until="networkidle")
         _typeset_math(page)
