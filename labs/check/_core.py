@@ -411,6 +411,41 @@ def call_learner(
     return answer, copies
 
 
+def learner_answer(fn: Callable, case: Case):
+    """The learner's answer on ``case``, or None when the call raises or is refused."""
+    try:
+        return call_learner(fn, case)[0]
+    except Exception:  # includes Mismatch and NotAttempted: this case gives no evidence
+        return None
+
+
+def likeliest_hint(
+    fn: Callable, cases: list[Case], matching: list, agrees: Callable
+) -> str | None:
+    """The hint of the mistake in ``matching`` that best explains the learner's function.
+
+    ``matching`` holds the common mistakes (objects with a ``hint``) that give the
+    learner's wrong answer on the failing case. When several do, the learner's function
+    is run on every case, and the mistake for which ``agrees(mistake, answer, case)``
+    holds on the most cases is named (the first of equals). A case where ``agrees``
+    raises counts as no agreement.
+    """
+    if len(matching) <= 1:
+        return matching[0].hint if matching else None
+    answers = [learner_answer(fn, other) for other in cases]
+
+    def agreement(mistake) -> int:
+        total = 0
+        for answer, other in zip(answers, cases):
+            try:
+                total += bool(agrees(mistake, answer, other))
+            except Exception:  # this mistake cannot be computed on this case
+                continue
+        return total
+
+    return max(matching, key=agreement).hint
+
+
 def exception_mismatch(
     error: Exception, role: str, hint: str | None = None
 ) -> Mismatch:

@@ -27,9 +27,9 @@ from labs.check._core import (
     Case,
     Mismatch,
     Result,
-    call_learner,
     compare_int,
     finish,
+    likeliest_hint,
     not_callable,
     run_checker,
     type_phrase,
@@ -267,24 +267,10 @@ def _diagnose_stack(fn: Callable, cases: list[Case], case: Case, got) -> str | N
     """The hint of the mistake that gives ``got`` and agrees most with the learner."""
     arguments = (case["i"], case["layers"])
     matching = [m for m in _STACK_MISTAKES if m.size(*arguments) == int(got)]
-    if len(matching) <= 1:
-        return matching[0].hint if matching else None
-    answers = [_answer(fn, other) for other in cases]
-
-    def agreement(mistake: _StackMistake) -> int:
-        return sum(
-            answer == mistake.size(other["i"], other["layers"])
-            for answer, other in zip(answers, cases)
-        )
-
-    return max(matching, key=agreement).hint  # max keeps the first of equals
-
-
-def _answer(fn: Callable, case: Case):
-    try:
-        return call_learner(fn, case)[0]
-    except Exception:  # includes Mismatch and NotAttempted: this case gives no evidence
-        return None
+    return likeliest_hint(
+        fn, cases, matching,
+        lambda mistake, answer, other: answer == mistake.size(other["i"], other["layers"]),
+    )
 
 
 _UNPACK = re.compile(r"values to unpack|cannot unpack|not subscriptable|not iterable")

@@ -33,9 +33,10 @@ from labs.check._core import (
     Case,
     Mismatch,
     Result,
-    call_learner,
     compare_int,
     finish,
+    learner_answer,
+    likeliest_hint,
     none_mismatch,
     run_checker,
     shape_text,
@@ -654,7 +655,7 @@ def _first_wrong_layer(fn: Callable, case: Case) -> str | None:
         return None
     for j, expected in enumerate(case.info["prefixes"], start=1):
         prefix = Case({"input_shape": case["input_shape"], "layers": layers[:j]})
-        answer = _answer(fn, prefix)
+        answer = learner_answer(fn, prefix)
         if answer is None or _shape_or_none(answer) != expected:
             got = _shape_or_none(answer)
             shown = "no shape" if got is None else shape_text(got)
@@ -718,31 +719,14 @@ def _explain_shape_error(case: Case, error: Exception) -> str | None:
 # --- Shared by both checkers ---------------------------------------------------------
 
 
-def _answer(fn: Callable, case: Case):
-    try:
-        return call_learner(fn, case)[0]
-    except Exception:  # includes Mismatch and NotAttempted: this case gives no evidence
-        return None
-
-
 def _most_agreeing(
     fn: Callable, cases: list[Case], matching: list, compute
 ) -> str | None:
     """The hint of the matching mistake that agrees with the learner on most cases."""
-    if len(matching) <= 1:
-        return matching[0].hint if matching else None
-    answers = [_answer(fn, other) for other in cases]
-
-    def agreement(mistake: _Mistake) -> int:
-        total = 0
-        for answer, other in zip(answers, cases):
-            try:
-                total += _normalised(answer) == compute(mistake, other)
-            except Exception:
-                continue
-        return total
-
-    return max(matching, key=agreement).hint  # max keeps the first of equals
+    return likeliest_hint(
+        fn, cases, matching,
+        lambda mistake, answer, other: _normalised(answer) == compute(mistake, other),
+    )
 
 
 def _normalised(answer):

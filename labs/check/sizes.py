@@ -21,9 +21,9 @@ import torch
 from labs.check._core import (
     Case,
     Result,
-    call_learner,
     compare_int,
     finish,
+    likeliest_hint,
     run_checker,
 )
 
@@ -259,21 +259,7 @@ def _diagnose(
 ) -> str | None:
     """The hint of the mistake giving ``got`` that agrees most with the learner."""
     matching = [m for m in mistakes if m.formula(*case.positional.values()) == int(got)]
-    if len(matching) <= 1:
-        return matching[0].hint if matching else None
-    answers = [_answer(fn, other) for other in cases]
-
-    def agreement(mistake: _Mistake) -> int:
-        return sum(
-            answer == mistake.formula(*other.positional.values())
-            for answer, other in zip(answers, cases)
-        )
-
-    return max(matching, key=agreement).hint  # max keeps the first of equals
-
-
-def _answer(fn: Callable, case: Case):
-    try:
-        return call_learner(fn, case)[0]
-    except Exception:  # includes Mismatch and NotAttempted: this case gives no evidence
-        return None
+    return likeliest_hint(
+        fn, cases, matching,
+        lambda mistake, answer, other: answer == mistake.formula(*other.positional.values()),
+    )

@@ -33,6 +33,7 @@ from labs.check._core import (
     compare_int,
     compare_values,
     finish,
+    likeliest_hint,
     require_ndarray,
     run_checker,
 )
@@ -567,21 +568,7 @@ def _diagnose_padding(fn: Callable, cases: list[Case], case: Case, got) -> str |
     """The hint of the mistake giving ``got`` that agrees most with the learner."""
     arguments = tuple(case.positional.values())
     matching = [m for m in _PADDING_MISTAKES if m.formula(*arguments) == int(got)]
-    if len(matching) <= 1:
-        return matching[0].hint if matching else None
-    answers = [_answer(fn, other) for other in cases]
-
-    def agreement(mistake: _PaddingMistake) -> int:
-        return sum(
-            answer == mistake.formula(*other.positional.values())
-            for answer, other in zip(answers, cases)
-        )
-
-    return max(matching, key=agreement).hint  # max keeps the first of equals
-
-
-def _answer(fn: Callable, case: Case):
-    try:
-        return call_learner(fn, case)[0]
-    except Exception:  # includes Mismatch and NotAttempted: this case gives no evidence
-        return None
+    return likeliest_hint(
+        fn, cases, matching,
+        lambda mistake, answer, other: answer == mistake.formula(*other.positional.values()),
+    )
