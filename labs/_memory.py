@@ -20,7 +20,6 @@ well.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import sys
 
@@ -41,9 +40,9 @@ def keep_freed_memory() -> bool:
     if not sys.platform.startswith("linux") or os.environ.get("LABS_KEEP_FREED_MEMORY") == "0":
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # not glibc (e.g. musl): nothing to tune
+        # the running process's own symbols, libc's among them (no library search)
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # a libc without mallopt: nothing to tune
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int

@@ -118,14 +118,12 @@ def _scatter_windows(cols, padded_shape, kernel, stride, dilation, out):
         # nothing to add up, so interleave each output axis with its kernel axis and
         # copy once.
         order = (0, 1) + tuple(axis for i in range(nd) for axis in (2 + nd + i, 2 + i))
-        tiled = cols.transpose(order).reshape(
-            cols.shape[:2] + tuple(o * k for o, k in zip(out, kernel))
-        )
-        covered = tuple(slice(0, o * k) for o, k in zip(out, kernel))
-        if tuple(o * k for o, k in zip(out, kernel)) == tuple(padded_shape[2:]):
+        covered = tuple(o * k for o, k in zip(out, kernel))
+        tiled = cols.transpose(order).reshape(cols.shape[:2] + covered)
+        if covered == tuple(padded_shape[2:]):
             return np.ascontiguousarray(tiled)
         result = np.zeros(padded_shape, dtype=cols.dtype)
-        result[(slice(None), slice(None)) + covered] = tiled
+        result[(slice(None), slice(None)) + tuple(slice(0, n) for n in covered)] = tiled
         return result
     result = np.zeros(padded_shape, dtype=cols.dtype)
     for offset in itertools.product(*(range(k) for k in kernel)):
