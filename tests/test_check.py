@@ -23,6 +23,8 @@ import torch
 from labs import check
 from labs.check import CheckFailed, Result
 
+from .verdicts import assert_rejected, flat, stub
+
 # --- Correct solutions ----------------------------------------------------------------
 
 
@@ -246,27 +248,6 @@ def max_last(x):
 
 
 # --- Helpers --------------------------------------------------------------------------
-
-
-def stub(*args, **kwargs):
-    raise NotImplementedError
-
-
-def flat(result: Result) -> str:
-    """The verdict text with line wrapping undone, to search for phrases."""
-    return " ".join(result.message.split())
-
-
-def assert_rejected(result: Result, hint: str | None, *words: str) -> None:
-    """Failed, falsy, with the hint (if one is expected) and the words in the text."""
-    assert isinstance(result, Result)
-    assert result.status == "failed", result.message
-    assert not result and not result.passed
-    assert result.message.startswith(f"✘ {result.name}: failed")
-    if hint is not None:
-        assert result.hint is not None and hint in result.hint, result.message
-    for word in words:
-        assert word in flat(result), result.message
 
 
 def assert_passed(result: Result, cases: int | None = None) -> None:

@@ -21,6 +21,8 @@ from labs import check
 from labs.check import CheckFailed, Result
 from labs.check import arithmetic
 
+from .verdicts import assert_rejected, flat, stub
+
 # --- Correct solutions ----------------------------------------------------------------
 
 
@@ -60,26 +62,6 @@ def same_padding_divmod(k, d=1):
 
 
 # --- Helpers --------------------------------------------------------------------------
-
-
-def stub(*args, **kwargs):
-    raise NotImplementedError
-
-
-def flat(result: Result) -> str:
-    return " ".join(result.message.split())
-
-
-def assert_rejected(result: Result, hint: str | None, *words: str) -> None:
-    assert isinstance(result, Result)
-    assert result.status == "failed", result.message
-    assert not result
-    assert result.message.startswith(f"✘ {result.name}: failed")
-    if hint is not None:
-        assert result.hint is not None and hint in result.hint, result.message
-    for word in words:
-        assert word in flat(result), result.message
-    assert "Traceback" not in result.message
 
 
 def assert_passed(result: Result) -> None:

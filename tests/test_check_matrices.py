@@ -15,7 +15,8 @@ import pytest
 import torch
 
 from labs import check
-from labs.check import Result
+
+from .verdicts import flat, stub
 
 # --- Correct solutions ----------------------------------------------------------------
 
@@ -56,10 +57,6 @@ def conv1d_matrix_autograd(w, length):
 
 
 # --- Planted mistakes -----------------------------------------------------------------
-
-
-def stub(*args, **kwargs):
-    raise NotImplementedError
 
 
 def _planted(change_weight=None, change_matrix=None, length_rows=False):
@@ -198,10 +195,6 @@ MISTAKES = {
 
 
 # --- Helpers --------------------------------------------------------------------------
-
-
-def flat(result: Result) -> str:
-    return " ".join(result.message.split())
 
 
 # --- Tests ----------------------------------------------------------------------------

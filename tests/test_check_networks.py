@@ -19,27 +19,9 @@ from torch import nn
 from labs import check
 from labs.check import Result, networks
 
+from .verdicts import assert_rejected, flat, stub
+
 # --- Helpers --------------------------------------------------------------------------
-
-
-def stub(*args, **kwargs):
-    raise NotImplementedError
-
-
-def flat(result: Result) -> str:
-    """The verdict text with line wrapping undone, to search for phrases."""
-    return " ".join(result.message.split())
-
-
-def assert_rejected(result: Result, hint: str | None) -> None:
-    assert isinstance(result, Result)
-    assert result.status == "failed", result.message
-    assert not result
-    assert result.message.startswith(f"✘ {result.name}: failed")
-    if hint is not None:
-        assert result.hint is not None and hint in " ".join(result.hint.split()), (
-            result.message
-        )
 
 
 def assert_passed(result: Result) -> None:

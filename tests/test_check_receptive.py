@@ -22,6 +22,9 @@ from labs import check, shapes
 from labs.check import CheckFailed, Result
 from labs.check import receptive
 
+from . import verdicts
+from .verdicts import flat, stub
+
 # --- Correct solutions ----------------------------------------------------------------
 
 
@@ -66,24 +69,8 @@ def field_labs(layers):
 # --- Helpers --------------------------------------------------------------------------
 
 
-def stub(*args, **kwargs):
-    raise NotImplementedError
-
-
-def flat(result: Result) -> str:
-    return " ".join(result.message.split())
-
-
 def assert_rejected(result: Result, hint: str | None, *words: str) -> None:
-    assert isinstance(result, Result)
-    assert result.status == "failed", result.message
-    assert not result
-    assert result.message.startswith("✘ receptive_field: failed")
-    if hint is not None:
-        assert result.hint is not None and hint in result.hint, result.message
-    for word in words:
-        assert word in flat(result), result.message
-    assert "Traceback" not in result.message
+    verdicts.assert_rejected(result, hint, *words, name="receptive_field")
 
 
 # --- Correct solutions pass, a stub is not attempted ----------------------------------

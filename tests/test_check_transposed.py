@@ -15,7 +15,8 @@ import pytest
 import torch
 
 from labs import check, shapes
-from labs.check import Result
+
+from .verdicts import flat, stub
 
 # --- conv2d_matrix: correct solutions -------------------------------------------------
 
@@ -64,10 +65,6 @@ def matrix_no_stride(kernel, input_shape):
 
 
 # --- conv2d_matrix: planted mistakes --------------------------------------------------
-
-
-def stub(*args, **kwargs):
-    raise NotImplementedError
 
 
 def _changed(change_kernel=None, change_matrix=None):
@@ -216,10 +213,6 @@ MATRIX_MISTAKES = {
     "wrong-signature": (_keyword_only_shape, "fn(kernel, input_shape, stride=...)"),
     "no-stride-parameter": (matrix_no_stride, "stride=False"),
 }
-
-
-def flat(result: Result) -> str:
-    return " ".join(result.message.split())
 
 
 # --- conv2d_matrix: tests -------------------------------------------------------------
