@@ -20,41 +20,45 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["load_digits_split", "make_network", "batches", "train_epoch", "predict", "accuracy"]
+__all__ = ["load_digits_split", "make_network", "batches", "train_epoch",
+           "predict", "accuracy"]
 
 
 def load_digits_split(dtype=np.float32):
-    """scikit-learn's 8×8 handwritten digits, split 75/25 with every digit in proportion.
+    """scikit-learn's 8×8 handwritten digits, split 75/25, every digit in
+    proportion.
 
-    Returns ``X_train, X_test, y_train, y_test``: images of shape ``(N, 1, 8, 8)``
-    scaled from 0..16 to 0..1, and integer labels 0..9. The data ships with
-    scikit-learn, so nothing is downloaded.
+    Returns ``X_train, X_test, y_train, y_test``: images of shape
+    ``(N, 1, 8, 8)`` scaled from 0..16 to 0..1, and integer labels 0..9. The
+    data ships with scikit-learn, so nothing is downloaded.
     """
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
     digits = load_digits()
     images = (digits.images / 16).astype(dtype)[:, None]
-    return train_test_split(images, digits.target, test_size=0.25, random_state=0,
-                            stratify=digits.target)
+    return train_test_split(images, digits.target, test_size=0.25,
+                            random_state=0, stratify=digits.target)
 
 
 def make_network(lib):
-    """A small LeNet-style network for 1×8×8 images: two conv-tanh-pool blocks, two
-    linear layers."""
+    """A small LeNet-style network for 1×8×8 images: two conv-tanh-pool
+    blocks, two linear layers."""
     nn = lib.nn
     return nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1), nn.Tanh(), nn.MaxPool2d(2),   # 16×8×8 -> 16×4×4
-        nn.Conv2d(16, 32, 3, padding=1), nn.Tanh(), nn.MaxPool2d(2),  # 32×4×4 -> 32×2×2
-        nn.Flatten(),                                                 # 128 numbers
+        # 1×8×8 -> 16×8×8 -> 16×4×4
+        nn.Conv2d(1, 16, 3, padding=1), nn.Tanh(), nn.MaxPool2d(2),
+        # -> 32×4×4 -> 32×2×2
+        nn.Conv2d(16, 32, 3, padding=1), nn.Tanh(), nn.MaxPool2d(2),
+        nn.Flatten(),                   # 128 numbers per image
         nn.Linear(128, 64), nn.Tanh(),
-        nn.Linear(64, 10),                                            # a score per digit
+        nn.Linear(64, 10),              # a score per digit
     )
 
 
 def batches(n: int, epoch: int, size: int = 32):
-    """Index arrays of the mini-batches of one epoch: a shuffle seeded by the epoch,
-    so both libraries see the same batches in the same order."""
+    """Index arrays of the mini-batches of one epoch: a shuffle seeded by
+    the epoch, so both libraries see the same batches in the same order."""
     order = np.random.default_rng(epoch).permutation(n)
     for start in range(0, n, size):
         yield order[start:start + size]
@@ -62,7 +66,7 @@ def batches(n: int, epoch: int, size: int = 32):
 
 def train_epoch(lib, network, optimizer, X, y, epoch: int, size: int = 32,
                 dtype=np.float32):
-    """One pass over ``(X, y)`` in mini-batches; returns the loss of every step."""
+    """One pass over ``(X, y)`` in mini-batches; the loss of every step."""
     loss_fn = lib.nn.CrossEntropyLoss()
     losses = []
     for index in batches(len(X), epoch, size):
@@ -82,5 +86,5 @@ def predict(lib, network, X, dtype=np.float32):
 
 
 def accuracy(lib, network, X, y, dtype=np.float32) -> float:
-    """The fraction of images in ``X`` whose predicted digit is the label in ``y``."""
+    """The fraction of images in ``X`` predicted as their label in ``y``."""
     return float(np.mean(predict(lib, network, X, dtype) == y))
