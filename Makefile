@@ -1,16 +1,22 @@
 # The README's two commands:
 #   make html   builds the website into _build/html
-#   make test   runs every test: engine, checkers, notebooks (strict nbval), website build
-#               and browser tests (installing Debian's chromium first where it can)
+#   make test   runs every test: engine, checkers, notebooks (strict nbval, then again with
+#               PyTorch, numpy and OpenBLAS forced onto other CPUs' code paths), website
+#               build and browser tests (installing Debian's chromium first where it can)
 # Both first create the virtual environment .venv and install requirements.txt into it,
 # once (again only when requirements.txt or pyproject.toml change).
+#
+# The pinned requirements have wheels for Python 3.11 to 3.14 only (numpy 2.4.6,
+# scikit-learn 1.9.1 and matplotlib 3.11.2 need 3.11 or newer; numpy 2.4.6 has no wheel
+# for 3.15). With another default python3, name one: `make PYTHON=python3.12 test`.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+PYTHON_SUPPORTED := 3.11 to 3.14
 
-.PHONY: html test clean
+.PHONY: html test test-cpu-paths clean
 
 # tools/build_book.py is `jupyter-book build` reading (executing) one notebook per core
 html: $(INSTALLED)
@@ -19,8 +25,23 @@ html: $(INSTALLED)
 test: $(INSTALLED)
 	tools/ensure_chromium.sh
 	$(BIN)/python -m pytest
+	$(BIN)/python tools/cpu_paths.py
+
+# only the notebooks, under every other CPU's code paths (tools/cpu_paths.py says which)
+test-cpu-paths: $(INSTALLED)
+	$(BIN)/python tools/cpu_paths.py
+
+# Stop at once, before creating .venv, when the interpreter cannot install the pins.
+define check_python
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 11) <= v <= (3, 14) else 1)' 2>/dev/null || { \
+	  found=$$($(PYTHON) -c 'import platform; print("Python", platform.python_version())' 2>/dev/null || echo "not found"); \
+	  echo "error: $(PYTHON): $$found. The course's pinned requirements install on Python $(PYTHON_SUPPORTED)." >&2; \
+	  echo "       Install one of those and name it, for example: make PYTHON=python3.12 $(or $(MAKECMDGOALS),html)" >&2; \
+	  exit 1; }
+endef
 
 $(INSTALLED): requirements.txt pyproject.toml
+	$(check_python)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -r requirements.txt
