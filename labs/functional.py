@@ -33,6 +33,7 @@ from labs.ops import (
     tanh,
     unsqueeze,
 )
+from labs.shapes import pool_window_count, transposed_length
 from labs.tensor import Tensor
 
 __all__ = [
@@ -326,7 +327,7 @@ def _conv_transpose(function, nd, input, weight, bias, stride, padding, output_p
         )
     kernel = weight.shape[2:]
     size = tuple(
-        (i - 1) * s - 2 * p + d * (k - 1) + e + 1
+        transposed_length(i, k, s, p, d, e)
         for i, k, s, p, d, e in zip(input.shape[2:], kernel, stride, pads, dilation, extra)
     )
     if any(o <= 0 for o in size):
@@ -559,14 +560,8 @@ def _pool_args(function, nd, input, kernel_size, stride, padding, dilation, ceil
                 f"pad should be at most half of kernel size, but got pad={p} and kernel_size={k}"
             )
     sizes = input.shape[-nd:]
-    out = []
-    for i, k, s, p, d in zip(sizes, kernel, stride, padding, dilation):
-        span = i + 2 * p - d * (k - 1) - 1
-        o = (-(-span // s) if ceil_mode else span // s) + 1
-        # In ceil mode the last window must start inside the input or the left padding.
-        if ceil_mode and (o - 1) * s >= i + p:
-            o -= 1
-        out.append(o)
+    out = [pool_window_count(i, k, s, p, d, ceil_mode)
+           for i, k, s, p, d in zip(sizes, kernel, stride, padding, dilation)]
     if any(o <= 0 for o in out):
         raise RuntimeError(
             f"Given input size: ({'x'.join(map(str, input.shape[-nd - 1:]))}). Calculated "
@@ -731,15 +726,62 @@ def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean")
     return squeeze(loss, 0) if unbatched and reduction == "none" else loss
 
 
-def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="mean") -> Tensor:
-    """Cross-entropy of logits against class indices: ``nll_loss(log_softmax(input, 1), target)``.
+def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0) -> Tensor:
+    """Cross-entropy of logits against a target (``torch.nn.functional.cross_entropy``).
 
-    As ``torch.nn.functional.cross_entropy`` with class-index targets.
+    ``target`` holds either class indices (an integer tensor of shape ``(N, d1, ...)``):
+    then it is ``nll_loss(log_softmax(input, 1), target)``; or class probabilities (a
+    float tensor of the same shape as ``input``): then it is
+    ``-sum_c weight[c] target[:, c] log_softmax(input)[:, c]``, averaged over the
+    ``N x d1 x ...`` positions. ``label_smoothing`` mixes the target with the uniform
+    distribution over the classes, as in PyTorch.
     """
     _require_tensor(input, "input", "cross_entropy")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     dim = 0 if input.ndim == 1 else 1
-    return nll_loss(log_softmax(input, dim), target, weight, ignore_index=ignore_index,
-                    reduction=reduction)
+    logp = log_softmax(input, dim)
+    target_array = target.data if isinstance(target, Tensor) else np.asarray(target)
+    classes = input.shape[dim]
+    w = None
+    if weight is not None:
+        w = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
+        w = w.astype(input.dtype).reshape((classes,) + (1,) * (input.ndim - dim - 1))
+    if target_array.dtype.kind == "f":
+        if target_array.shape != input.shape:
+            raise RuntimeError(
+                f"Expected target size {_sizes(input.shape)}, got {_sizes(target_array.shape)}"
+            )
+        target = target if isinstance(target, Tensor) else Tensor(target_array)
+        if label_smoothing:
+            target = target * (1 - label_smoothing) + label_smoothing / classes
+        weighted = logp * target if w is None else logp * target * w
+        losses = -weighted.sum(dim)
+        if reduction == "none":
+            return losses
+        if reduction == "sum":
+            return losses.sum()
+        if reduction == "mean":
+            return losses.sum() / max(losses.numel(), 1)
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    loss = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if not label_smoothing:
+        return loss
+    # the smoothing term: the mean over classes of -log p, weighted, on non-ignored rows
+    ignored = target_array == ignore_index
+    weighted = logp if w is None else logp * w
+    smooth = -weighted.sum(dim) * Tensor(np.where(ignored, 0, 1).astype(input.dtype))
+    if reduction == "none":
+        smooth_loss = smooth
+    elif reduction == "sum":
+        smooth_loss = smooth.sum()
+    elif w is None:
+        smooth_loss = smooth.sum() / max(int((~ignored).sum()), 1)
+    else:
+        picked = np.where(ignored, 0, np.take(w.reshape(-1), np.where(ignored, 0, target_array)))
+        smooth_loss = smooth.sum() / float(picked.sum())
+    return loss * (1 - label_smoothing) + smooth_loss * (label_smoothing / classes)
 
 
 def mse_loss(input, target, *, reduction="mean") -> Tensor:

@@ -30,8 +30,9 @@ import itertools
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from labs.shapes import window_count
+
 __all__ = [
-    "output_size",
     "windows",
     "columns",
     "conv_forward",
@@ -50,11 +51,6 @@ __all__ = [
     "pad_forward",
     "pad_backward",
 ]
-
-
-def output_size(padded: int, kernel: int, stride: int, dilation: int) -> int:
-    """Number of windows of a dilated kernel that fit in ``padded`` positions."""
-    return (padded - dilation * (kernel - 1) - 1) // stride + 1
 
 
 def windows(x: np.ndarray, kernel, stride, dilation, out) -> np.ndarray:
@@ -93,7 +89,7 @@ def columns(x, kernel, stride, dilation, padding, groups=1, out=None):
     xp = pad_constant(x, padding)
     if out is None:
         out = tuple(
-            output_size(size, k, s, d)
+            window_count(size, k, s, d)
             for size, k, s, d in zip(xp.shape[2:], kernel, stride, dilation)
         )
     view = windows(xp, kernel, stride, dilation, out)  # (N, C, *out, *kernel)
@@ -172,7 +168,7 @@ def conv_forward(input, weight, stride, padding, dilation, groups=1, cols=None):
 
 def _out_shape(sizes, kernel, stride, padding, dilation):
     return tuple(
-        output_size(i + before + after, k, s, d)
+        window_count(i + before + after, k, s, d)
         for i, k, s, (before, after), d in zip(sizes, kernel, stride, padding, dilation)
     )
 

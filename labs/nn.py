@@ -20,6 +20,7 @@ from collections import OrderedDict
 import numpy as np
 
 from labs import functional as F
+from labs.autograd import bump_version
 from labs.ops import flatten
 from labs.tensor import Tensor
 
@@ -87,7 +88,7 @@ class Module:
             if set_to_none:
                 parameter.grad = None
             elif parameter.grad is not None:
-                parameter.grad.data[...] = 0
+                parameter.grad.zero_()
 
     def state_dict(self) -> "OrderedDict[str, np.ndarray]":
         """Every parameter's array (a copy), by PyTorch-style name."""
@@ -111,6 +112,7 @@ class Module:
                     f"the shape in current model is {list(own[name].shape)}"
                 )
             own[name].data[...] = array
+            bump_version(own[name].data)
 
     def to(self, dtype) -> "Module":
         """Convert every parameter to ``dtype`` in place (e.g. ``labs.float64``)."""
@@ -317,9 +319,13 @@ class Flatten(Module):
 
 
 class CrossEntropyLoss(Module):
-    def __init__(self, weight=None, reduction="mean"):
+    """``F.cross_entropy`` as a module (``torch.nn.CrossEntropyLoss``)."""
+
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         super().__init__()
-        self.weight, self.reduction = weight, reduction
+        self.weight, self.ignore_index = weight, ignore_index
+        self.reduction, self.label_smoothing = reduction, label_smoothing
 
     def forward(self, input, target):
-        return F.cross_entropy(input, target, self.weight, reduction=self.reduction)
+        return F.cross_entropy(input, target, self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction, label_smoothing=self.label_smoothing)

@@ -16,31 +16,21 @@ import numbers
 
 import numpy as np
 
-from labs.autograd import Function
+from labs.autograd import Function, sum_to
 from labs.tensor import Tensor
 
 __all__ = [
-    "sum_to", "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sin", "cos", "sqrt", "abs",
-    "tanh", "sigmoid", "relu", "clamp", "matmul", "sum", "mean", "max", "min", "argmax",
-    "reshape", "flatten", "unsqueeze", "squeeze", "expand", "transpose", "permute",
-    "index", "cat", "stack", "log_softmax", "softmax", "to_dtype", "maximum", "where",
+    "sum_to", "add", "sub", "rsub", "mul", "div", "pow", "neg", "exp", "log", "sin", "cos",
+    "sqrt", "abs", "tanh", "sigmoid", "relu", "clamp", "clip", "matmul", "mm", "sum", "mean",
+    "max", "min", "argmax", "reshape", "flatten", "unsqueeze", "squeeze", "expand",
+    "transpose", "permute", "index", "cat", "stack", "log_softmax", "softmax", "to_dtype",
+    "maximum", "minimum", "where", "clone",
 ]
 
 
-def sum_to(grad: np.ndarray, shape: tuple) -> np.ndarray:
-    """Sum ``grad`` down to ``shape``: the adjoint of broadcasting ``shape`` up to ``grad.shape``.
-
-    Leading axes that broadcasting added are summed away; axes where ``shape`` has
-    size 1 are summed with ``keepdims``. ``sum_to(np.ones((2, 3)), (3,))`` is
-    ``[2., 2., 2.]``.
-    """
-    extra = grad.ndim - len(shape)
-    if extra:
-        grad = grad.sum(axis=tuple(range(extra)))
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if axes:
-        grad = grad.sum(axis=axes, keepdims=True)
-    return grad
+def _value(x):
+    """The numpy array behind ``x`` (an array already, or a tensor in double backward)."""
+    return x.data if isinstance(x, Tensor) else x
 
 
 # --------------------------------------------------------------------------------------
@@ -104,7 +94,16 @@ def _binary(function, a, b, float_result=False):
     dtype = _result_dtype(a, b)
     if float_result and dtype.kind != "f":
         dtype = np.dtype(np.float32)
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = Tensor(np.asarray(a, dtype))  # two numbers: a 0-d tensor of the default dtype
     return function.apply(_cast(a, dtype), _cast(b, dtype))
+
+
+def _tensor_argument(value, name: str, function: str) -> Tensor:
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{function}(): argument '{name}' must be Tensor, not "
+                        f"{type(value).__name__}")
+    return value
 
 
 # --------------------------------------------------------------------------------------
@@ -113,6 +112,8 @@ def _binary(function, a, b, float_result=False):
 
 
 class ToDtype(Function):
+    supports_double_backward = True
+
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.input_dtype = x.dtype
@@ -120,7 +121,26 @@ class ToDtype(Function):
 
     @staticmethod
     def backward(ctx, grad_output):
+        if isinstance(grad_output, Tensor):
+            return grad_output.to(ctx.input_dtype), None
         return grad_output.astype(ctx.input_dtype), None
+
+
+class Clone(Function):
+    supports_double_backward = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return grad_output
+
+
+def clone(input: Tensor) -> Tensor:
+    """A copy in new memory; the gradient passes through unchanged (``torch.clone``)."""
+    return Clone.apply(input)
 
 
 def to_dtype(input: Tensor, dtype) -> Tensor:
@@ -131,6 +151,8 @@ def to_dtype(input: Tensor, dtype) -> Tensor:
 
 
 class Add(Function):
+    supports_double_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = np.shape(a), np.shape(b)
@@ -143,6 +165,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    supports_double_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = np.shape(a), np.shape(b)
@@ -155,6 +179,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    supports_double_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -169,6 +195,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    supports_double_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -192,6 +220,8 @@ class Pow(Function):
     base is 0 and the exponent is non-negative.
     """
 
+    supports_double_backward = True  # for a constant exponent (a number)
+
     @staticmethod
     def forward(ctx, base, exponent):
         result = np.power(base, exponent)
@@ -203,15 +233,24 @@ class Pow(Function):
         base, exponent, result = ctx.saved_tensors
         grad_base = grad_exponent = None
         if ctx.needs_input_grad[0]:
-            local = np.where(exponent == 0, 0.0, exponent * np.power(base, exponent - 1))
+            if isinstance(exponent, numbers.Number):  # also works on tensors
+                local = 0 * base if exponent == 0 else exponent * base ** (exponent - 1)
+            else:
+                base_, exponent_ = _value(base), _value(exponent)
+                local = np.where(exponent_ == 0, 0.0,
+                                 exponent_ * np.power(base_, exponent_ - 1))
             grad_base = sum_to(grad_output * local, np.shape(base))
         if ctx.needs_input_grad[1]:
-            local = np.where((base == 0) & (exponent >= 0), 0.0, result * np.log(base))
+            base_, result_ = _value(base), _value(result)
+            local = np.where((base_ == 0) & (_value(exponent) >= 0), 0.0,
+                             result_ * np.log(base_))
             grad_exponent = sum_to(grad_output * local, np.shape(exponent))
         return grad_base, grad_exponent
 
 
 class Neg(Function):
+    supports_double_backward = True
+
     @staticmethod
     def forward(ctx, x):
         return -x
@@ -221,28 +260,105 @@ class Neg(Function):
         return -grad_output
 
 
-def add(input, other) -> Tensor:
-    return _binary(Add, input, other)
+class RoundedDiv(Function):
+    """``a / b`` rounded toward zero ("trunc") or down ("floor"); its gradient is 0."""
+
+    @staticmethod
+    def forward(ctx, a, b, rounding_mode):
+        ctx.shapes = np.shape(a), np.shape(b)
+        a, b = np.asarray(a), np.asarray(b)
+        if a.dtype.kind in "iub" and b.dtype.kind in "iub":
+            if (b == 0).any():
+                raise RuntimeError("ZeroDivisionError")
+            if rounding_mode == "floor":
+                return np.floor_divide(a, b)
+            return (np.sign(a) * np.sign(b) * (np.abs(a) // np.abs(b))).astype(a.dtype)
+        if rounding_mode == "floor":
+            return np.floor_divide(a, b)
+        return np.trunc(a / b)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        shape_a, shape_b = ctx.shapes
+        return np.zeros(shape_a, grad_output.dtype), np.zeros(shape_b, grad_output.dtype), None
 
 
-def sub(input, other) -> Tensor:
-    return _binary(Sub, input, other)
+def _scaled(other, alpha):
+    """``alpha * other``, for the ``alpha`` argument of add and sub."""
+    if alpha == 1:
+        return other
+    if isinstance(other, Tensor) and other.dtype.kind in "iub" and isinstance(alpha, float):
+        raise RuntimeError("For integral input tensors, argument alpha must not be a "
+                           "floating point number.")
+    return mul(other, alpha) if isinstance(other, Tensor) else other * alpha
+
+
+def _no_bool_subtraction(*values) -> None:
+    bools = [v for v in values if isinstance(v, (Tensor, bool, np.bool_))
+             and (v.dtype == np.bool_ if isinstance(v, Tensor) else True)]
+    if len(bools) == 2:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    if bools:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
+                           "supported. If you are trying to invert a mask, use the `~` or "
+                           "`logical_not()` operator instead.")
+
+
+def add(input, other, *, alpha=1) -> Tensor:
+    """``input + alpha * other`` (``torch.add``)."""
+    return _binary(Add, input, _scaled(_operand(other), alpha))
+
+
+def sub(input, other, *, alpha=1) -> Tensor:
+    """``input - alpha * other`` (``torch.sub``)."""
+    _no_bool_subtraction(_operand(input), _operand(other))
+    return _binary(Sub, input, _scaled(_operand(other), alpha))
+
+
+def rsub(input, other, *, alpha=1) -> Tensor:
+    """``other - alpha * input`` (``torch.rsub``)."""
+    return sub(other, _tensor_argument(input, "input", "rsub"), alpha=alpha)
 
 
 def mul(input, other) -> Tensor:
     return _binary(Mul, input, other)
 
 
-def div(input, other) -> Tensor:
-    """True division; integer inputs give a float32 result, as in PyTorch."""
-    return _binary(Div, input, other, float_result=True)
+def div(input, other, *, rounding_mode=None) -> Tensor:
+    """Division (``torch.div``).
+
+    Without ``rounding_mode`` it is true division, and integer inputs give a float32
+    result, as in PyTorch. ``rounding_mode="trunc"`` rounds toward zero and "floor"
+    rounds down; both keep integer dtypes, and their gradient is 0 everywhere.
+    """
+    if rounding_mode is None:
+        return _binary(Div, input, other, float_result=True)
+    if rounding_mode not in ("trunc", "floor"):
+        raise RuntimeError("div expected rounding_mode to be one of None, 'trunc', or "
+                           f"'floor' but found '{rounding_mode}'")
+    a, b = _operand(input), _operand(other)
+    dtype = _result_dtype(a, b)
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = Tensor(np.asarray(a, dtype))
+    return RoundedDiv.apply(_cast(a, dtype), _cast(b, dtype) if isinstance(b, Tensor)
+                            else np.asarray(b, dtype), rounding_mode)
 
 
 def pow(input, exponent) -> Tensor:
+    """``input ** exponent``; at least one of them must be a tensor (``torch.pow``)."""
+    if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
+        raise TypeError("pow() received an invalid combination of arguments: got "
+                        f"({type(input).__name__}, {type(exponent).__name__}), but at "
+                        "least one of input and exponent must be a Tensor")
     return _binary(Pow, input, exponent)
 
 
 def neg(input: Tensor) -> Tensor:
+    if input.dtype == np.bool_:
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or "
+                           "`logical_not()` operator instead.")
     return Neg.apply(input)
 
 
@@ -252,6 +368,8 @@ def neg(input: Tensor) -> Tensor:
 
 
 class Exp(Function):
+    supports_double_backward = True
+
     @staticmethod
     def forward(ctx, x):
         result = np.exp(x)
@@ -265,6 +383,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    supports_double_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -277,6 +397,8 @@ class Log(Function):
 
 
 class Sin(Function):
+    supports_double_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -285,10 +407,12 @@ class Sin(Function):
     @staticmethod
     def backward(ctx, grad_output):
         (x,) = ctx.saved_tensors
-        return grad_output * np.cos(x)
+        return grad_output * (cos(x) if isinstance(x, Tensor) else np.cos(x))
 
 
 class Cos(Function):
+    supports_double_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -297,10 +421,12 @@ class Cos(Function):
     @staticmethod
     def backward(ctx, grad_output):
         (x,) = ctx.saved_tensors
-        return -grad_output * np.sin(x)
+        return -grad_output * (sin(x) if isinstance(x, Tensor) else np.sin(x))
 
 
 class Sqrt(Function):
+    supports_double_backward = True
+
     @staticmethod
     def forward(ctx, x):
         result = np.sqrt(x)
@@ -314,7 +440,10 @@ class Sqrt(Function):
 
 
 class Abs(Function):
-    """|x|, with PyTorch's subgradient sign(0) = 0 at the kink."""
+    """|x|, with PyTorch's subgradient sign(0) = 0 at the kink (and 0 at NaN)."""
+
+    supports_double_backward = True
+
 
     @staticmethod
     def forward(ctx, x):
@@ -324,10 +453,12 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, grad_output):
         (x,) = ctx.saved_tensors
-        return grad_output * np.sign(x)
+        return grad_output * np.nan_to_num(np.sign(_value(x)))
 
 
 class Tanh(Function):
+    supports_double_backward = True
+
     @staticmethod
     def forward(ctx, x):
         result = np.tanh(x)
@@ -341,6 +472,8 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
+    supports_double_backward = True
+
     @staticmethod
     def forward(ctx, x):
         # exp(-|x|) never overflows, so both branches are safe for large |x|.
@@ -356,7 +489,10 @@ class Sigmoid(Function):
 
 
 class ReLU(Function):
-    """max(x, 0); the gradient at exactly 0 is 0, as in PyTorch."""
+    """max(x, 0); the gradient at exactly 0 is 0 (and 1 at NaN), as in PyTorch."""
+
+    supports_double_backward = True
+
 
     @staticmethod
     def forward(ctx, x):
@@ -367,32 +503,47 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx, grad_output):
         (result,) = ctx.saved_tensors
-        return grad_output * (result > 0)
+        return grad_output * ~(_value(result) <= 0)
 
 
 class Clamp(Function):
-    """Clip to [min, max]; the gradient passes where min <= x <= max (ends included)."""
+    """Clip to [min, max], either of which may be a tensor: ``min(max(x, min), max)``.
+
+    The gradient goes to whichever of ``x``, ``min`` and ``max`` gives the result, ``x``
+    keeping it at the ends of the interval, as in PyTorch.
+    """
 
     @staticmethod
     def forward(ctx, x, low, high):
-        ctx.save_for_backward(x)
-        ctx.bounds = low, high
-        return np.clip(x, low, high)
+        ctx.save_for_backward(x, low, high)
+        result = x if low is None else np.maximum(x, low)
+        return result if high is None else np.minimum(result, high)
 
     @staticmethod
     def backward(ctx, grad_output):
-        (x,) = ctx.saved_tensors
-        low, high = ctx.bounds
-        inside = np.ones(x.shape, dtype=bool)
-        if low is not None:
-            inside &= x >= low
-        if high is not None:
-            inside &= x <= high
-        return grad_output * inside, None, None
+        x, low, high = ctx.saved_tensors
+        # PyTorch's masks (comparisons with NaN are False, so NaN sends nothing anywhere)
+        to_low = to_high = None
+        if low is None:
+            to_x, to_high = x <= high, x > high
+        elif high is None:
+            to_x, to_low = x >= low, x < low
+        else:
+            to_x = (x >= low) & (x <= high)
+            to_low = (x < low) & (low < high)
+            to_high = (x > high) | (high < low)
+        grads = [grad_output * to_x]
+        for bound, mask, index in ((low, to_low, 1), (high, to_high, 2)):
+            wanted = bound is not None and ctx.needs_input_grad[index]
+            grads.append(sum_to(grad_output * mask, np.shape(bound)) if wanted else None)
+        return tuple(grads)
 
 
 class Maximum(Function):
-    """Elementwise maximum; on ties the gradient is split evenly, as in PyTorch."""
+    """Elementwise maximum; on ties the gradient is split evenly, as in PyTorch.
+
+    Where either side is NaN, both receive the whole gradient (PyTorch's convention).
+    """
 
     @staticmethod
     def forward(ctx, a, b):
@@ -402,11 +553,31 @@ class Maximum(Function):
     @staticmethod
     def backward(ctx, grad_output):
         a, b = ctx.saved_tensors
-        share_a = (a > b) + 0.5 * (a == b)
-        return (
-            sum_to(grad_output * share_a, np.shape(a)),
-            sum_to(grad_output * (1 - share_a), np.shape(b)),
-        )
+        return _binary_extremum_grads(grad_output, a, b, a < b, a > b)
+
+
+class Minimum(Function):
+    """Elementwise minimum, with the conventions of :class:`Maximum`."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        a, b = ctx.saved_tensors
+        return _binary_extremum_grads(grad_output, a, b, a > b, a < b)
+
+
+def _binary_extremum_grads(grad_output, a, b, a_loses, b_loses):
+    """Gradients of a binary max or min: half each on ties, none to the side that lost."""
+    shared = np.where(a == b, grad_output / 2, grad_output)
+    zero = np.zeros((), grad_output.dtype)
+    return (
+        sum_to(np.where(a_loses, zero, shared), np.shape(a)),
+        sum_to(np.where(b_loses, zero, shared), np.shape(b)),
+    )
 
 
 class Where(Function):
@@ -464,13 +635,35 @@ def relu(input: Tensor) -> Tensor:
 
 
 def clamp(input: Tensor, min=None, max=None) -> Tensor:
+    """Clip to [min, max]; the bounds may be numbers or tensors (``torch.clamp``)."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-    return Clamp.apply(input, min, max)
+    bounds = [_operand(b) if b is not None else None for b in (min, max)]
+    tensors = [b for b in bounds if isinstance(b, Tensor)]
+    if tensors:
+        dtype = _result_dtype(input, *tensors)
+        input = _cast(input, dtype)
+        bounds = [_cast(b, dtype) for b in bounds]
+    elif input.dtype.kind in "iub" and any(isinstance(b, float) for b in bounds):
+        input = _cast(input, np.dtype(np.float32))
+    return Clamp.apply(input, *bounds)
+
+
+clip = clamp
 
 
 def maximum(input, other) -> Tensor:
+    """Elementwise maximum of two tensors (``torch.maximum``)."""
+    input = _tensor_argument(input, "input", "maximum")
+    other = _tensor_argument(other, "other", "maximum")
     return _binary(Maximum, input, other)
+
+
+def minimum(input, other) -> Tensor:
+    """Elementwise minimum of two tensors (``torch.minimum``)."""
+    input = _tensor_argument(input, "input", "minimum")
+    other = _tensor_argument(other, "other", "minimum")
+    return _binary(Minimum, input, other)
 
 
 def where(condition, input, other) -> Tensor:
@@ -490,6 +683,8 @@ def where(condition, input, other) -> Tensor:
 class MatMul(Function):
     """``a @ b`` with numpy's (and PyTorch's) rules for 1-D operands and batch broadcasting."""
 
+    supports_double_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -503,14 +698,14 @@ class MatMul(Function):
         b2 = b[:, None] if b.ndim == 1 else b
         g = grad_output
         if b.ndim == 1:
-            g = np.expand_dims(g, -1)
+            g = g[..., None]
         if a.ndim == 1:
-            g = np.expand_dims(g, -2)
+            g = g[..., None, :]
         grad_a = grad_b = None
         if ctx.needs_input_grad[0]:
-            grad_a = sum_to(np.matmul(g, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
+            grad_a = sum_to(g @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape)
         if ctx.needs_input_grad[1]:
-            grad_b = sum_to(np.matmul(np.swapaxes(a2, -1, -2), g), b2.shape).reshape(b.shape)
+            grad_b = sum_to(a2.swapaxes(-1, -2) @ g, b2.shape).reshape(b.shape)
         return grad_a, grad_b
 
 
@@ -542,6 +737,14 @@ def matmul(input, other) -> Tensor:
     return _binary(MatMul, a, b)
 
 
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
+    """The product of two matrices, both 2-D (``torch.mm``)."""
+    for name, value in (("self", input), ("mat2", mat2)):
+        if not isinstance(value, Tensor) or value.ndim != 2:
+            raise RuntimeError(f"{name} must be a matrix")
+    return matmul(input, mat2)
+
+
 # --------------------------------------------------------------------------------------
 # Reductions
 # --------------------------------------------------------------------------------------
@@ -571,12 +774,18 @@ def _normalize_dims(dim, ndim: int) -> tuple:
 
 def _expand_back(grad, shape, axes, keepdim):
     """Undo a reduction over ``axes``: re-insert them and broadcast to ``shape``."""
+    if isinstance(grad, Tensor):  # double backward: the same, recorded
+        if not keepdim and axes:
+            grad = reshape(grad, [1 if i in axes else n for i, n in enumerate(shape)])
+        return expand(grad, shape)
     if not keepdim and axes:
         grad = np.expand_dims(grad, axes)
     return np.broadcast_to(grad, shape)
 
 
 class Sum(Function):
+    supports_double_backward = True
+
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
@@ -588,6 +797,8 @@ class Sum(Function):
 
 
 class Mean(Function):
+    supports_double_backward = True
+
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.shape, ctx.axes, ctx.keepdim = x.shape, axes, keepdim
@@ -666,13 +877,32 @@ def _extremum(input, dim, keepdim, reducer, arg_reducer, result_type, name):
     return result_type(values, indices)
 
 
-def sum(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    """Sum over ``dim`` (an int, a tuple, or None for all)."""
-    return Sum.apply(input, _normalize_dims(dim, input.ndim), keepdim)
+def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None,
+        keepdims=None) -> Tensor:
+    """Sum over ``dim`` (an int, a tuple, or None for all), optionally in ``dtype``.
+
+    ``axis`` and ``keepdims`` are accepted as numpy-style aliases, as PyTorch does.
+    Booleans and integers are summed as int64.
+    """
+    dim = axis if dim is None else dim
+    keepdim = keepdim if keepdims is None else keepdims
+    if dtype is not None:
+        input = to_dtype(input, dtype)
+    elif input.dtype.kind in "biu":
+        input = to_dtype(input, np.int64)
+    return Sum.apply(input, _normalize_dims(dim, input.ndim), bool(keepdim))
 
 
-def mean(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def mean(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Mean over ``dim`` (an int, a tuple, or None for all); needs a floating dtype."""
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise RuntimeError(
+                "mean(): could not infer output dtype. Optional dtype must be either a "
+                f"floating point or complex dtype. Got: {dtype}"
+            )
+        input = to_dtype(input, dtype)
     if input.dtype.kind != "f":
         raise RuntimeError(
             "mean(): could not infer output dtype. Input dtype must be either a floating "
@@ -682,12 +912,18 @@ def mean(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 
 
 def max(input: Tensor, dim=None, keepdim: bool = False):
-    """The largest element, or ``(values, indices)`` along ``dim`` (``torch.max``)."""
+    """The largest element, ``(values, indices)`` along ``dim``, or, when the second
+    argument is a tensor, the elementwise maximum (``torch.max``)."""
+    if isinstance(dim, Tensor):
+        return maximum(input, dim)
     return _extremum(input, dim, keepdim, np.max, np.argmax, MaxResult, "max")
 
 
 def min(input: Tensor, dim=None, keepdim: bool = False):
-    """The smallest element, or ``(values, indices)`` along ``dim`` (``torch.min``)."""
+    """The smallest element, ``(values, indices)`` along ``dim``, or, when the second
+    argument is a tensor, the elementwise minimum (``torch.min``)."""
+    if isinstance(dim, Tensor):
+        return minimum(input, dim)
     return _extremum(input, dim, keepdim, np.min, np.argmin, MinResult, "min")
 
 
@@ -707,6 +943,8 @@ def argmax(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 
 
 class Reshape(Function):
+    supports_double_backward = True
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = x.shape
@@ -718,17 +956,23 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    supports_double_backward = True
+
     @staticmethod
     def forward(ctx, x, dims):
-        ctx.inverse = tuple(np.argsort(dims))
+        ctx.inverse = tuple(int(i) for i in np.argsort(dims))
         return np.transpose(x, dims)
 
     @staticmethod
     def backward(ctx, grad_output):
+        if isinstance(grad_output, Tensor):
+            return permute(grad_output, ctx.inverse), None
         return np.transpose(grad_output, ctx.inverse), None
 
 
 class Expand(Function):
+    supports_double_backward = True
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = x.shape
@@ -898,9 +1142,19 @@ def cat(tensors, dim: int = 0) -> Tensor:
     """Join tensors along an existing dimension (``torch.cat``)."""
     tensors = [_operand(t) for t in tensors]
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
+                            f"{type(t).__name__}")
+        if t.ndim == 0:
+            raise RuntimeError(
+                f"zero-dimensional tensor (at position {i}) cannot be concatenated"
+            )
     dtype = _result_dtype(*tensors)
-    tensors = [_cast(t, dtype) for t in tensors]
+    # PyTorch's legacy rule: 1-D empty tensors are skipped, whatever the other shapes
+    tensors = [_cast(t, dtype) for t in tensors if t.shape != (0,)] or [
+        _cast(t, dtype) for t in tensors]
     axis = _axis(dim, tensors[0].ndim)
     first = tensors[0].shape
     for i, t in enumerate(tensors[1:], start=1):
@@ -933,13 +1187,22 @@ def stack(tensors, dim: int = 0) -> Tensor:
 # --------------------------------------------------------------------------------------
 
 
+def _exp(x):
+    return exp(x) if isinstance(x, Tensor) else np.exp(x)
+
+
 class LogSoftmax(Function):
     """x - log(sum(exp(x))) along ``dim``, computed stably by subtracting the maximum."""
 
+    supports_double_backward = True
+
     @staticmethod
     def forward(ctx, x, dim):
-        shifted = x - np.max(x, axis=dim, keepdims=True)
-        result = shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
+        if x.size == 0:
+            result = x.copy()
+        else:
+            shifted = x - np.max(x, axis=dim, keepdims=True)
+            result = shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
         ctx.save_for_backward(result)
         ctx.dim = dim
         return result
@@ -947,15 +1210,20 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx, grad_output):
         (result,) = ctx.saved_tensors
-        total = np.sum(grad_output, axis=ctx.dim, keepdims=True)
-        return grad_output - np.exp(result) * total, None
+        total = grad_output.sum(axis=ctx.dim, keepdims=True)
+        return grad_output - _exp(result) * total, None
 
 
 class Softmax(Function):
+    supports_double_backward = True
+
     @staticmethod
     def forward(ctx, x, dim):
-        e = np.exp(x - np.max(x, axis=dim, keepdims=True))
-        result = e / np.sum(e, axis=dim, keepdims=True)
+        if x.size == 0:
+            result = x.copy()
+        else:
+            e = np.exp(x - np.max(x, axis=dim, keepdims=True))
+            result = e / np.sum(e, axis=dim, keepdims=True)
         ctx.save_for_backward(result)
         ctx.dim = dim
         return result
@@ -963,17 +1231,24 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx, grad_output):
         (result,) = ctx.saved_tensors
-        inner = np.sum(grad_output * result, axis=ctx.dim, keepdims=True)
+        inner = (grad_output * result).sum(axis=ctx.dim, keepdims=True)
         return result * (grad_output - inner), None
 
 
-def log_softmax(input: Tensor, dim: int) -> Tensor:
+def _softmax_input(input: Tensor, dim: int, dtype, function: str):
+    axis = _axis(dim, input.ndim)
+    if dtype is not None:
+        input = to_dtype(input, dtype)
+    if input.dtype.kind != "f":
+        raise RuntimeError(f"{function}: expected a floating point input, got {input.dtype}")
+    return input, (axis if input.ndim else None)
+
+
+def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     """log(softmax(input)) along ``dim``, computed without overflow."""
-    axis = _axis(dim, input.ndim)
-    return LogSoftmax.apply(input, axis if input.ndim else None)
+    return LogSoftmax.apply(*_softmax_input(input, dim, dtype, "log_softmax"))
 
 
-def softmax(input: Tensor, dim: int) -> Tensor:
+def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     """exp(input) normalized to sum to 1 along ``dim``."""
-    axis = _axis(dim, input.ndim)
-    return Softmax.apply(input, axis if input.ndim else None)
+    return Softmax.apply(*_softmax_input(input, dim, dtype, "softmax"))

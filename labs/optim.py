@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from labs.autograd import bump_version
+
 __all__ = ["SGD", "Adam"]
 
 
@@ -26,11 +28,19 @@ class Optimizer:
                 p.grad = None
             elif p.grad is not None:
                 p.grad.data[...] = 0
+                bump_version(p.grad.data)
 
     def step(self) -> None:
+        """Update every parameter that has a gradient, in place.
+
+        As in PyTorch, each update counts as an in-place change (it bumps the
+        parameter's version), so a graph recorded before the step cannot be used for a
+        backward pass after it.
+        """
         for p in self.params:
             if p.grad is not None:
                 self._update(p, p.grad.data, self.state[id(p)])
+                bump_version(p.data)
 
     def _update(self, parameter, grad, state):
         raise NotImplementedError

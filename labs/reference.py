@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from labs.shapes import transposed_length, window_count
+
 __all__ = [
     "conv1d",
     "conv2d",
@@ -27,7 +29,7 @@ def conv1d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     c_out, c_group, k = w.shape
     xp = np.zeros((n_batch, c_in, length + 2 * padding), dtype=x.dtype)
     xp[:, :, padding:padding + length] = x
-    l_out = (length + 2 * padding - dilation * (k - 1) - 1) // stride + 1
+    l_out = window_count(length + 2 * padding, k, stride, dilation)
     out_per_group = c_out // groups
     y = np.zeros((n_batch, c_out, l_out), dtype=x.dtype)
     for n in range(n_batch):
@@ -48,8 +50,8 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     c_out, c_group, kh, kw = w.shape
     xp = np.zeros((n_batch, c_in, height + 2 * padding, width + 2 * padding), dtype=x.dtype)
     xp[:, :, padding:padding + height, padding:padding + width] = x
-    h_out = (height + 2 * padding - dilation * (kh - 1) - 1) // stride + 1
-    w_out = (width + 2 * padding - dilation * (kw - 1) - 1) // stride + 1
+    h_out = window_count(height + 2 * padding, kh, stride, dilation)
+    w_out = window_count(width + 2 * padding, kw, stride, dilation)
     out_per_group = c_out // groups
     y = np.zeros((n_batch, c_out, h_out, w_out), dtype=x.dtype)
     for n in range(n_batch):
@@ -79,7 +81,7 @@ def conv_transpose1d(x, w, b=None, stride=1, padding=0, output_padding=0, groups
     _, out_per_group, k = w.shape
     c_out = out_per_group * groups
     in_per_group = c_in // groups
-    l_out = (length - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1
+    l_out = transposed_length(length, k, stride, padding, dilation, output_padding)
     full = np.zeros((n_batch, c_out, l_out + 2 * padding), dtype=x.dtype)  # before cropping p
     for n in range(n_batch):
         for c in range(c_in):
@@ -101,8 +103,8 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups
     _, out_per_group, kh, kw = w.shape
     c_out = out_per_group * groups
     in_per_group = c_in // groups
-    h_out = (height - 1) * stride - 2 * padding + dilation * (kh - 1) + output_padding + 1
-    w_out = (width - 1) * stride - 2 * padding + dilation * (kw - 1) + output_padding + 1
+    h_out = transposed_length(height, kh, stride, padding, dilation, output_padding)
+    w_out = transposed_length(width, kw, stride, padding, dilation, output_padding)
     full = np.zeros((n_batch, c_out, h_out + 2 * padding, w_out + 2 * padding), dtype=x.dtype)
     for n in range(n_batch):
         for c in range(c_in):
@@ -128,8 +130,8 @@ def _pool2d(x, kernel_size, stride, padding, reduce, fill):
     xp = np.full((n_batch, channels, height + 2 * padding, width + 2 * padding), fill,
                  dtype=x.dtype)
     xp[:, :, padding:padding + height, padding:padding + width] = x
-    h_out = (height + 2 * padding - kernel_size) // stride + 1
-    w_out = (width + 2 * padding - kernel_size) // stride + 1
+    h_out = window_count(height + 2 * padding, kernel_size, stride)
+    w_out = window_count(width + 2 * padding, kernel_size, stride)
     y = np.zeros((n_batch, channels, h_out, w_out), dtype=x.dtype)
     for n in range(n_batch):
         for c in range(channels):

@@ -7,7 +7,6 @@ is an ordinary kernel), output size ``o``.
 
 from __future__ import annotations
 
-import math
 import numbers
 from typing import NamedTuple
 
@@ -16,9 +15,43 @@ __all__ = [
     "conv_transpose_output_size",
     "pool_output_size",
     "effective_kernel_size",
+    "window_count",
+    "transposed_length",
+    "pool_window_count",
     "ReceptiveField",
     "receptive_field",
 ]
+
+
+# The formulas themselves, unchecked: the engine (labs.functional, labs.kernels) calls
+# these and raises PyTorch's errors itself when a result is not positive; the checked
+# versions below are what the chapters use.
+
+
+def window_count(padded: int, k: int, s: int = 1, d: int = 1) -> int:
+    """How many windows of a kernel of size ``k`` (dilation ``d``) fit in ``padded``
+    positions at stride ``s``: ``floor((padded - d(k - 1) - 1) / s) + 1``."""
+    return (padded - d * (k - 1) - 1) // s + 1
+
+
+def transposed_length(i: int, k: int, s: int = 1, p: int = 0, d: int = 1,
+                      output_padding: int = 0) -> int:
+    """``(i - 1)s - 2p + d(k - 1) + output_padding + 1``, unchecked."""
+    return (i - 1) * s - 2 * p + d * (k - 1) + output_padding + 1
+
+
+def pool_window_count(i: int, k: int, s: int, p: int = 0, d: int = 1,
+                      ceil_mode: bool = False) -> int:
+    """Pooling windows over ``i`` positions padded by ``p`` on each side, unchecked.
+
+    With ``ceil_mode`` the division rounds up, but a last window that would start
+    beyond the input and its left padding is dropped (PyTorch's rule).
+    """
+    span = i + 2 * p - d * (k - 1) - 1
+    o = (-(-span // s) if ceil_mode else span // s) + 1
+    if ceil_mode and (o - 1) * s >= i + p:
+        o -= 1
+    return o
 
 
 def _check(**values) -> None:
@@ -50,7 +83,7 @@ def conv_output_size(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> int:
             f"the kernel spans {span} positions but the padded input has only {i + 2 * p} "
             f"(i={i}, p={p}): no window fits"
         )
-    return (i + 2 * p - span) // s + 1
+    return window_count(i + 2 * p, k, s, d)
 
 
 def conv_transpose_output_size(i: int, k: int, s: int = 1, p: int = 0, d: int = 1,
@@ -73,7 +106,8 @@ def conv_transpose_output_size(i: int, k: int, s: int = 1, p: int = 0, d: int = 
             f"output_padding must be smaller than the stride or the dilation, got "
             f"output_padding={output_padding}, s={s}, d={d}"
         )
-    o = (i - 1) * s - 2 * p + (effective_kernel_size(k, d) - 1) + output_padding + 1
+    effective_kernel_size(k, d)  # checks k and d
+    o = transposed_length(i, k, s, p, d, output_padding)
     if o < 1:
         raise ValueError(f"the output would have size {o}: padding p={p} crops everything")
     return o
@@ -93,10 +127,7 @@ def pool_output_size(i: int, k: int, s: int | None = None, p: int = 0, d: int = 
     span = effective_kernel_size(k, d)
     if p > k // 2:
         raise ValueError(f"padding must be at most half the kernel size ({k}), got p={p}")
-    numerator = i + 2 * p - span
-    o = (math.ceil(numerator / s) if ceil_mode else numerator // s) + 1
-    if ceil_mode and (o - 1) * s >= i + p:
-        o -= 1
+    o = pool_window_count(i, k, s, p, d, ceil_mode)
     if o < 1:
         raise ValueError(
             f"the kernel spans {span} positions but the padded input has {i + 2 * p}: "

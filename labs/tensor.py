@@ -9,17 +9,25 @@ Differences from PyTorch worth knowing:
 
 * ``.data`` is the underlying ``numpy.ndarray`` (PyTorch returns a tensor);
 * ``.dtype`` is a numpy dtype (``numpy.float32``, ``numpy.float64``, ...);
-* in-place operations are not differentiable; assigning into a tensor that takes
-  part in a graph raises an error instead of silently breaking it.
+* in-place operations are not differentiable: on a tensor that requires grad they
+  raise an error (PyTorch records them). They are allowed where nothing is recorded
+  (under ``no_grad``, on tensors outside any graph, e.g. the parameter update
+  ``w -= lr * w.grad``), and, as in PyTorch, every in-place change bumps the version of
+  the tensor's memory (shared with its views and ``detach()``): a backward pass that
+  needs an array changed since it was saved raises instead of returning a wrong
+  gradient. Writing into ``.data`` or ``.numpy()`` directly bypasses that check, as
+  ``.data`` does in PyTorch.
 """
 
 from __future__ import annotations
 
+import warnings
 import weakref
 
 import numpy as np
 
-from labs.autograd import AccumulateGrad, backward as _backward
+from labs import autograd
+from labs.autograd import AccumulateGrad, RemovableHandle, backward as _backward
 
 __all__ = ["Tensor", "tensor", "zeros", "ones", "zeros_like", "ones_like", "from_numpy"]
 
@@ -67,11 +75,13 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         self.data = data if isinstance(data, np.ndarray) else _to_array(data)
-        self.grad = None
+        self._grad = None
         self.grad_fn = None
         self._output_nr = 0
         self._requires_grad = False
         self._accumulator = None
+        self._hooks = {}
+        self._inference = autograd._GradMode.inference
         self.requires_grad = requires_grad
 
     @classmethod
@@ -79,11 +89,13 @@ class Tensor:
         """Wrap an array produced inside the engine, skipping the public checks."""
         out = cls.__new__(cls)
         out.data = array
-        out.grad = None
+        out._grad = None
         out.grad_fn = None
         out._output_nr = 0
         out._requires_grad = False
         out._accumulator = None
+        out._hooks = {}
+        out._inference = autograd._GradMode.inference
         return out
 
     # ---- gradient bookkeeping --------------------------------------------------------
@@ -108,6 +120,11 @@ class Tensor:
                 "only Tensors of floating point dtype can require gradients, "
                 f"but this tensor has dtype {self.data.dtype}"
             )
+        if value and self._inference and not autograd.is_inference_mode_enabled():
+            raise RuntimeError(
+                "Setting requires_grad=True on inference tensor outside InferenceMode is "
+                "not allowed."
+            )
         self._requires_grad = value
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
@@ -120,6 +137,32 @@ class Tensor:
         """True for tensors created by the user rather than by a recorded operation."""
         return self.grad_fn is None
 
+    @property
+    def grad(self):
+        """The accumulated gradient (a leaf's, or a non-leaf's after ``retain_grad()``)."""
+        if self.grad_fn is not None and not self.retains_grad and self._grad is None:
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being "
+                "accessed. Its .grad attribute won't be populated during "
+                "autograd.backward(). If you indeed want the .grad field to be populated "
+                "for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor.",
+                UserWarning, stacklevel=2,
+            )
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        self._grad = value
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's memory has seen (``torch.Tensor._version``)."""
+        return autograd.version(self.data)
+
+    def is_inference(self) -> bool:
+        """Whether the tensor was created under :class:`labs.inference_mode`."""
+        return self._inference
+
     def _grad_accumulator(self) -> AccumulateGrad:
         node = self._accumulator() if self._accumulator is not None else None
         if node is None:
@@ -127,29 +170,57 @@ class Tensor:
             self._accumulator = weakref.ref(node)
         return node
 
-    def _accumulate(self, gradient: np.ndarray) -> None:
-        if self.grad is None:
-            self.grad = Tensor._make(np.array(gradient, dtype=self.dtype, copy=True))
+    def _accumulate(self, gradient) -> None:
+        if isinstance(gradient, Tensor):  # create_graph=True: keep the gradient's graph
+            self._grad = gradient if self._grad is None else self._grad + gradient
+        elif self._grad is None:
+            self._grad = Tensor._make(np.array(gradient, dtype=self.dtype, copy=True))
         else:
-            self.grad.data += gradient
+            self._grad.data += gradient
+            autograd.bump_version(self._grad.data)
+
+    @property
+    def retains_grad(self) -> bool:
+        """Whether ``retain_grad()`` was called on this non-leaf tensor."""
+        if self.grad_fn is None:
+            return False
+        retained = self.grad_fn._retained.get(self._output_nr)
+        return retained is not None and retained() is self
 
     def retain_grad(self) -> None:
         """Keep the gradient of a non-leaf tensor in its ``.grad`` after ``backward``."""
-        if self.grad_fn is None:
-            if not self.requires_grad:
-                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-            return
-        self.grad_fn._retained[self._output_nr] = self
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is not None:
+            self.grad_fn._retained[self._output_nr] = weakref.ref(self)
 
-    def backward(self, gradient=None, retain_graph=None) -> None:
+    def register_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(grad)`` whenever the gradient with respect to this tensor is computed.
+
+        The hook receives the gradient as a tensor and may return a replacement (or None
+        to keep it). For a leaf it runs before the gradient is added to ``.grad``. Returns
+        a handle whose ``remove()`` unregisters the hook (``torch.Tensor.register_hook``).
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "cannot register a hook on a tensor that doesn't require gradient"
+            )
+        hooks = (self._hooks if self.grad_fn is None
+                 else self.grad_fn._hooks.setdefault(self._output_nr, {}))
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False) -> None:
         """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
 
         A tensor with one element needs no ``gradient``. For any other tensor pass the
         vector v of the vector-Jacobian product (same shape as ``self``); without it
         PyTorch, and labs, raise "grad can be implicitly created only for scalar outputs".
         Gradients *add up*: call ``zero_()`` on ``.grad`` or set it to None between steps.
+        ``create_graph=True`` records the backward pass too (for second derivatives).
         """
-        _backward(self, gradient, retain_graph=retain_graph)
+        _backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
 
     def detach(self) -> "Tensor":
         """A tensor sharing the same data, cut from the graph (``requires_grad=False``)."""
@@ -160,26 +231,52 @@ class Tensor:
         self._requires_grad = False
         return self
 
+    def clone(self, memory_format=None) -> "Tensor":
+        """A copy with its own memory; gradients flow back to ``self`` (``torch.clone``)."""
+        return ops.clone(self)
+
+    def _check_inplace(self, other=None) -> None:
+        """Refuse an in-place change that autograd would need to record."""
+        other_requires = isinstance(other, Tensor) and other.requires_grad
+        if autograd.is_grad_enabled() and (self.requires_grad or other_requires):
+            if self.requires_grad and self.is_leaf:
+                raise RuntimeError(
+                    "a leaf Variable that requires grad is being used in an in-place "
+                    "operation."
+                )
+            raise RuntimeError(
+                "labs does not differentiate through in-place operations; write "
+                "y = y - z instead of y -= z, or update under labs.no_grad()"
+            )
+        if self._inference and not autograd.is_inference_mode_enabled():
+            raise RuntimeError(
+                "Inplace update to inference tensor outside InferenceMode is not allowed. "
+                "You can make a clone to get a normal tensor before doing inplace update."
+            )
+
+    def _write(self, index, values) -> "Tensor":
+        """Store ``values`` into ``self.data[index]`` and bump the memory's version."""
+        self.data[index] = values
+        autograd.bump_version(self.data)
+        return self
+
+    def __setitem__(self, index, value) -> None:
+        self._check_inplace(value)
+        self._write(_index_array(index), _raw(value))
+
     def zero_(self) -> "Tensor":
         """Fill with zeros in place (used as ``x.grad.zero_()``)."""
         self._check_inplace()
-        self.data[...] = 0
-        return self
+        return self._write(Ellipsis, 0)
 
-    def _check_inplace(self) -> None:
-        if self.requires_grad and self.is_leaf:
-            raise RuntimeError(
-                "a leaf Variable that requires grad is being used in an in-place operation."
-            )
-        if self.grad_fn is not None:
-            raise RuntimeError(
-                "labs does not differentiate through in-place operations; "
-                "compute a new tensor instead"
-            )
+    def fill_(self, value) -> "Tensor":
+        self._check_inplace(value)
+        return self._write(Ellipsis, _raw(value))
 
-    def __setitem__(self, index, value) -> None:
-        self._check_inplace()
-        self.data[_index_array(index)] = value.data if isinstance(value, Tensor) else value
+    def copy_(self, source) -> "Tensor":
+        """Copy ``source`` (broadcast to this shape) into this tensor's memory."""
+        self._check_inplace(source)
+        return self._write(Ellipsis, np.broadcast_to(_raw(source), self.shape))
 
     # ---- array-like properties -------------------------------------------------------
 
@@ -300,27 +397,19 @@ class Tensor:
     # In place: allowed where PyTorch allows it without autograd (under no_grad, or on
     # tensors outside any graph), e.g. the parameter update ``w -= lr * w.grad``.
     def _inplace(self, other, operation):
-        from labs.autograd import is_grad_enabled
-
-        other_tensor = isinstance(other, Tensor)
-        if is_grad_enabled() and (self.requires_grad or (other_tensor and other.requires_grad)):
-            if self.requires_grad and self.is_leaf:
-                raise RuntimeError(
-                    "a leaf Variable that requires grad is being used in an in-place "
-                    "operation."
-                )
-            raise RuntimeError(
-                "labs does not differentiate through in-place operations; write "
-                "y = y - z instead of y -= z, or update under labs.no_grad()"
-            )
+        self._check_inplace(other)
         result = operation(self.data, _raw(other))
         if not np.can_cast(result.dtype, self.dtype, casting="same_kind"):
             raise RuntimeError(
                 f"result type {result.dtype} can't be cast to the desired output type "
                 f"{self.dtype}"
             )
-        self.data[...] = result
-        return self
+        if np.broadcast_shapes(result.shape, self.shape) != self.shape:
+            raise RuntimeError(
+                f"output with shape {list(self.shape)} doesn't match the broadcast shape "
+                f"{list(np.broadcast_shapes(result.shape, self.shape))}"
+            )
+        return self._write(Ellipsis, result)
 
     def __iadd__(self, other):
         return self._inplace(other, np.add)
@@ -333,6 +422,22 @@ class Tensor:
 
     def __itruediv__(self, other):
         return self._inplace(other, np.true_divide)
+
+    def add_(self, other, *, alpha=1):
+        return self._inplace(other if alpha == 1 else _raw(other) * alpha, np.add)
+
+    def sub_(self, other, *, alpha=1):
+        return self._inplace(other if alpha == 1 else _raw(other) * alpha, np.subtract)
+
+    def mul_(self, other):
+        return self._inplace(other, np.multiply)
+
+    def div_(self, other):
+        return self._inplace(other, np.true_divide)
+
+    def clamp_(self, min=None, max=None):
+        self._check_inplace()
+        return self._write(Ellipsis, np.clip(self.data, _raw(min), _raw(max)))
 
     def __matmul__(self, other):
         return ops.matmul(self, other)
@@ -364,17 +469,26 @@ class Tensor:
 
     # ---- methods mirroring torch.Tensor ----------------------------------------------
 
-    def add(self, other):
-        return ops.add(self, other)
+    def add(self, other, *, alpha=1):
+        return ops.add(self, other, alpha=alpha)
 
-    def sub(self, other):
-        return ops.sub(self, other)
+    def sub(self, other, *, alpha=1):
+        return ops.sub(self, other, alpha=alpha)
 
     def mul(self, other):
         return ops.mul(self, other)
 
-    def div(self, other):
-        return ops.div(self, other)
+    def div(self, other, *, rounding_mode=None):
+        return ops.div(self, other, rounding_mode=rounding_mode)
+
+    def maximum(self, other):
+        return ops.maximum(self, other)
+
+    def minimum(self, other):
+        return ops.minimum(self, other)
+
+    def where(self, condition, other):
+        return ops.where(condition, self, other)
 
     def pow(self, exponent):
         return ops.pow(self, exponent)
@@ -415,11 +529,14 @@ class Tensor:
     def clamp(self, min=None, max=None):
         return ops.clamp(self, min, max)
 
-    def sum(self, dim=None, keepdim: bool = False):
-        return ops.sum(self, dim, keepdim)
+    clip = clamp
 
-    def mean(self, dim=None, keepdim: bool = False):
-        return ops.mean(self, dim, keepdim)
+    def sum(self, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None):
+        """Sum over ``dim``; ``axis`` and ``keepdims`` are accepted too, as in PyTorch."""
+        return ops.sum(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
+
+    def mean(self, dim=None, keepdim: bool = False, *, dtype=None):
+        return ops.mean(self, dim, keepdim, dtype=dtype)
 
     def max(self, dim=None, keepdim: bool = False):
         return ops.max(self, dim, keepdim)
@@ -457,6 +574,8 @@ class Tensor:
     def transpose(self, dim0: int, dim1: int):
         return ops.transpose(self, dim0, dim1)
 
+    swapaxes = transpose
+
     def permute(self, *dims):
         return ops.permute(self, *dims)
 
@@ -475,14 +594,22 @@ class Tensor:
     def type(self, dtype):
         return ops.to_dtype(self, dtype)
 
-    def float(self):
+    # ``memory_format`` is accepted for PyTorch's signatures and ignored: a labs tensor
+    # is a numpy array, with numpy's layout.
+    def float(self, memory_format=None):
         return ops.to_dtype(self, np.float32)
 
-    def double(self):
+    def double(self, memory_format=None):
         return ops.to_dtype(self, np.float64)
 
-    def long(self):
+    def long(self, memory_format=None):
         return ops.to_dtype(self, np.int64)
+
+    def int(self, memory_format=None):
+        return ops.to_dtype(self, np.int32)
+
+    def bool(self, memory_format=None):
+        return ops.to_dtype(self, np.bool_)
 
 
 def _raw(value):
