@@ -305,17 +305,25 @@ def _excluded(name: str, sample, exclusions) -> str | None:
     return None
 
 
-def run_sample(name: str, opinfo, sample, seed: int) -> tuple[str, str]:
-    """('pass' | 'fail' | 'excluded', detail) for one sample input."""
-    reason = _excluded(name, sample, EXCLUSIONS)
+def _labs_call(name: str, sample, exclusions):
+    """(labs args, labs kwargs, memo), or the reason the sample is excluded (a str)."""
+    reason = _excluded(name, sample, exclusions)
     if reason:
-        return "excluded", reason
+        return reason
     memo: dict = {}
     try:
-        labs_args = to_labs((sample.input, *sample.args), memo)
-        labs_kwargs = to_labs(dict(sample.kwargs), memo)
+        return (to_labs((sample.input, *sample.args), memo),
+                to_labs(dict(sample.kwargs), memo), memo)
     except Unsupported as error:
-        return "excluded", f"not expressible in labs: {error}"
+        return f"not expressible in labs: {error}"
+
+
+def run_sample(name: str, opinfo, sample, seed: int) -> tuple[str, str]:
+    """('pass' | 'fail' | 'excluded', detail) for one sample input."""
+    call = _labs_call(name, sample, EXCLUSIONS)
+    if isinstance(call, str):
+        return "excluded", call
+    labs_args, labs_kwargs, memo = call
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -349,16 +357,10 @@ def run_sample(name: str, opinfo, sample, seed: int) -> tuple[str, str]:
 
 
 def run_error(name: str, error_input) -> tuple[str, str]:
-    sample = error_input.sample_input
-    reason = _excluded(name, sample, EXCLUSIONS + ERROR_EXCLUSIONS)
-    if reason:
-        return "excluded", reason
-    memo: dict = {}
-    try:
-        labs_args = to_labs((sample.input, *sample.args), memo)
-        labs_kwargs = to_labs(dict(sample.kwargs), memo)
-    except Unsupported as error:
-        return "excluded", f"not expressible in labs: {error}"
+    call = _labs_call(name, error_input.sample_input, EXCLUSIONS + ERROR_EXCLUSIONS)
+    if isinstance(call, str):
+        return "excluded", call
+    labs_args, labs_kwargs, _ = call
     expected = error_input.error_type
     try:
         with warnings.catch_warnings():
