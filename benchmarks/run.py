@@ -41,6 +41,44 @@ CONV2D_SHAPES = [
 ]
 
 
+def machine() -> str:
+    """The CPU and the code paths the libraries chose on it, for the record."""
+    import platform
+
+    import threadpoolctl
+
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and model in ("", platform.machine()):
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+    except OSError:
+        pass
+    vector = [name for name in ("avx512f", "avx512_bf16", "avx2", "fma", "avx", "sse4_2",
+                                "asimd", "sve") if name in flags]
+    blas = [i for i in threadpoolctl.threadpool_info() if i.get("internal_api") == "openblas"]
+    kernels = blas[0].get("architecture") if blas else "?"
+    return (f"{model} ({os.cpu_count()} cores; {', '.join(vector) or 'no vector flags read'});"
+            f" PyTorch kernels {torch.backends.cpu.get_cpu_capability()}, numpy's OpenBLAS "
+            f"kernels {kernels}")
+
+
+def gemm_throughput() -> float:
+    """numpy's float32 matrix-product speed here, in FLOP/s: the physical reference."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((1024, 1024)).astype(np.float32) for _ in range(2))
+    a @ b
+    times = []
+    for _ in range(7):
+        start = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - start)
+    return 2 * 1024**3 / statistics.median(times)
+
+
 def paired_medians(ours, theirs, repeats):
     """Median times of two functions, run alternately so that a change in the machine's
     load (another process, CPU frequency) affects both alike."""
@@ -52,6 +90,11 @@ def paired_medians(ours, theirs, repeats):
             fn()
             record.append(time.perf_counter() - start)
     return statistics.median(times[0]), statistics.median(times[1])
+
+
+def conv_flops(n, c_in, c_out, out_positions, kernel_taps, groups=1):
+    """Multiply-adds x 2 of one convolution pass; forward and the two gradients are alike."""
+    return 2 * n * c_out * out_positions * (c_in // groups) * kernel_taps
 
 
 def _conv_pair(labs_layer, torch_layer, shapes, **kwargs):
@@ -73,17 +116,42 @@ def _conv_pair(labs_layer, torch_layer, shapes, **kwargs):
 
 
 def kernel_cases():
+    """(name, labs run, torch run, floating-point operations of forward + backward)."""
     cases = []
     for name, n, c_in, c_out, size, k, stride, padding in CONV2D_SHAPES:
         shapes = [(n, c_in, size, size), (c_out, c_in, k, k), (c_out,)]
+        out = ((size + 2 * padding - k) // stride + 1) ** 2
         cases.append((name, *_conv_pair(F.conv2d, TF.conv2d, shapes, stride=stride,
-                                        padding=padding)))
+                                        padding=padding),
+                      3 * conv_flops(n, c_in, c_out, out, k * k)))
     cases.append(("conv1d 32, 2->16, 1024, k5",
-                  *_conv_pair(F.conv1d, TF.conv1d, [(32, 2, 1024), (16, 2, 5), (16,)])))
+                  *_conv_pair(F.conv1d, TF.conv1d, [(32, 2, 1024), (16, 2, 5), (16,)]),
+                  3 * conv_flops(32, 2, 16, 1020, 5)))
+    # a transposed convolution runs a convolution's passes the other way round: the
+    # same products, counted on its 16 x 16 input (the smaller side)
     cases.append(("conv_transpose2d 16, 16->8, 16x16, k4 s2 p1",
                   *_conv_pair(F.conv_transpose2d, TF.conv_transpose2d,
-                              [(16, 16, 16, 16), (16, 8, 4, 4), (8,)], stride=2, padding=1)))
+                              [(16, 16, 16, 16), (16, 8, 4, 4), (8,)], stride=2, padding=1),
+                  3 * conv_flops(16, 8, 16, 256, 16)))
     return cases
+
+
+def kernel_profile(run_labs, repeats=10):
+    """Where labs spends one forward + backward: the top functions by own time."""
+    import cProfile
+    import pstats
+
+    run_labs()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(repeats):
+        run_labs()
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats
+    total = sum(entry[2] for entry in stats.values())
+    rows = sorted(((entry[2], name) for (_, _, name), entry in stats.items()), reverse=True)
+    return ", ".join(f"{name.strip('<>{}')} {seconds / total:.0%}"
+                     for seconds, name in rows[:4])
 
 
 # Why labs can fall behind PyTorch, printed under a table when a target is missed.
@@ -108,7 +176,10 @@ WHY = {
 }
 
 
-def report(title, rows, target=2.0, why=None):
+TARGET = 1.5  # labs time / torch time, for the kernels and the capstone epoch
+
+
+def report(title, rows, target=TARGET, why=None):
     print(f"\n{title}")
     print(f"  {'case':<46} {'labs':>10} {'torch':>10} {'ratio':>7}")
     missed = []
@@ -122,11 +193,20 @@ def report(title, rows, target=2.0, why=None):
 
 
 def bench_kernels(repeats):
-    rows = []
-    for name, run_labs, run_torch in kernel_cases():
-        rows.append((name, *paired_medians(run_labs, run_torch, repeats)))
-    report("Convolution forward + backward, float32 (target: ratio <= 2)", rows,
+    peak = gemm_throughput()
+    rows, throughput = [], []
+    for name, run_labs, run_torch, flops in kernel_cases():
+        ours, theirs = paired_medians(run_labs, run_torch, repeats)
+        rows.append((name, ours, theirs))
+        throughput.append((name, flops / ours, flops / theirs, kernel_profile(run_labs)))
+    report(f"Convolution forward + backward, float32 (target: ratio <= {TARGET})", rows,
            why="kernels")
+    print(f"\n  numpy's float32 matrix product here (1024 x 1024 x 1024): {peak / 1e9:.0f} "
+          "GFLOP/s.\n  Each case's arithmetic (forward and both gradients) divided by its "
+          "time,\n  as a fraction of that, and where labs spends its time:")
+    for name, ours, theirs, profile in throughput:
+        print(f"  {name:<46} labs {ours / peak:>4.0%}  torch {theirs / peak:>4.0%}")
+        print(f"      {profile}")
     return rows
 
 
@@ -136,7 +216,7 @@ def bench_capstone(repeats):
     labs_epoch, torch_epoch = capstone.epoch_runners()
     rows = [("capstone epoch (digits, batch 32)",
              *paired_medians(labs_epoch, torch_epoch, repeats))]
-    report("One training epoch of the capstone network (target: ratio <= 2)", rows,
+    report(f"One training epoch of the capstone network (target: ratio <= {TARGET})", rows,
            why="capstone")
     return rows
 
@@ -203,7 +283,7 @@ def main():
     options.parts = options.parts or parts
     torch.set_num_threads(options.threads)
     print(f"labs {labs.__version__}, numpy {np.__version__}, torch {torch.__version__}, "
-          f"{options.threads} thread(s)")
+          f"{options.threads} thread(s)\n{machine()}")
     with threadpool_limits(limits=options.threads):
         if "kernels" in options.parts:
             bench_kernels(options.repeats)

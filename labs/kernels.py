@@ -159,10 +159,10 @@ def conv_forward(input, weight, stride, padding, dilation, groups=1, cols=None):
         out = _out_shape(input.shape[2:], kernel, stride, padding, dilation)
     n, c_out = input.shape[0], weight.shape[0]
     w = weight.reshape(groups, c_out // groups, -1)  # (G, C_out/G, C_in/G * K)
-    # One product per group and sample, written straight into (N, C_out, L) order.
-    per_sample = cols.reshape(groups, cols.shape[1], n, -1).transpose(0, 2, 1, 3)
-    result = np.matmul(w[:, None], per_sample)  # (G, N, C_out/G, L)
-    result = result[0] if groups == 1 else result.transpose(1, 0, 2, 3)
+    # One product per group for the whole batch, then one copy into (N, C_out, L)
+    # order: measured faster than one small product per sample.
+    result = np.matmul(w, cols).reshape(groups, c_out // groups, n, -1)
+    result = np.ascontiguousarray(result.transpose(2, 0, 1, 3))  # (N, G, C_out/G, L)
     return result.reshape((n, c_out) + out)
 
 
@@ -183,16 +183,24 @@ def conv_input_grad(input_size, weight, grad_output, stride, padding, dilation, 
     n, c_out = grad_output.shape[:2]
     out = tuple(grad_output.shape[2:])
     c_in = input_size[1]
-    w = weight.reshape(groups, c_out // groups, -1)
-    # One product per group for the whole batch (measured faster here than one per
-    # sample), then the columns are added back channel-major and the axes swapped.
-    g = _grouped_grad_output(grad_output, groups)
-    cols = np.matmul(w.transpose(0, 2, 1), g)  # (G, C_in/G * K, N * L)
-    cols = cols.reshape((c_in,) + kernel + (n,) + out)
-    cols = np.moveaxis(cols, 1 + len(kernel), 1)  # (C_in, N, *kernel, *out), a view
+    nd = len(kernel)
+    # (G, K, C_in/G, C_out/G): the product's rows come out kernel offset first, so that
+    # the columns of one offset are one contiguous block for the additions below.
+    w = weight.reshape((groups, c_out // groups, c_in // groups) + kernel)
+    w = w.transpose((0,) + tuple(range(3, 3 + nd)) + (2, 1)).reshape(groups, -1, c_out // groups)
+    g = _grouped_grad_output(grad_output, groups)  # (G, C_out/G, N * L)
+    cols = np.matmul(w, g).reshape((groups,) + kernel + (c_in // groups, n) + out)
+    cols = np.moveaxis(cols, 0, nd).reshape(kernel + (c_in, n) + out)  # (*K, C_in, N, *out)
     padded = tuple(size + before + after for size, (before, after) in zip(input_size[2:], padding))
-    result = _scatter_windows(cols, (c_in, n) + padded, kernel, stride, dilation, out)
-    return np.ascontiguousarray(_crop(result, padding).swapaxes(0, 1))
+    result = np.zeros((n, c_in) + padded, dtype=cols.dtype)
+    target = result.swapaxes(0, 1)  # (C_in, N, *padded), a view
+    for offset in itertools.product(*(range(k) for k in kernel)):
+        window = tuple(slice(j * d, j * d + s * (o - 1) + 1, s)
+                       for j, s, d, o in zip(offset, stride, dilation, out))
+        target[(slice(None), slice(None)) + window] += cols[offset]
+    if not any(before or after for before, after in padding):
+        return result
+    return np.ascontiguousarray(_crop(result, padding))
 
 
 def conv_weight_grad(input, weight_size, grad_output, stride, padding, dilation, groups=1,
