@@ -25,9 +25,10 @@ from labs.ops import flatten
 from labs.tensor import Tensor
 
 __all__ = [
-    "Parameter", "Module", "Sequential", "Linear", "Conv1d", "Conv2d", "ConvTranspose2d",
-    "MaxPool2d", "AvgPool2d", "ReLU", "Tanh", "Sigmoid", "Flatten", "CrossEntropyLoss",
-    "manual_seed", "default_generator",
+    "Parameter", "Module", "Sequential", "Linear", "Conv1d", "Conv2d", "ConvTranspose1d",
+    "ConvTranspose2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "ReLU", "Tanh",
+    "Sigmoid", "Flatten", "CrossEntropyLoss", "NLLLoss", "MSELoss", "manual_seed",
+    "default_generator",
 ]
 
 default_generator = np.random.default_rng(0)
@@ -189,13 +190,20 @@ class _ConvNd(Module):
     transposed = False
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 dilation=1, groups=1, bias=True, generator=None, output_padding=0):
+                 dilation=1, groups=1, bias=True, padding_mode="zeros", generator=None,
+                 output_padding=0):
         super().__init__()
         if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"in_channels ({in_channels}) and out_channels ({out_channels}) must be "
                 f"divisible by groups ({groups})"
             )
+        modes = ("zeros",) if self.transposed else ("zeros", "reflect", "replicate",
+                                                    "circular")
+        if padding_mode not in modes:
+            raise ValueError(f"padding_mode must be one of {list(modes)}, but got "
+                             f"padding_mode='{padding_mode}'")
+        self.padding_mode = padding_mode
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = _pair(kernel_size, self.nd)
         self.stride, self.dilation = _pair(stride, self.nd), _pair(dilation, self.nd)
@@ -212,6 +220,23 @@ class _ConvNd(Module):
         self.weight = Parameter(_uniform(generator, bound, shape))
         self.bias = Parameter(_uniform(generator, bound, (out_channels,))) if bias else None
 
+    def _convolve(self, x, function):
+        """``function`` (F.conv1d or F.conv2d) with this layer's settings and padding mode.
+
+        Padding other than zeros is done by ``F.pad`` first, as PyTorch does.
+        """
+        padding = self.padding
+        if self.padding_mode != "zeros":
+            if padding == "same":
+                totals = [d * (k - 1) for k, d in zip(self.kernel_size, self.dilation)]
+                pairs = [(t // 2, t - t // 2) for t in totals]
+            else:
+                pairs = [(0, 0)] * self.nd if padding == "valid" else [(p, p) for p in padding]
+            flat = [amount for pair in reversed(pairs) for amount in pair]
+            x, padding = F.pad(x, flat, mode=self.padding_mode), 0
+        return function(x, self.weight, self.bias, self.stride, padding, self.dilation,
+                        self.groups)
+
     def extra_repr(self):
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}")
@@ -223,6 +248,8 @@ class _ConvNd(Module):
             text += f", groups={self.groups}"
         if self.bias is None:
             text += ", bias=False"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode}"
         return text
 
 
@@ -232,8 +259,7 @@ class Conv1d(_ConvNd):
     nd = 1
 
     def forward(self, x):
-        return F.conv1d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                        self.groups)
+        return self._convolve(x, F.conv1d)
 
 
 class Conv2d(_ConvNd):
@@ -242,8 +268,18 @@ class Conv2d(_ConvNd):
     nd = 2
 
     def forward(self, x):
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                        self.groups)
+        return self._convolve(x, F.conv2d)
+
+
+class ConvTranspose1d(_ConvNd):
+    """1-D transposed convolution layer; weight (C_in, C_out/groups, k)."""
+
+    nd = 1
+    transposed = True
+
+    def forward(self, x):
+        return F.conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding,
+                                  self.output_padding, self.groups, self.dilation)
 
 
 class ConvTranspose2d(_ConvNd):
@@ -257,36 +293,54 @@ class ConvTranspose2d(_ConvNd):
                                   self.output_padding, self.groups, self.dilation)
 
 
-class MaxPool2d(Module):
+class _MaxPoolNd(Module):
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.dilation, self.ceil_mode = dilation, ceil_mode
 
     def forward(self, x):
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
-                            self.ceil_mode)
+        return self.function(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                             self.ceil_mode)
 
     def extra_repr(self):
         stride = self.kernel_size if self.stride is None else self.stride
         return f"kernel_size={self.kernel_size}, stride={stride}, padding={self.padding}"
 
 
-class AvgPool2d(Module):
+class MaxPool1d(_MaxPoolNd):
+    function = staticmethod(F.max_pool1d)
+
+
+class MaxPool2d(_MaxPoolNd):
+    function = staticmethod(F.max_pool2d)
+
+
+class AvgPool1d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
-                 count_include_pad=True, divisor_override=None):
+                 count_include_pad=True):
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+
+    def forward(self, x):
+        return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
+
+    def extra_repr(self):
+        stride = self.kernel_size if self.stride is None else self.stride
+        return f"kernel_size={self.kernel_size}, stride={stride}, padding={self.padding}"
+
+
+class AvgPool2d(AvgPool1d):
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True, divisor_override=None):
+        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
         self.divisor_override = divisor_override
 
     def forward(self, x):
         return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad, self.divisor_override)
-
-    def extra_repr(self):
-        stride = self.kernel_size if self.stride is None else self.stride
-        return f"kernel_size={self.kernel_size}, stride={stride}, padding={self.padding}"
 
 
 class ReLU(Module):
@@ -329,3 +383,26 @@ class CrossEntropyLoss(Module):
     def forward(self, input, target):
         return F.cross_entropy(input, target, self.weight, ignore_index=self.ignore_index,
                                reduction=self.reduction, label_smoothing=self.label_smoothing)
+
+
+class NLLLoss(Module):
+    """``F.nll_loss`` as a module (``torch.nn.NLLLoss``)."""
+
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
+        super().__init__()
+        self.weight, self.ignore_index, self.reduction = weight, ignore_index, reduction
+
+    def forward(self, input, target):
+        return F.nll_loss(input, target, self.weight, ignore_index=self.ignore_index,
+                          reduction=self.reduction)
+
+
+class MSELoss(Module):
+    """``F.mse_loss`` as a module (``torch.nn.MSELoss``)."""
+
+    def __init__(self, reduction="mean"):
+        super().__init__()
+        self.reduction = reduction
+
+    def forward(self, input, target):
+        return F.mse_loss(input, target, reduction=self.reduction)

@@ -117,3 +117,52 @@ def test_optimizer_rejects_bad_settings():
         optim.SGD([nn.Parameter(np.zeros(2))], lr=-1)
     with pytest.raises(ValueError):
         optim.Adam([], lr=0.1)
+
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("nd, padding", [(1, 2), (2, (1, 2)), (2, "same"), (1, "valid")])
+def test_convolution_layers_pad_in_every_mode(mode, nd, padding):
+    torch.manual_seed(1)
+    layer = (torch.nn.Conv1d, torch.nn.Conv2d)[nd - 1]
+    reference = layer(3, 4, 3, padding=padding, padding_mode=mode, dilation=2).double()
+    ours = (nn.Conv1d, nn.Conv2d)[nd - 1](3, 4, 3, padding=padding, padding_mode=mode,
+                                           dilation=2).double()
+    ours.load_state_dict({k: v.detach().numpy() for k, v in reference.state_dict().items()})
+    x = np.random.default_rng(2).standard_normal((2, 3) + (9,) * nd)
+    x_labs, x_torch = labs.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out_labs, out_torch = ours(x_labs), reference(x_torch)
+    assert_close(out_labs.data, out_torch.detach().numpy(), "output")
+    out_labs.sum().backward()
+    out_torch.sum().backward()
+    assert_close(x_labs.grad.data, x_torch.grad.numpy(), "input gradient")
+    assert_close(ours.weight.grad.data, reference.weight.grad.numpy(), "weight gradient")
+    assert ("padding_mode" in repr(ours)) == (mode != "zeros")
+
+
+def test_one_dimensional_layers_and_losses_match_torch():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 4, 10))
+    torch.manual_seed(0)
+    pairs = [
+        (torch.nn.ConvTranspose1d(4, 3, 3, stride=2, padding=1, output_padding=1).double(),
+         nn.ConvTranspose1d(4, 3, 3, stride=2, padding=1, output_padding=1).double()),
+        (torch.nn.MaxPool1d(3, stride=2, padding=1), nn.MaxPool1d(3, stride=2, padding=1)),
+        (torch.nn.AvgPool1d(3, stride=2, padding=1, count_include_pad=False),
+         nn.AvgPool1d(3, stride=2, padding=1, count_include_pad=False)),
+    ]
+    for reference, ours in pairs:
+        state = {k: v.detach().numpy() for k, v in reference.state_dict().items()}
+        if state:
+            ours.load_state_dict(state)
+        assert_close(ours(labs.tensor(x)).data, reference(torch.tensor(x)).detach().numpy(),
+                     type(ours).__name__)
+    logp = torch.log_softmax(torch.tensor(rng.standard_normal((5, 3))), 1)
+    target = torch.tensor([0, 2, 1, 1, 0])
+    assert_close(nn.NLLLoss(reduction="sum")(labs.tensor(logp.numpy()),
+                                             labs.tensor(target.numpy())).data,
+                 torch.nn.NLLLoss(reduction="sum")(logp, target).numpy(), "NLLLoss")
+    a, b = rng.standard_normal((2, 4, 3))
+    assert_close(nn.MSELoss()(labs.tensor(a), labs.tensor(b)).data,
+                 torch.nn.MSELoss()(torch.tensor(a), torch.tensor(b)).numpy(), "MSELoss")
+    with pytest.raises(ValueError, match="padding_mode must be one of"):
+        nn.ConvTranspose2d(2, 2, 3, padding_mode="reflect")
