@@ -114,13 +114,13 @@ class inference_mode(_SetGradMode):
     Inside the block nothing is recorded, as under :class:`no_grad`. What is created
     there is an inference tensor: it can never be saved for a later backward pass, and
     it cannot be changed in place outside inference mode. ``inference_mode(False)``
-    does nothing.
+    switches inference mode off inside the block and grad mode on, as PyTorch's does.
     """
 
     def __init__(self, mode: bool = True):
         self.mode = bool(mode)
-        self.enabled = False if self.mode else None
-        self.inference = True if self.mode else None
+        self.enabled = not self.mode
+        self.inference = self.mode
 
     def _copy(self):
         return inference_mode(self.mode)

@@ -279,6 +279,18 @@ def test_inference_mode_marks_what_it_creates():
         assert not lib.is_inference_mode_enabled() and lib.is_grad_enabled()
 
 
+def test_inference_mode_false_switches_both_modes_back():
+    for lib in LIBS:
+        states = []
+        with lib.no_grad(), lib.inference_mode():
+            with lib.inference_mode(False):
+                states.append((lib.is_inference_mode_enabled(), lib.is_grad_enabled()))
+                assert not lib.ones(2).is_inference()
+            states.append((lib.is_inference_mode_enabled(), lib.is_grad_enabled()))
+        states.append((lib.is_inference_mode_enabled(), lib.is_grad_enabled()))
+        assert states == [(False, True), (True, False), (False, True)], lib.__name__
+
+
 def test_an_inference_tensor_cannot_be_saved_or_changed_later():
     def saved(lib):
         x = tensor(lib, [1.0, 2.0], requires_grad=True)
