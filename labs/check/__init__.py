@@ -19,7 +19,7 @@ every machine, and never touches numpy's or torch's global random state. Introdu
 chapter: "How the checks work".
 """
 
-from labs.check._core import CheckFailed, Result
+from labs.check._result import CheckFailed, Result
 from labs.check.arithmetic import same_padding, stack_output_size
 from labs.check.autograd import function, gradient
 from labs.check.capstone import network_prediction, same_network
