@@ -71,6 +71,7 @@ BUDGET = 10.0
 EVIDENCE_BUDGET = 3.0
 
 NO_ANSWER = type("NoAnswer", (), {"__repr__": lambda self: "NO_ANSWER"})()
+OUT_OF_TIME = type("OutOfTime", (), {"__repr__": lambda self: "OUT_OF_TIME"})()
 
 
 # --- Cases ------------------------------------------------------------------------------
@@ -175,6 +176,7 @@ class Mismatch(Exception):
         self.diagnosable = diagnosable
         self.part = part
         self.timeout = timeout
+        self.mistake: str | None = None  # the usual mistake the hint names, if any
 
 
 class NotAttempted(Exception):
@@ -389,7 +391,8 @@ class Learner:
         self.fn = fn
         self.exercise = exercise
         self.answers: dict[int, object] = {}
-        self.spent = 0.0
+        self.spent = 0.0  # seconds in the learner's code, in all
+        self.extra_spent = 0.0  # of which outside the run (to confirm a hint)
         self.output = Output()
         self.call_limit = CALL_LIMIT
 
@@ -404,10 +407,13 @@ class Learner:
         KeyboardInterrupt and SystemExit pass.
         """
         role = role or self.exercise.role
-        start = time.perf_counter()
         try:
             with self.output.capture(), time_limit(self.call_limit):
-                return thunk()
+                start = time.perf_counter()  # the learner's time, not the set-up's
+                try:
+                    return thunk()
+                finally:
+                    self.spent += time.perf_counter() - start
         except TimeLimit:
             raise Mismatch(
                 f"{role} did not return within {self.call_limit:g} s.",
@@ -426,8 +432,6 @@ class Learner:
             if hint is None and isinstance(error, self.exercise.refusals):
                 hint = _accidental_refusal_hint(error)
             raise exception_mismatch(error, role, hint) from None
-        finally:
-            self.spent += time.perf_counter() - start
 
     def call(self, case: Case, fn: Callable | None = None, *, role: str | None = None,
              requires_grad: bool = False):
@@ -450,13 +454,34 @@ class Learner:
         self.copies = copies
         return answer
 
-    def try_answer(self, case: Case):
-        """The learner's answer to an extra case, or :data:`NO_ANSWER` if there is
-        none (the code raised, or its time ran out)."""
+    def extra_answer(self, case: Case):
+        """The learner's answer to a case outside the run (to confirm a hint, or to
+        locate a mistake), within what is left of :data:`EVIDENCE_BUDGET`.
+
+        Returns :data:`NO_ANSWER` when the code raised, :data:`OUT_OF_TIME` when the
+        budget is spent or the call was stopped.
+        """
+        left = EVIDENCE_BUDGET - self.extra_spent
+        if left <= 0:
+            return OUT_OF_TIME
+        saved_limit, start = self.call_limit, self.spent
+        self.call_limit = min(saved_limit, left)
         try:
+            if self.exercise.prepare is not None:
+                self.exercise.prepare(case)
             return self.exercise.answer(self, case)
-        except (Mismatch, NotAttempted):
+        except Mismatch as stop:
+            return OUT_OF_TIME if stop.timeout else NO_ANSWER
+        except Exception:  # NotAttempted, or the case cannot be prepared
             return NO_ANSWER
+        finally:
+            self.call_limit = saved_limit
+            self.extra_spent += self.spent - start
+
+    def try_answer(self, case: Case):
+        """The learner's answer to an extra case, or :data:`NO_ANSWER`."""
+        answer = self.extra_answer(case)
+        return NO_ANSWER if answer is OUT_OF_TIME else answer
 
 
 def safe(function: Callable, *args):
@@ -718,10 +743,19 @@ class _Run:
             return failed(self.name, wrong, number=number, total=total, case=case,
                           summary=summary)
         try:
-            answer = exercise.answer(learner, case)
-            learner.answers[index] = answer
-            printed = learner.output.last
-            exercise.compare(answer, case)
+            try:
+                answer = exercise.answer(learner, case)
+                learner.answers[index] = answer
+                exercise.compare(answer, case)
+            except (Mismatch, NotAttempted):
+                raise
+            except Exception as error:  # an answer too strange to be compared
+                raise Mismatch(
+                    f"the checker could not compare {type_phrase(answer)} from "
+                    f"{exercise.role} with the expected answer "
+                    f"({describe_exception(error)}).",
+                    hint="return the kind of value the exercise asks for.",
+                ) from None
         except NotAttempted as stop:
             return not_attempted(self.name, stop, number=number, total=total, case=case)
         except Mismatch as wrong:
@@ -731,7 +765,7 @@ class _Run:
             if wrong.got is None and answer is not NO_ANSWER:
                 wrong.got = answer
             if wrong.diagnosable and wrong.hint is None and answer is not NO_ANSWER:
-                wrong.hint = self._hint(cases, index, case, answer, wrong)
+                wrong.hint, wrong.mistake = self._hint(cases, index, case, answer, wrong)
             result = failed(self.name, wrong, number=number, total=total, case=case,
                             printed=printed)
             result.cases = number
@@ -741,16 +775,17 @@ class _Run:
     # --- hints ---
 
     def _hint(self, cases, index: int, case: Case, answer, wrong: Mismatch):
-        """Where the answer goes wrong (if the exercise can tell), then the hint."""
+        """(hint, the name of the mistake it names or None): where the answer goes
+        wrong (if the exercise can tell), then the mistake's hint or a fact."""
         where = None
         if self.exercise.locate is not None:
             where = safe(self.exercise.locate, case, answer, self.learner)
-        hint = self._mistake_hint(cases, index, case, answer, wrong)
-        return " ".join(part for part in (where, hint) if part) or None
+        hint, mistake = self._mistake_hint(cases, index, case, answer, wrong)
+        return " ".join(part for part in (where, hint) if part) or None, mistake
 
     def _mistake_hint(self, cases, index: int, case: Case, answer, wrong: Mismatch):
-        """The hint of a mistake that reproduces the learner's answer on every case,
-        else a statement about this answer alone (or None)."""
+        """The hint of a mistake that reproduces the learner's answer on every case
+        (and the mistake's name), else a statement about this answer alone."""
         exercise = self.exercise
         mistakes = safe(exercise.mistakes, case, answer) or []
         candidates = [
@@ -764,8 +799,8 @@ class _Run:
                 for mistake in candidates:
                     if all(self._agrees(mistake, other, given) is not False
                            for other, given in evidence):
-                        return safe(mistake.hint_for, case)
-        return safe(exercise.describe, case, answer, wrong)
+                        return safe(mistake.hint_for, case), mistake.name
+        return safe(exercise.describe, case, answer, wrong), None
 
     def _agrees(self, mistake: Mistake, case: Case, answer) -> bool | None:
         """Whether ``mistake`` gives ``answer`` on ``case``; None: no evidence."""
@@ -790,35 +825,20 @@ class _Run:
         their output captured. A case the learner's code could not answer (it raised)
         holds :data:`NO_ANSWER`, which is evidence neither way.
         """
-        learner, exercise = self.learner, self.exercise
-        start, pairs = learner.spent, []
-        saved_limit = learner.call_limit
-        try:
-            for index in range(len(cases)):
-                if index == failing:
-                    continue
-                try:
-                    case = cases[index]
-                except Exception:
-                    continue
-                if index not in learner.answers:
-                    left = EVIDENCE_BUDGET - (learner.spent - start)
-                    if left <= 0:
-                        return None
-                    learner.call_limit = min(saved_limit, left)
-                    try:
-                        if exercise.prepare is not None:
-                            exercise.prepare(case)
-                        learner.answers[index] = exercise.answer(learner, case)
-                    except Mismatch as stop:
-                        if stop.timeout:
-                            return None
-                        learner.answers[index] = NO_ANSWER
-                    except (NotAttempted, Exception):
-                        learner.answers[index] = NO_ANSWER
-                pairs.append((case, learner.answers[index]))
-        finally:
-            learner.call_limit = saved_limit
+        learner, pairs = self.learner, []
+        for index in range(len(cases)):
+            if index == failing:
+                continue
+            try:
+                case = cases[index]
+            except Exception:  # the exercise cannot build this case: no evidence
+                continue
+            if index not in learner.answers:
+                answer = learner.extra_answer(case)
+                if answer is OUT_OF_TIME:
+                    return None
+                learner.answers[index] = answer
+            pairs.append((case, learner.answers[index]))
         return pairs
 
     # --- verdicts ---
@@ -888,6 +908,7 @@ def failed(name: str, wrong: Mismatch, *, number: int | None = None,
         expected=wrong.expected,
         got=wrong.got,
         hint=wrong.hint,
+        mistake=wrong.mistake,
     )
 
 

@@ -37,7 +37,9 @@ class Result:
     ``name`` (the checker, e.g. "conv1d"), ``cases`` (cases run, all of them passed
     when ``passed``), ``total`` (cases planned) and ``message`` (the plain-text
     verdict). For a failure also ``case`` (the arguments of the first failing case),
-    ``expected``, ``got`` (the learner's answer, or None) and ``hint`` (str or None).
+    ``expected``, ``got`` (the learner's answer, or None), ``hint`` (str or None) and
+    ``mistake``: the name of the usual mistake the hint names, when one reproduces the
+    learner's answers on every case (None otherwise).
     """
 
     def __init__(
@@ -53,6 +55,7 @@ class Result:
         expected=None,
         got=None,
         hint: str | None = None,
+        mistake: str | None = None,
     ):
         if status not in _SYMBOL:
             raise ValueError(f"unknown status {status!r}")
@@ -66,6 +69,7 @@ class Result:
         self.expected = expected
         self.got = got
         self._hint = hint
+        self.mistake = mistake
 
     @property
     def passed(self) -> bool:

@@ -38,7 +38,7 @@ from labs.check._text import type_phrase
 
 __all__ = ["gradient", "function"]
 
-EXERCISE_PROBLEM = (
+_EXERCISE_PROBLEM = (
     "this is a problem with the exercise, not with your answer; please report it."
 )
 
@@ -67,9 +67,9 @@ def gradient(
     seed. Example: ``check.gradient(lambda x: (x ** 3).sum(), lambda x: 3 * x ** 2,
     shapes=[(4,)])``.
     """
-    name = f"gradient of {f.__name__}" if named(f) else "gradient"
+    name = f"gradient of {f.__name__}" if _named(f) else "gradient"
     shapes = _shapes(shapes)
-    names = argument_names(f, len(shapes))
+    names = _argument_names(f, len(shapes))
     rng = np.random.default_rng(2001)
     all_cases = [
         Case(zip(names, _inputs(rng, shapes, low, high))) for _ in range(cases)
@@ -84,16 +84,17 @@ def gradient(
         for index, (value, want) in enumerate(zip(got, case.expected)):
             _compare_gradient(value, want, names[index], index)
 
+    def parts(answer) -> list[np.ndarray]:
+        return [_as_array(g, "gradient") for g in _per_input(answer, names)]
+
     exercise = Exercise(
         name,
         all_cases,
         compare,
         mistakes=lambda case, answer: _gradient_mistakes(case, answer, names),
-        describe=_zero_answer,
+        describe=_zero_answer(parts),
         prepare=prepare,
-        parts=lambda answer: [
-            as_array(g, "gradient") for g in _per_input(answer, names)
-        ],
+        parts=parts,
     )
     return check(exercise, grad_f, raise_on_failure=raise_on_failure)
 
@@ -130,7 +131,7 @@ def function(
     """
     name = cls.__name__ if isinstance(cls, type) else "function"
     shapes = _shapes(shapes)
-    names = _forward_names(cls, len(shapes)) or argument_names(reference, len(shapes))
+    names = _forward_names(cls, len(shapes)) or _argument_names(reference, len(shapes))
     rng = np.random.default_rng(2002)
     singles = [
         Case(zip(names, _inputs(rng, shapes, low, high)), kind="single",
@@ -162,12 +163,12 @@ def function(
         all_cases,
         _compare_function,
         mistakes=lambda case, answer: _backward_mistakes(case, answer, names, reference),
-        describe=_zero_answer,
+        describe=_zero_answer(lambda answer: answer.grads),
         answer=lambda learner, case: _function_answer(learner, case, cls, names),
         prepare=lambda case: _prepare_function_case(case, reference),
         parts=lambda answer: answer.grads,
         validate=_not_a_function_class,
-        explain_error=lambda case, error: explain_autograd_error(error),
+        explain_error=lambda case, error: _explain_autograd_error(error),
         passed=passed_summary,
         role="forward",
     )
@@ -212,7 +213,7 @@ def _parameters(fn: Callable) -> list[str]:
     return [p.name for p in parameters if p.kind in positional]
 
 
-def argument_names(fn: Callable, count: int) -> list[str]:
+def _argument_names(fn: Callable, count: int) -> list[str]:
     """The names of the first ``count`` parameters of ``fn``, or x0, x1, ... ."""
     names = _parameters(fn)
     if len(names) >= count:
@@ -232,7 +233,7 @@ def _forward_names(cls, count: int) -> list[str] | None:
     return names[:count] if len(names) >= count else None
 
 
-def named(fn: Callable) -> bool:
+def _named(fn: Callable) -> bool:
     """Whether ``fn`` has a real name (a lambda's is ``<lambda>``)."""
     return getattr(fn, "__name__", "").isidentifier()
 
@@ -240,7 +241,7 @@ def named(fn: Callable) -> bool:
 # --- Gradients as arrays --------------------------------------------------------------
 
 
-def as_array(value, what: str) -> np.ndarray:
+def _as_array(value, what: str) -> np.ndarray:
     """A gradient as a float64 array: tensors, arrays and numbers are accepted."""
     if value is None:
         raise none_mismatch(f"the {what}")
@@ -266,13 +267,19 @@ def as_array(value, what: str) -> np.ndarray:
     raise Mismatch(f"the {what} is {type_phrase(value)}, not a tensor or an array.")
 
 
-def _zero_answer(case: Case, answer, wrong: Mismatch) -> str | None:
-    """A fact worth saying about a wrong gradient: it is zero everywhere."""
-    if wrong.part is None or not isinstance(wrong.got, np.ndarray):
+def _zero_answer(parts: Callable) -> Callable:
+    """A fact worth saying about a wrong gradient (``parts(answer)[wrong.part]``):
+    it is zero everywhere."""
+
+    def describe(case: Case, answer, wrong: Mismatch) -> str | None:
+        if wrong.part is None:
+            return None
+        got = np.asarray(parts(answer)[wrong.part])
+        if got.size and not np.any(got):
+            return "your gradient is 0 everywhere, while the true one is not."
         return None
-    if wrong.got.size and not np.any(wrong.got):
-        return "your gradient is 0 everywhere, while the true one is not."
-    return None
+
+    return describe
 
 
 # --- gradient -------------------------------------------------------------------------
@@ -286,24 +293,24 @@ def _true_gradients(f: Callable, inputs: tuple) -> tuple[np.ndarray, ...]:
     except NotImplementedError as error:
         raise NotAttempted(error, where="f") from None
     except Exception as error:
-        raise exception_mismatch(error, "the function f", EXERCISE_PROBLEM) from None
+        raise exception_mismatch(error, "the function f", _EXERCISE_PROBLEM) from None
     if not isinstance(value, torch.Tensor):
         raise Mismatch(
             f"cannot check: f returned {type_phrase(value)}, not a torch tensor.",
-            hint=f"f must be computed with torch operations; {EXERCISE_PROBLEM}",
+            hint=f"f must be computed with torch operations; {_EXERCISE_PROBLEM}",
         )
     if value.numel() != 1:
         raise Mismatch(
             f"cannot check: f returned a tensor of shape {tuple(value.shape)}, not a "
             "scalar; a gradient is defined for a scalar function (e.g. end f with "
             ".sum()).",
-            hint=EXERCISE_PROBLEM,
+            hint=_EXERCISE_PROBLEM,
         )
     if not value.requires_grad:
         raise Mismatch(
             "cannot check: f's result does not depend on its inputs through torch "
             "operations, so torch cannot differentiate it.",
-            hint=EXERCISE_PROBLEM,
+            hint=_EXERCISE_PROBLEM,
         )
     grads = torch.autograd.grad(value.reshape(()), leaves, allow_unused=True)
     return tuple(
@@ -339,7 +346,7 @@ def _per_input(answer, names: list[str]) -> tuple:
 
 def _compare_gradient(value, expected: np.ndarray, name: str, index: int) -> None:
     what = f"gradient with respect to {name}"
-    got = as_array(value, what)
+    got = _as_array(value, what)
     if got.ndim == 0 and expected.ndim > 0:
         raise Mismatch(
             f"the {what} is a single number; {name} has shape {expected.shape}.",
@@ -349,7 +356,7 @@ def _compare_gradient(value, expected: np.ndarray, name: str, index: int) -> Non
     compare_values(got, expected, what=what, label=f"df/d{name}", part=index)
 
 
-def order_mistakes(names: list[str], count: int, expected_of: Callable):
+def _order_mistakes(names: list[str], count: int, expected_of: Callable):
     """For each gradient, the mistake of returning another input's true gradient."""
     for index in range(count):
         for other in range(count):
@@ -364,7 +371,7 @@ def order_mistakes(names: list[str], count: int, expected_of: Callable):
                 )
 
 
-def factor_mistakes(answer_parts, expected: tuple, expected_of: Callable, what: str):
+def _factor_mistakes(answer_parts, expected: tuple, expected_of: Callable, what: str):
     """For each gradient that is a constant multiple k ≠ 0, 1 of the true one on the
     failing case, the mistake "k times the true one" (checked on every case)."""
     for index, (got, want) in enumerate(zip(answer_parts, expected)):
@@ -379,11 +386,11 @@ def factor_mistakes(answer_parts, expected: tuple, expected_of: Callable, what: 
 
 
 def _gradient_mistakes(case: Case, answer, names: list[str]) -> list[Mistake]:
-    parts = [as_array(g, "gradient") for g in _per_input(answer, names)]
+    parts = [_as_array(g, "gradient") for g in _per_input(answer, names)]
     expected = case.expected
     return [
-        *order_mistakes(names, len(names), lambda other: other.expected),
-        *factor_mistakes(parts, expected, lambda other: other.expected, "gradient"),
+        *_order_mistakes(names, len(names), lambda other: other.expected),
+        *_factor_mistakes(parts, expected, lambda other: other.expected, "gradient"),
     ]
 
 
@@ -446,7 +453,7 @@ def _reference(reference: Callable, inputs: tuple, seed: int):
         grads = torch.autograd.grad(outputs, leaves, upstream, allow_unused=True)
     except Exception as error:
         raise exception_mismatch(
-            error, "the reference function", EXERCISE_PROBLEM
+            error, "the reference function", _EXERCISE_PROBLEM
         ) from None
     grads = tuple(
         np.zeros(x.shape) if g is None else g.numpy() for g, x in zip(grads, leaves)
@@ -601,7 +608,7 @@ def _backward_mistakes(case: Case, answer, names, reference) -> list[Mistake]:
     """Gradients swapped between inputs, one output's branch only, a constant factor."""
     if case.info["kind"] != "single":
         return []
-    mistakes = list(order_mistakes(names, len(names), lambda other: other.expected))
+    mistakes = list(_order_mistakes(names, len(names), lambda other: other.expected))
     outputs = len(case.info["references"][0][0])
     for branch in range(outputs) if outputs > 1 else ():
         for index in range(len(names)):
@@ -614,7 +621,7 @@ def _backward_mistakes(case: Case, answer, names, reference) -> list[Mistake]:
                     reference, other, branch)[index],
                 part=index,
             ))
-    mistakes += factor_mistakes(answer.grads, case.expected,
+    mistakes += _factor_mistakes(answer.grads, case.expected,
                                 lambda other: other.expected, "gradient")
     return mistakes
 
@@ -631,7 +638,7 @@ def _one_branch(reference: Callable, case: Case, branch: int) -> tuple:
                  for g, x in zip(grads, leaves))
 
 
-def explain_autograd_error(error: Exception) -> str | None:
+def _explain_autograd_error(error: Exception) -> str | None:
     """Hints for the errors torch raises when a custom Function is wrong."""
     text = str(error)
     if "incorrect number of gradients" in text:

@@ -48,7 +48,7 @@ from labs.check._core import (
 )
 from labs.check._result import Result
 from labs.check._text import TINY, array_text, shape_text, type_phrase
-from labs.check.autograd import EXERCISE_PROBLEM, as_array, named
+from labs.check.autograd import _EXERCISE_PROBLEM, _as_array, _named
 
 __all__ = ["predicted_grad", "vjp"]
 
@@ -78,7 +78,7 @@ def predicted_grad(
     itself.
     """
     name = "predicted_grad"
-    if named(program):
+    if _named(program):
         name = f"predicted x.grad of {program.__name__}"
     trace = []  # the program's trace, once the case is prepared
 
@@ -201,17 +201,17 @@ def _trace(program: Callable) -> _Trace:
         with torch.enable_grad(), spy:  # as in a fresh cell, even inside no_grad
             x = program()
     except Exception as error:
-        raise exception_mismatch(error, "the program", EXERCISE_PROBLEM) from None
+        raise exception_mismatch(error, "the program", _EXERCISE_PROBLEM) from None
     if not isinstance(x, torch.Tensor):
         raise Mismatch(
             f"cannot check: the program returned {type_phrase(x)}, not the tensor x.",
-            hint=EXERCISE_PROBLEM,
+            hint=_EXERCISE_PROBLEM,
         )
     if x.grad is None:
         raise Mismatch(
             "cannot check: after the program, x.grad is None (no backward call reached "
             "x).",
-            hint=EXERCISE_PROBLEM,
+            hint=_EXERCISE_PROBLEM,
         )
     calls, paths = [], []
     leaf = x.grad_fn is None and x.requires_grad
@@ -242,7 +242,7 @@ def _prediction_array(answer) -> np.ndarray:
                 "[3.0, 4.0]] for a 2×2 matrix.",
             ) from None
         return array
-    return as_array(answer, "prediction")
+    return _as_array(answer, "prediction")
 
 
 def _compare_prediction(got: np.ndarray, trace: _Trace) -> None:
@@ -432,7 +432,7 @@ def vjp(
     Cases: ``cases`` pairs of ``x`` (uniform in ``[low, high]``) and ``v`` (standard
     normal), seeded. The expected answer is ``torch.autograd.grad(f(x), x, v)``.
     """
-    name = f"vjp of {f.__name__}" if named(f) else "vjp"
+    name = f"vjp of {f.__name__}" if _named(f) else "vjp"
     shape = _shape(shape)
     if not low < high:
         raise ValueError(f"low must be smaller than high, got low={low}, high={high}")
@@ -449,7 +449,7 @@ def vjp(
         lambda: Cases(cases, generate),
         _compare_vjp,
         mistakes=_vjp_mistakes,
-        describe=_vjp_shape_fact,
+        describe=_vjp_facts,
         explain_error=lambda case, error: _explain_vjp_error(error),
     )
     return check(exercise, vjp_fn, raise_on_failure=raise_on_failure)
@@ -459,7 +459,7 @@ def _compare_vjp(answer, case: Case) -> None:
     expected = case.expected
     if answer is None:
         raise none_mismatch()
-    got = as_array(answer, "vector-Jacobian product")
+    got = _as_array(answer, "vector-Jacobian product")
     if got.ndim == 0 and expected.ndim > 0:
         raise Mismatch(
             f"your answer is a single number; vᵀJ has the shape of x, "
@@ -486,16 +486,16 @@ def _evaluate(f: Callable, x: torch.Tensor):
     except NotImplementedError as error:
         raise NotAttempted(error, where="f") from None
     except Exception as error:
-        raise exception_mismatch(error, "the function f", EXERCISE_PROBLEM) from None
+        raise exception_mismatch(error, "the function f", _EXERCISE_PROBLEM) from None
     if not isinstance(y, torch.Tensor):
         raise Mismatch(
             f"cannot check: f returned {type_phrase(y)}, not a torch tensor.",
-            hint=f"f must be computed with torch operations; {EXERCISE_PROBLEM}",
+            hint=f"f must be computed with torch operations; {_EXERCISE_PROBLEM}",
         )
     if not y.requires_grad:
         raise Mismatch(
             "cannot check: f's result does not depend on x through torch operations.",
-            hint=EXERCISE_PROBLEM,
+            hint=_EXERCISE_PROBLEM,
         )
     return leaf, y
 
@@ -592,7 +592,7 @@ def _vjp_mistakes(case: Case, answer) -> list[Mistake]:
                 np.ones(_square(case).shape[0]) @ _square(case))),
         ),
     ]
-    factor = constant_factor([(case.expected, as_array(answer, "answer"))])
+    factor = constant_factor([(case.expected, _as_array(answer, "answer"))])
     if factor is not None:
         mistakes.append(Mistake(
             "factor", factor_hint(factor, "vector-Jacobian product"),
@@ -601,10 +601,13 @@ def _vjp_mistakes(case: Case, answer) -> list[Mistake]:
     return mistakes
 
 
-def _vjp_shape_fact(case: Case, answer, wrong: Mismatch) -> str | None:
-    """A wrong answer with the shape of v, the output, when that differs from x's."""
+def _vjp_facts(case: Case, answer, wrong: Mismatch) -> str | None:
+    """A wrong answer with the shape of v, the output, when that differs from x's;
+    or zero everywhere."""
     outputs, inputs = _jacobian_of(case).shape
-    got = as_array(answer, "answer")
+    got = _as_array(answer, "answer")
+    if got.size and not np.any(got):
+        return "your answer is 0 everywhere, while vᵀJ is not."
     if got.size == outputs and outputs != inputs:
         return (
             f"your answer has the shape of v, the output ({outputs} elements). vᵀJ has "
