@@ -41,7 +41,7 @@ import collections
 import contextlib
 import io
 import linecache
-import math
+import numbers
 import os
 import re
 import sysconfig
@@ -408,7 +408,9 @@ class Learner:
         """
         role = role or self.exercise.role
         try:
-            with self.output.capture(), time_limit(self.call_limit):
+            # grad mode on again for each call: the code before may have switched it
+            # off for good (torch.set_grad_enabled(False)), and the oracle needs it
+            with self.output.capture(), torch.enable_grad(), time_limit(self.call_limit):
                 start = time.perf_counter()  # the learner's time, not the set-up's
                 try:
                     return thunk()
@@ -485,10 +487,10 @@ class Learner:
 
 
 def safe(function: Callable, *args):
-    """Call a hint finder; a hint is a bonus, so failing to find one is no error."""
+    """Call a hint finder; a hint is a bonus, so failing to find one is no error (and
+    the checker's arithmetic warns nobody)."""
     try:
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with no_warnings():
             return function(*args)
     except Exception:
         return None
@@ -749,11 +751,11 @@ class _Run:
                 exercise.compare(answer, case)
             except (Mismatch, NotAttempted):
                 raise
-            except Exception as error:  # an answer too strange to be compared
+            except Exception as error:  # an answer too strange to be read
+                what = "the answer" if answer is NO_ANSWER else type_phrase(answer)
                 raise Mismatch(
-                    f"the checker could not compare {type_phrase(answer)} from "
-                    f"{exercise.role} with the expected answer "
-                    f"({describe_exception(error)}).",
+                    f"the checker could not compare {what} from {exercise.role} with "
+                    f"the expected answer ({describe_exception(error)}).",
                     hint="return the kind of value the exercise asks for.",
                 ) from None
         except NotAttempted as stop:
@@ -766,10 +768,8 @@ class _Run:
                 wrong.got = answer
             if wrong.diagnosable and wrong.hint is None and answer is not NO_ANSWER:
                 wrong.hint, wrong.mistake = self._hint(cases, index, case, answer, wrong)
-            result = failed(self.name, wrong, number=number, total=total, case=case,
-                            printed=printed)
-            result.cases = number
-            return result
+            return failed(self.name, wrong, number=number, total=total, case=case,
+                          printed=printed)
         return None
 
     # --- hints ---
@@ -806,17 +806,15 @@ class _Run:
         """Whether ``mistake`` gives ``answer`` on ``case``; None: no evidence."""
         if answer is NO_ANSWER:
             return None
-        try:
-            with np.errstate(all="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                predicted = mistake.gives(case)
-                if predicted is None:
-                    return None
-                if mistake.part is not None:
-                    answer = self.exercise.parts(answer)[mistake.part]
-                return bool(self.exercise.same(predicted, answer))
-        except Exception:
+        return safe(self._agreement, mistake, case, answer)
+
+    def _agreement(self, mistake: Mistake, case: Case, answer) -> bool | None:
+        predicted = mistake.gives(case)  # may raise: the mistake is impossible here
+        if predicted is None:
             return None
+        if mistake.part is not None:
+            answer = self.exercise.parts(answer)[mistake.part]
+        return bool(self.exercise.same(predicted, answer))
 
     def _evidence(self, cases, failing: int) -> list | None:
         """(case, learner's answer) for every other case, or None if time ran out.
@@ -953,13 +951,4 @@ def no_warnings():
 
 def is_integral(value) -> bool:
     """An int (Python's or numpy's), and not a bool."""
-    import numbers
-
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
-
-
-def finite(value) -> bool:
-    try:
-        return math.isfinite(value)
-    except (TypeError, ValueError):
-        return False

@@ -50,8 +50,8 @@ def _build(learner, builder: Callable, lib, role: str):
             raise Mismatch(
                 f"{role}({lib.__name__}) built a torch network, not a "
                 f"{lib.__name__} one.",
-                hint=f"build the layers from the library you are given: "
-                f"`nn = lib.nn`, then `nn.Conv2d(...)`, not `torch.nn.Conv2d(...)`.",
+                hint="build the layers from the library you are given: "
+                "`nn = lib.nn`, then `nn.Conv2d(...)`, not `torch.nn.Conv2d(...)`.",
             )
         raise Mismatch(
             f"{role}({lib.__name__}) returned {type_phrase(network)}, not a network.",

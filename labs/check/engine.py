@@ -18,12 +18,13 @@ seeded random ones.
 
 :func:`topological_sort` checks ``fn(root) -> list`` on graphs of the checker's own
 nodes (each has ``.parents`` and ``.name``): diamonds, a node used twice by the same
-operation, random graphs, and a chain of 10,000 nodes that no recursive solution
-survives.
+operation, random graphs, and a chain of 10,000 nodes. The nodes notice a search that
+calls itself, and such a search is refused, whatever the recursion limit.
 
-When an answer is wrong, the checker computes what common mistakes give on the same
-case (a broadcast axis not summed, a matrix not transposed, the mask ``x >= 0``, a
-flipped kernel, ``=`` instead of ``+=``, ...) and names the one that matches.
+Each usual mistake (a broadcast axis not summed, a matrix not transposed, the mask
+``x >= 0``, a flipped kernel, ``=`` instead of ``+=``, ...) is a :class:`Mistake` about
+one gradient of the answer; it is named only when it gives the learner's gradient on
+every case.
 """
 
 from __future__ import annotations
@@ -154,11 +155,14 @@ def topological_sort(fn: Callable, *, raise_on_failure: bool = False) -> Result:
     included, each exactly once, in an order where every node comes after all of its
     parents: inputs first, ``root`` last. Any such order is accepted.
 
+    The sort must not recurse, as the exercise says: a function that calls itself
+    while reading ``.parents`` is refused on the first graph with a path of two edges,
+    whatever ``sys.setrecursionlimit`` allows.
+
     Cases: a single node, a chain, ``b = a·a + a``, a diamond, two inputs, a ladder of
     30 diamonds (which also catches a search that explores the same node again each
     time it is reached: it is stopped with a verdict), random graphs of up to 100 nodes,
-    a chain of 10,000 nodes (deeper than Python's recursion limit) and a node with
-    3,000 inputs.
+    a chain of 10,000 nodes and a node with 3,000 inputs.
     """
     return check(_SORT, fn, raise_on_failure=raise_on_failure)
 
@@ -325,7 +329,7 @@ def _broadcast_axes(shape: tuple, out_shape: tuple) -> tuple:
     )
 
 
-def _mul_cases() -> _Cases:
+def _mul_cases() -> Cases:
     return Cases(16, _generate_mul_cases)
 
 
@@ -509,7 +513,7 @@ _MUL = _backward_exercise("mul_backward", ("a", "b"), _mul_cases, _MUL_MISTAKES,
 # --- matmul ---------------------------------------------------------------------------
 
 
-def _matmul_cases() -> _Cases:
+def _matmul_cases() -> Cases:
     return Cases(14, _generate_matmul_cases)
 
 
@@ -623,7 +627,7 @@ _MATMUL = _backward_exercise("matmul_backward", ("a", "b"), _matmul_cases,
 # --- sum ------------------------------------------------------------------------------
 
 
-def _sum_cases() -> _Cases:
+def _sum_cases() -> Cases:
     return Cases(16, _generate_sum_cases)
 
 
@@ -778,7 +782,7 @@ _SUM = _backward_exercise("sum_backward", ("x",), _sum_cases, _SUM_MISTAKES,
 # --- relu -----------------------------------------------------------------------------
 
 
-def _relu_cases() -> _Cases:
+def _relu_cases() -> Cases:
     return Cases(12, _generate_relu_cases)
 
 
@@ -853,7 +857,7 @@ _RELU = _backward_exercise("relu_backward", ("x",), _relu_cases, _RELU_MISTAKES)
 # --- conv1d ---------------------------------------------------------------------------
 
 
-def _conv1d_cases(use_stride: bool) -> _Cases:
+def _conv1d_cases(use_stride: bool) -> Cases:
     return Cases(20, functools.partial(_generate_conv1d_cases, use_stride))
 
 

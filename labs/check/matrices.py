@@ -13,7 +13,6 @@ shape.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable
 

@@ -512,22 +512,19 @@ _PADDING_MISTAKES = (
 )
 
 
-_MATRIX = Exercise(
-    "conv2d_matrix",
-    lambda: _matrix_cases(True),
-    _compare_matrix,
-    mistakes=_MATRIX_MISTAKES,
-    describe=_matrix_shape_hint,
-    explain_error=functools.partial(_explain_matrix_error, True),
-)
-_MATRIX_NO_STRIDE = Exercise(
-    "conv2d_matrix",
-    lambda: _matrix_cases(False),
-    _compare_matrix,
-    mistakes=_MATRIX_MISTAKES,
-    describe=_matrix_shape_hint,
-    explain_error=functools.partial(_explain_matrix_error, False),
-)
+def _matrix_exercise(with_stride: bool) -> Exercise:
+    return Exercise(
+        "conv2d_matrix",
+        lambda: _matrix_cases(with_stride),
+        _compare_matrix,
+        mistakes=_MATRIX_MISTAKES,
+        describe=_matrix_shape_hint,
+        explain_error=functools.partial(_explain_matrix_error, with_stride),
+    )
+
+
+_MATRIX = _matrix_exercise(True)
+_MATRIX_NO_STRIDE = _matrix_exercise(False)
 _RESTORING = Exercise(
     "restoring_output_padding",
     lambda: [

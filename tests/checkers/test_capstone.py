@@ -6,8 +6,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from labs import check
-
 from .planted.capstone import (
     RIGHT_SHAPES,
     _with_shape,

@@ -252,7 +252,8 @@ def test_a_refusal_must_be_a_raise_of_the_learners_own():
             raise ValueError("no")
 
     def accidental(n):
-        a, b = [n]
+        first, second = [n]
+        return first + second
 
     errors = []
     for fn in (own, accidental):

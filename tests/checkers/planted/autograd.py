@@ -3,12 +3,11 @@ mistakes, each written as a learner might write it."""
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from labs import check
 
-from ..registry import NO_HINT, Entry, Planted, planted
+from ..registry import NO_HINT, Entry, Planted
 
 
 def cube_sum(x):
