@@ -7,8 +7,9 @@ Three things stand between a checker and the learner's code:
   ``torch.set_grad_enabled(False)`` or ``torch.inference_mode()``) and in ``labs``
   (even inside ``labs.no_grad()``); numpy's floating-point error handling and print
   options are numpy's defaults (not ``np.seterr(all="raise")``); torch runs on one
-  thread (the checkers' tensors are tiny); and the random generators of numpy, torch
-  and Python are left as they were found. Everything is restored on the way out.
+  thread (the checkers' tensors are tiny); the random generators of numpy, torch
+  and Python are left as they were found; and the handler of the time limit's alarm is
+  in place. Everything is restored on the way out.
 - :func:`time_limit`: stops the code inside with :class:`TimeLimit` once its time is
   up. In the main thread of a POSIX process (a Jupyter kernel runs cells there) a
   ``SIGALRM`` timer raises it in the running frame; elsewhere a watcher thread
@@ -68,6 +69,7 @@ def known_state():
         stack.enter_context(np.printoptions(**printing))
         stack.enter_context(_one_torch_thread())
         stack.enter_context(_random_states_kept())
+        stack.enter_context(alarms_installed())
         yield
 
 
@@ -153,7 +155,8 @@ def _can_raise_async() -> bool:
 
 
 class _AlarmState:
-    active = False
+    active = False  # whether an alarm now means TimeLimit
+    installed = False  # whether alarms_installed() has set the handler for a run
 
 
 def _on_alarm(signum, frame):
@@ -162,8 +165,38 @@ def _on_alarm(signum, frame):
 
 
 @contextlib.contextmanager
+def alarms_installed():
+    """Install the SIGALRM handler once for a whole checker run, so that each call's
+    :func:`time_limit` only sets a timer (a few microseconds instead of tens). A timer
+    that was running waits until the run is over; the previous handler comes back."""
+    if not _can_use_alarm():
+        yield
+        return
+    started = time.monotonic()
+    previous_handler = signal.signal(signal.SIGALRM, _on_alarm)
+    previous_delay, previous_interval = signal.setitimer(signal.ITIMER_REAL, 0)
+    installed, _AlarmState.installed = _AlarmState.installed, True
+    try:
+        yield
+    finally:
+        _AlarmState.installed = installed
+        signal.signal(signal.SIGALRM, previous_handler)
+        if previous_delay:
+            left = previous_delay - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3), previous_interval)
+
+
+@contextlib.contextmanager
 def _alarm(seconds: float):
     """The POSIX main-thread mechanism: an interval timer and a SIGALRM handler."""
+    if _AlarmState.installed:  # inside a run: the handler is there, no timer runs
+        was_active, _AlarmState.active = _AlarmState.active, True
+        signal.setitimer(signal.ITIMER_REAL, seconds, _REPEAT)
+        try:
+            yield
+        finally:
+            _stop_alarm(was_active)
+        return
     started = time.monotonic()
     previous_handler = signal.signal(signal.SIGALRM, _on_alarm)
     previous_delay, previous_interval = signal.setitimer(signal.ITIMER_REAL, 0)
@@ -175,17 +208,22 @@ def _alarm(seconds: float):
     try:
         yield
     finally:
-        while True:  # a last alarm may arrive while the timer is being stopped
-            try:
-                _AlarmState.active = was_active
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, previous_handler)
-                break
-            except TimeLimit:
-                continue
+        _stop_alarm(was_active)
+        signal.signal(signal.SIGALRM, previous_handler)
         if previous_delay:
             left = previous_delay - (time.monotonic() - started)
             signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3), previous_interval)
+
+
+def _stop_alarm(was_active: bool) -> None:
+    """Stop the timer; a last alarm may arrive meanwhile, and is ignored."""
+    while True:
+        try:
+            _AlarmState.active = was_active
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            return
+        except TimeLimit:
+            continue
 
 
 @contextlib.contextmanager
