@@ -741,9 +741,9 @@ class _Run:
         except NotAttempted as stop:
             return not_attempted(self.name, stop, number=number, total=total, case=case)
         except Mismatch as wrong:  # the exercise cannot be computed on this case
-            summary = "failed." if total == 1 else f"failed on case {number} of {total}."
             return failed(self.name, wrong, number=number, total=total, case=case,
-                          summary=summary)
+                          summary=f"failed on case {number} of {total}." if total != 1
+                          else "failed.")
         try:
             try:
                 answer = exercise.answer(learner, case)
@@ -887,7 +887,8 @@ def failed(name: str, wrong: Mismatch, *, number: int | None = None,
     if summary is None and case is not None and case.headline is not None:
         summary = case.headline
     if summary is None:
-        summary = f"failed on case {number} of {total}." if number else "failed."
+        summary = f"failed on case {number} of {total}." if number and total != 1 else (
+            "failed.")
     details = []
     if case is not None and (case.arguments or case.label):
         details.append(("case", case.describe()))

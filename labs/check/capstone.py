@@ -187,7 +187,8 @@ def same_network(build: Callable, reference: Callable, *, lib, input_shape,
 
     exercise = Exercise(
         "same_network",
-        [Case({"case": i}) for i in range(cases)],
+        [Case({"case": i}, label=f"random input {i + 1} of shape {tuple(input_shape)}")
+         for i in range(cases)],
         lambda answer, case: None,
         answer=answer,
         role="your network builder",

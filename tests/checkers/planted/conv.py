@@ -419,7 +419,13 @@ CONV1D_MISTAKES.update({
                       "channels (axis 1)"),
 })
 
+def _conv2d_stride_along_height_only(x, w, b=None, stride=1, padding=0, dilation=1):
+    return conv2d_vectorized(x, w, b, (pair(stride)[0], 1), padding, dilation)
+
+
 CONV2D_MISTAKES.update({
+    "stride-along-height-only": (_conv2d_stride_along_height_only, NO_HINT,
+                                 ("wrong shape",)),
     "float32-result": (_conv2d(mutate_out=_float32), "float32"),
     "kernel-transposed": (_conv2d(_changed(w=lambda a: a["w"].swapaxes(2, 3))), NO_HINT),
 })

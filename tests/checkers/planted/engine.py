@@ -601,7 +601,17 @@ MUL_MISTAKES.update({
     "not-summed-and-swapped": (_mul(lambda a, b, g: (g * a, g * b)), NO_HINT),
 })
 
+MATMUL_MISTAKES.update({
+    "grad-a-as-b-times-grad-output-transposed": (
+        lambda a, b, g: (b @ g.T, a.T @ g), "transpose of the gradient"),
+})
+
+TOPOLOGICAL_MISTAKES.update({
+    "returns-a-set": (lambda root: set(topological_sort(root)), "list(...)"),
+})
+
 RELU_MISTAKES.update({
+    "times-x": (lambda x, g: g * x, NO_HINT),
     "kink-goes-both-ways": (
         lambda x, g: g * (x > 0) + 0.5 * g * (x == 0), NO_HINT, ("x=[-2, -1, 0, 1, 2]",),
     ),

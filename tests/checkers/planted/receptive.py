@@ -8,7 +8,7 @@ import numpy as np
 
 from labs import check, shapes
 
-from ..registry import Entry, planted
+from ..registry import NO_HINT, Entry, planted
 
 
 def field_forward(layers):
@@ -177,7 +177,16 @@ MISTAKES = {
 
 
 
+def _jump_times_dilation(layers):
+    size, jump = 1, 1
+    for k, s, d in layers:
+        size += d * (k - 1) * jump
+        jump *= s * d
+    return size
+
+
 MISTAKES.update({
+    "jump-times-dilation": (_jump_times_dilation, NO_HINT),
     "signature-with-two-parameters": (lambda i, layers: 1, "fn(layers)", ("TypeError",)),
     "numpy-int-from-float-array": (
         lambda layers: np.float64(field_forward(layers)), "//", ("float",)),

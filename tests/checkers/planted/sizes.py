@@ -79,6 +79,9 @@ OUTPUT_SIZE_MISTAKES = {
     ),
     "without-dilation-parameter": (output_size_no_dilation, "dilation=False",
                                    ("TypeError",)),
+    # Python's round() rounds halves to even: sometimes up, sometimes down
+    "python-round": (lambda i, k, s, p, d: round((i + 2 * p - d * (k - 1) - 1) / s) + 1,
+                     NO_HINT),
 }
 
 TRANSPOSED_SIZE_MISTAKES = {
