@@ -271,7 +271,8 @@ def worked_calls(notebook: str) -> list[tuple[str, tuple, dict, Result]]:
     try:
         for name in CHECKERS:
             setattr(check, name, recorder(name))
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), \
+                torch.random.fork_rng(devices=[]):
             warnings.simplefilter("ignore")
             for number, source in enumerate(cells[: last + 1]):
                 filename = f"<{notebook} cell {number}>"
