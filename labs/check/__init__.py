@@ -8,18 +8,23 @@ Call a checker right below your exercise cell::
 
 It returns a :class:`Result`, shown as a short verdict ("✔ conv1d: passed all 40
 cases.") or the first case that failed, with what was expected, what your code gave,
-and a hint when the mistake is a common one. A stub that still raises
-``NotImplementedError`` is "not attempted yet". ``result.raise_for_failure()`` (or
-``raise_on_failure=True``) turns a failure into a :class:`CheckFailed` exception.
+and a hint when a common mistake explains your answers on every case. A stub that still
+raises ``NotImplementedError`` is "not attempted yet". ``result.raise_for_failure()``
+(or ``raise_on_failure=True``) turns a failure into a :class:`CheckFailed` exception.
 
 PyTorch is the oracle, in float64; the checkers never use the ``labs`` engine. Values
 must agree within ``|got − expected| ≤ 1e-8 + 1e-6·|expected|`` (as ``np.allclose``),
-sizes exactly. Cases are seeded: a checker gives the same verdict on every run and
-every machine, and never touches numpy's or torch's global random state. Introduction
-chapter: "How the checks work".
+sizes exactly, and a float64 answer must not have been computed in float32. Cases are
+seeded: a checker gives the same verdict on every run and every machine. It runs with
+gradients on and numpy's default settings whatever the notebook left switched on, stops
+a call that does not return within a few seconds, shows only the first lines your code
+prints, and leaves your random state and settings as they were. Every checker is an
+exercise declared once in ``labs.check._core`` terms (its cases, its comparison, its
+usual mistakes); CONTRIBUTING.md explains how to add one. Introduction chapter: "How
+the checks work".
 """
 
-from labs.check._core import CheckFailed, Result
+from labs.check._result import CheckFailed, Result
 from labs.check.arithmetic import same_padding, stack_output_size
 from labs.check.autograd import function, gradient
 from labs.check.capstone import network_prediction, same_network

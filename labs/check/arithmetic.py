@@ -6,9 +6,11 @@ goes through the stack, layer after layer; the padding that keeps a size is the 
 for which conv1d's output has the input's length. Both are computed once per session
 (a few hundredths of a second) and then reused.
 
-Hints come from comparing a wrong answer with what common mistakes give on the same
-case (ceil instead of floor, total instead of per-side padding, one formula applied to
-the whole stack, ...).
+Each usual mistake (ceil instead of floor, total instead of per-side padding, one
+formula applied to the whole stack, ...) computes the answer it gives; it is named only
+when it gives the learner's answer on every case. For "same" padding, refusing with
+``ValueError`` is the right answer where no padding exists, but only a ``raise
+ValueError(...)`` of the learner's own counts: an unpacking error is not a refusal.
 """
 
 from __future__ import annotations
@@ -23,17 +25,10 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from labs.check._core import (
-    Case,
-    Mismatch,
-    Result,
-    compare_int,
-    finish,
-    likeliest_hint,
-    not_callable,
-    run_checker,
-    type_phrase,
-)
+from labs.check._compare import compare_int
+from labs.check._core import Case, Exercise, Mismatch, Mistake, Refused, check
+from labs.check._result import Result
+from labs.check._text import first_line, type_phrase
 
 __all__ = ["stack_output_size", "same_padding"]
 
@@ -61,30 +56,7 @@ def stack_output_size(fn: Callable, *, raise_on_failure: bool = False) -> Result
     is the length of ``conv1d``'s output on a zero tensor sent through the stack. The
     answer must be an ``int``.
     """
-    if not callable(fn):
-        return finish(not_callable("stack_output_size", fn), raise_on_failure)
-    cases = [
-        Case([("i", i), ("layers", [tuple(layer) for layer in layers])], expected=size)
-        for i, layers, size in _stack_cases()
-    ]
-
-    def diagnose(case: Case, got) -> str | None:
-        return _diagnose_stack(fn, cases, case, got)
-
-    def guarded(i, layers):
-        mine = list(layers)  # the learner's function gets its own copy of the list
-        answer = fn(i, mine)
-        return _Modified(answer) if mine != layers else answer
-
-    result = run_checker(
-        "stack_output_size",
-        guarded,
-        cases,
-        compare=_compare_stack,
-        diagnose=diagnose,
-        explain_error=_explain_stack_error,
-    )
-    return finish(result, raise_on_failure)
+    return check(_STACK, fn, raise_on_failure=raise_on_failure)
 
 
 # Readable stacks first; each planted mistake in the tests is caught by one of them.
@@ -141,20 +113,8 @@ def _stack_cases() -> tuple:
     return tuple(cases)
 
 
-class _Modified(NamedTuple):
-    """What the checker records when the learner's function changed the list."""
-
-    answer: object
-
-
-def _compare_stack(got, expected: int) -> None:
-    if isinstance(got, _Modified):
-        raise Mismatch(
-            "your function modified its argument `layers` in place.",
-            got=got.answer,
-            hint="`layers.pop()`, `layers.reverse()` and `del layers[0]` change the "
-            "caller's list. Read the layers with `for k, s, p, d in layers:` instead.",
-        )
+def _compare_stack(got, case: Case) -> None:
+    expected = case.expected
     if isinstance(got, (list, tuple)):
         last = got[-1] if got else None
         hint = "return a single int, the size after the last layer."
@@ -193,13 +153,16 @@ def _layer_by_layer(**mistake) -> Callable:
     return size
 
 
-def _summed(stride_of: Callable) -> Callable:
-    """The whole stack as one layer: spans and paddings summed, strides combined."""
+def _summed(stride_of: Callable, kernels_summed: bool = False) -> Callable:
+    """The whole stack as one layer: spans (or kernel sizes, with the largest
+    dilation) and paddings summed, strides combined by ``stride_of``."""
 
     def size(i, layers):
         if not layers:
             return i
         span = sum(d * (k - 1) + 1 for k, _, _, d in layers)
+        if kernels_summed:
+            span = max(d for *_, d in layers) * (sum(k for k, *_ in layers) - 1) + 1
         padding = sum(p for _, _, p, _ in layers)
         stride = stride_of([s for _, s, _, _ in layers])
         room = i + 2 * padding - span
@@ -216,61 +179,63 @@ _SUMMED_HINT = (
 )
 
 
-class _StackMistake(NamedTuple):
-    size: Callable  # (i, layers) -> int or None: what the mistake gives
-    hint: str
+def _stack_mistake(name: str, hint: str, size: Callable) -> Mistake:
+    """A mistaken way through the stack: ``size(i, layers)`` is what it gives."""
+    return Mistake(name, hint, lambda case: size(case["i"], case["layers"]))
 
 
 _STACK_MISTAKES = (
-    _StackMistake(
-        _layer_by_layer(ceil=True),
+    _stack_mistake(
+        "ceil",
         "you rounded up. After each layer the number of strides is rounded down, "
         "floor((i + 2p - d(k - 1) - 1) / s) + 1: the last window must fit inside the "
         "padded input.",
+        _layer_by_layer(ceil=True),
     ),
-    _StackMistake(
-        _layer_by_layer(per_side=False),
+    _stack_mistake(
+        "total-padding",
         "you used p as the total padding. In PyTorch (and here) p is the padding on "
         "each side: a layer sees i + 2p positions.",
+        _layer_by_layer(per_side=False),
     ),
-    _StackMistake(
-        _layer_by_layer(dilation=False),
+    _stack_mistake(
+        "dilation-ignored",
         "you ignored the dilation: a layer's kernel spans d(k - 1) + 1 positions.",
+        _layer_by_layer(dilation=False),
     ),
-    _StackMistake(
-        _layer_by_layer(plus=0),
+    _stack_mistake(
+        "forgot-plus-one",
         "you forgot the + 1 in the one-layer formula: a layer has one more output "
         "position than strides.",
+        _layer_by_layer(plus=0),
     ),
-    _StackMistake(
-        lambda i, layers: _layer_by_layer()(i, layers, order=(0, 2, 1, 3)),
+    _stack_mistake(
+        "stride-padding-swapped",
         "stride and padding are swapped: each layer is (k, s, p, d), in that order, "
         "like conv1d's kernel_size, stride, padding and dilation.",
+        lambda i, layers: _layer_by_layer()(i, layers, order=(0, 2, 1, 3)),
     ),
-    _StackMistake(
-        lambda i, layers: _layer_by_layer()(i, layers, reverse=True),
+    _stack_mistake(
+        "layers-reversed",
         "you applied the layers last to first. The input goes through layers[0] "
         "first.",
+        lambda i, layers: _layer_by_layer()(i, layers, reverse=True),
     ),
-    _StackMistake(_summed(sum), _SUMMED_HINT),
-    _StackMistake(_summed(math.prod), _SUMMED_HINT),
-    _StackMistake(_summed(max), _SUMMED_HINT),
-    _StackMistake(
-        lambda i, layers: _layer_by_layer()(i, layers[:1]) if layers else None,
+    _stack_mistake("summed", _SUMMED_HINT, _summed(sum)),
+    _stack_mistake("summed-product-of-strides", _SUMMED_HINT, _summed(math.prod)),
+    _stack_mistake("summed-largest-stride", _SUMMED_HINT, _summed(max)),
+    *(
+        _stack_mistake(f"kernels-summed-{how.__name__}", _SUMMED_HINT,
+                       _summed(how, kernels_summed=True))
+        for how in (sum, math.prod, max)
+    ),
+    _stack_mistake(
+        "first-layer-only",
         "you returned after the first layer: the loop over the layers should return "
         "only after the last one.",
+        lambda i, layers: _layer_by_layer()(i, layers[:1]) if layers else i,
     ),
 )
-
-
-def _diagnose_stack(fn: Callable, cases: list[Case], case: Case, got) -> str | None:
-    """The hint of the mistake that gives ``got`` and agrees most with the learner."""
-    arguments = (case["i"], case["layers"])
-    matching = [m for m in _STACK_MISTAKES if m.size(*arguments) == int(got)]
-    return likeliest_hint(
-        fn, cases, matching,
-        lambda mistake, answer, other: answer == mistake.size(other["i"], other["layers"]),
-    )
 
 
 _UNPACK = re.compile(r"values to unpack|cannot unpack|not subscriptable|not iterable")
@@ -279,7 +244,7 @@ _UNPACK = re.compile(r"values to unpack|cannot unpack|not subscriptable|not iter
 def _explain_stack_error(case: Case, error: Exception) -> str | None:
     text = str(error)
     if isinstance(error, TypeError) and "positional argument" in text:
-        return "the checker calls fn(i, layers), by position."
+        return "the checker calls `fn(i, layers)`, by position."
     if isinstance(error, (TypeError, ValueError)) and _UNPACK.search(text):
         return (
             "each layer is a tuple of four ints, (k, s, p, d): "
@@ -316,34 +281,7 @@ def same_padding(fn: Callable, *, raise_on_failure: bool = False) -> Result:
     0..d(k - 1) for which PyTorch's conv1d keeps the length of inputs of two different
     sizes, or ValueError when there is none.
     """
-    if not callable(fn):
-        return finish(not_callable("same_padding", fn), raise_on_failure)
-    cases = [
-        Case([("k", k), ("d", d)], expected=expected)
-        for k, d, expected in _same_padding_cases()
-    ]
-
-    def guarded(k, d):
-        try:
-            return fn(k, d)
-        except ValueError as error:
-            return _Raised(error)
-
-    result = run_checker(
-        "same_padding",
-        guarded,
-        cases,
-        compare=_compare_padding,
-        diagnose=_diagnose_padding,
-        explain_error=_explain_padding_error,
-    )
-    return finish(result, raise_on_failure)
-
-
-class _Raised(NamedTuple):
-    """What the checker records when the learner's function raised ValueError."""
-
-    error: ValueError
+    return check(_SAME_PADDING, fn, raise_on_failure=raise_on_failure)
 
 
 class _NoPadding(NamedTuple):
@@ -385,10 +323,11 @@ def _same_padding_cases() -> tuple:
     return tuple(cases)
 
 
-def _compare_padding(got, expected) -> None:
+def _compare_padding(got, case: Case) -> None:
+    expected = case.expected
     if isinstance(expected, _NoPadding):
         k, d = expected
-        if isinstance(got, _Raised):
+        if isinstance(got, Refused):
             return
         span = d * (k - 1) + 1
         shown = got if got is not None else "None"
@@ -400,10 +339,10 @@ def _compare_padding(got, expected) -> None:
             got=got,
             diagnosable=True,
         )
-    if isinstance(got, _Raised):
+    if isinstance(got, Refused):
         raise Mismatch(
-            f"your function raised ValueError ({got.error}), but p = {expected} keeps "
-            "the size.",
+            f"your function raised ValueError ({first_line(got.error)}), but p = {expected} "
+            "keeps the size.",
             details=[("expected", str(expected)), ("got", "ValueError")],
             got=got,
             diagnosable=True,
@@ -418,58 +357,133 @@ def _compare_padding(got, expected) -> None:
     compare_int(got, expected, what="padding")
 
 
-def _diagnose_padding(case: Case, got) -> str | None:
+def _padding(rule: Callable, refuse_when: Callable) -> Callable:
+    """What a learner's function gives: ``rule(k, d)``, or a refusal where
+    ``refuse_when(k, d)``."""
+
+    def gives(case: Case):
+        k, d = case["k"], case["d"]
+        return Refused(ValueError()) if refuse_when(k, d) else rule(k, d)
+
+    return gives
+
+
+def _odd_span(k, d):
+    return d * (k - 1) % 2 == 1
+
+
+def _never(k, d):
+    return False
+
+
+def _never_raises_hint(case: Case) -> str:
     k, d = case["k"], case["d"]
     total = d * (k - 1)
-    if isinstance(got, _Raised):
-        if k % 2 == 0:
-            return (
-                f"what must be even is d(k - 1), not k: with k={k} and d={d} the "
-                f"kernel spans {total + 1} positions, an odd number, so p = "
-                f"{total // 2} on each side keeps the size."
-            )
-        return None
-    if total % 2:  # ValueError expected, a value came back
-        pair = (total // 2, total - total // 2)
-        if isinstance(got, (tuple, list)) and tuple(got) == pair:
-            return (
-                "that (before, after) pair is what PyTorch's padding='same' pads, but "
-                "this exercise asks for one per-side padding p, and there is none: "
-                "raise ValueError."
-            )
-        if got == k // 2 and d == 1:
-            return (
-                f"k // 2 keeps the size only for an odd kernel: with k={k}, padding "
-                f"{k // 2} on each side turns a length i into i + 1."
-            )
-        return (
-            f"{got!r} cannot keep the size: 2p would have to equal d(k - 1) = {total}, "
-            "an odd number. Check whether d(k - 1) is odd, and raise ValueError if so."
-        )
-    if got == total and total:
-        return (
-            "that is the total padding d(k - 1). PyTorch's padding is per side: half "
-            "of it goes on each side."
-        )
-    if d > 1 and got in ((k - 1) // 2, k // 2):
-        return (
-            "you ignored the dilation: a dilated kernel spans d(k - 1) + 1 positions, "
-            "so the padding on each side is d(k - 1) / 2."
-        )
-    if d > 1 and got == (d * k) // 2:
-        return (
-            "a dilated kernel spans d(k - 1) + 1 positions, not d·k: the padding on "
-            "each side is d(k - 1) / 2."
-        )
-    return None
+    return (
+        f"{total // 2} cannot keep the size: 2p would have to equal d(k - 1) = "
+        f"{total}, an odd number. Check whether d(k - 1) is odd, and raise ValueError "
+        "if so."
+    )
+
+
+def _even_k_hint(case: Case) -> str:
+    k, d = case["k"], case["d"]
+    total = d * (k - 1)
+    return (
+        f"what must be even is d(k - 1), not k: with k={k} and d={d} the kernel spans "
+        f"{total + 1} positions, an odd number, so p = {total // 2} on each side keeps "
+        "the size."
+    )
+
+
+_SAME_PADDING_MISTAKES = (
+    Mistake(
+        "k-floor-half",
+        "k // 2 keeps the size only for an odd kernel without dilation: with an even "
+        "k, padding k // 2 on each side turns a length i into i + 1. In general "
+        "p = d(k - 1) / 2, and there is none (raise ValueError) when d(k - 1) is odd.",
+        _padding(lambda k, d: k // 2, _never),
+    ),
+    Mistake(
+        "never-raises",
+        _never_raises_hint,
+        _padding(lambda k, d: d * (k - 1) // 2, _never),
+    ),
+    Mistake(
+        "pytorch-pair",
+        "that (before, after) pair is what PyTorch's padding='same' pads, but this "
+        "exercise asks for one per-side padding p, and there is none: raise "
+        "ValueError.",
+        lambda case: (
+            _pair(case["k"], case["d"]) if _odd_span(case["k"], case["d"])
+            else case["d"] * (case["k"] - 1) // 2
+        ),
+    ),
+    Mistake(
+        "raises-for-even-k",
+        _even_k_hint,
+        _padding(lambda k, d: d * (k - 1) // 2, lambda k, d: k % 2 == 0),
+    ),
+    Mistake(
+        "total-padding",
+        "that is the total padding d(k - 1). PyTorch's padding is per side: half of it "
+        "goes on each side.",
+        _padding(lambda k, d: d * (k - 1), _odd_span),
+    ),
+    Mistake(
+        "dilation-ignored",
+        "you ignored the dilation: a dilated kernel spans d(k - 1) + 1 positions, so "
+        "the padding on each side is d(k - 1) / 2.",
+        _padding(lambda k, d: (k - 1) // 2, lambda k, d: (k - 1) % 2 == 1),
+    ),
+    Mistake(
+        "d-times-k",
+        "a dilated kernel spans d(k - 1) + 1 positions, not d·k: the padding on each "
+        "side is d(k - 1) / 2.",
+        _padding(lambda k, d: d * k // 2, _odd_span),
+    ),
+)
+
+
+def _pair(k: int, d: int) -> tuple[int, int]:
+    total = d * (k - 1)
+    return total // 2, total - total // 2
 
 
 def _explain_padding_error(case: Case, error: Exception) -> str | None:
     if isinstance(error, TypeError) and "positional argument" in str(error):
-        return "the checker calls fn(k, d), by position: define same_padding(k, d=1)."
-    if isinstance(case.info["expected"], _NoPadding):
+        return "the checker calls `fn(k, d)`, by position: define `same_padding(k, d=1)`."
+    if isinstance(case.expected, _NoPadding) and not isinstance(error, ValueError):
         return (
             f"right to refuse, but raise ValueError, not {type(error).__name__}: "
             "`raise ValueError(...)` with a message that says why."
         )
     return None
+
+
+_STACK = Exercise(
+    "stack_output_size",
+    lambda: [
+        Case([("i", i), ("layers", [tuple(layer) for layer in layers])], expected=size)
+        for i, layers, size in _stack_cases()
+    ],
+    _compare_stack,
+    mistakes=_STACK_MISTAKES,
+    explain_error=_explain_stack_error,
+    mutation_hint=lambda name, original: (
+        "`layers.pop()`, `layers.reverse()` and `del layers[0]` change the caller's "
+        "list. Read the layers with `for k, s, p, d in layers:` instead."
+    ),
+)
+
+_SAME_PADDING = Exercise(
+    "same_padding",
+    lambda: [
+        Case([("k", k), ("d", d)], expected=expected)
+        for k, d, expected in _same_padding_cases()
+    ],
+    _compare_padding,
+    mistakes=_SAME_PADDING_MISTAKES,
+    explain_error=_explain_padding_error,
+    refusals=(ValueError,),
+)

@@ -3,6 +3,10 @@
 Both compare with ``torch.autograd`` in float64 on seeded random inputs drawn uniformly
 from ``[low, high]``. Backward passes are checked with a random, non-uniform upstream
 gradient: an upstream gradient of ones would hide a transposed or misrouted gradient.
+
+A custom Function is also used twice in one graph, and with its forward calls
+interleaved with their backward calls: a Function that keeps what backward needs on the
+class or in a global, instead of in ``ctx``, passes single calls and fails there.
 """
 
 from __future__ import annotations
@@ -14,25 +18,23 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from labs.check._core import (
-    RTOL,
-    Case,
-    Mismatch,
-    NotAttempted,
-    Result,
-    call_learner,
+from labs.check._compare import (
     compare_values,
-    exception_mismatch,
-    failed,
-    finish,
+    constant_factor,
+    factor_hint,
     none_mismatch,
-    not_attempted,
-    not_callable,
-    number_text,
-    run,
-    safe_hint,
-    type_phrase,
 )
+from labs.check._core import (
+    Case,
+    Exercise,
+    Mismatch,
+    Mistake,
+    NotAttempted,
+    check,
+    exception_mismatch,
+)
+from labs.check._result import Result
+from labs.check._text import type_phrase
 
 __all__ = ["gradient", "function"]
 
@@ -66,8 +68,6 @@ def gradient(
     shapes=[(4,)])``.
     """
     name = f"gradient of {f.__name__}" if _named(f) else "gradient"
-    if not callable(grad_f):
-        return finish(not_callable("gradient", grad_f), raise_on_failure)
     shapes = _shapes(shapes)
     names = _argument_names(f, len(shapes))
     rng = np.random.default_rng(2001)
@@ -75,27 +75,28 @@ def gradient(
         Case(zip(names, _inputs(rng, shapes, low, high))) for _ in range(cases)
     ]
 
-    def check_case(case: Case) -> None:
-        expected = _true_gradients(f, tuple(case.positional.values()))
-        answer = None
-        try:
-            answer, _ = call_learner(grad_f, case)
-            got = _per_input(answer, names)
-            for index, (value, want) in enumerate(zip(got, expected)):
-                try:
-                    _compare_gradient(value, want, names[index])
-                except Mismatch as wrong:
-                    if wrong.diagnosable:
-                        wrong.hint = safe_hint(
-                            _gradient_hint, f, grad_f, all_cases, names, index, case
-                        )
-                    raise
-        except Mismatch as wrong:
-            wrong.expected = expected[0] if len(expected) == 1 else expected
-            wrong.got = answer
-            raise
+    def prepare(case: Case) -> None:
+        if "expected" not in case.info:
+            case.info["expected"] = _true_gradients(f, tuple(case.positional.values()))
 
-    return finish(run(name, all_cases, check_case), raise_on_failure)
+    def compare(answer, case: Case) -> None:
+        got = _per_input(answer, names)
+        for index, (value, want) in enumerate(zip(got, case.expected)):
+            _compare_gradient(value, want, names[index], index)
+
+    def parts(answer) -> list[np.ndarray]:
+        return [_as_array(g, "gradient") for g in _per_input(answer, names)]
+
+    exercise = Exercise(
+        name,
+        all_cases,
+        compare,
+        mistakes=lambda case, answer: _gradient_mistakes(case, answer, names),
+        describe=_zero_answer(parts),
+        prepare=prepare,
+        parts=parts,
+    )
+    return check(exercise, grad_f, raise_on_failure=raise_on_failure)
 
 
 def function(
@@ -121,32 +122,57 @@ def function(
     For each of ``cases`` seeded random inputs (uniform in ``[low, high]``) the checker
     compares, in order: the outputs of ``MyFunction.apply(*inputs)`` with the reference;
     then the gradients with respect to every input for a random, non-uniform upstream
-    gradient. Finally, with ``gradcheck=True``, ``torch.autograd.gradcheck`` compares
-    backward with finite differences of forward on one more set of inputs.
+    gradient. Then two checks of reuse, which a Function that keeps its state outside
+    ``ctx`` (on the class, in a global) fails: ``MyFunction`` applied to two sets of
+    inputs in one graph with a single backward call, and two forward calls followed by
+    one backward call each, in turn. Finally, with ``gradcheck=True``,
+    ``torch.autograd.gradcheck`` compares backward with finite differences of forward on
+    one more set of inputs.
     """
     name = cls.__name__ if isinstance(cls, type) else "function"
-    wrong_class = _not_a_function_class(cls)
-    if wrong_class is not None:
-        return finish(failed(name, wrong_class), raise_on_failure)
     shapes = _shapes(shapes)
     names = _forward_names(cls, len(shapes)) or _argument_names(reference, len(shapes))
     rng = np.random.default_rng(2002)
-    all_cases = [
-        Case(zip(names, _inputs(rng, shapes, low, high)), seed=int(rng.integers(2**31)))
+    singles = [
+        Case(zip(names, _inputs(rng, shapes, low, high)), kind="single",
+             seed=int(rng.integers(2**31)))
         for _ in range(cases)
     ]
+    check_inputs = _inputs(rng, shapes, low, high)
+    passed = f"after passing all {cases} cases"
+    reuse = [
+        _reuse_case(kind, names, shapes, rng, low, high,
+                    headline=f"failed {words}, {passed}.")
+        for kind, words in (("together", "when used twice in one graph"),
+                            ("interleaved", "when two forward calls come before "
+                                            "their backward calls"))
+    ]
+    all_cases = singles + reuse
+    if gradcheck:
+        all_cases.append(Case(zip(names, check_inputs), kind="gradcheck",
+                              headline=f"failed gradcheck, {passed} and both reuse "
+                                       "checks."))
 
-    def check_case(case: Case) -> None:
-        _check_function_case(cls, reference, names, case)
+    def passed_summary(count: int) -> str:
+        if gradcheck:
+            return f"passed all {cases} cases, both reuse checks and gradcheck."
+        return f"passed all {cases} cases and both reuse checks."
 
-    result = run(name, all_cases, check_case)
-    if result.passed and gradcheck:
-        inputs = _inputs(rng, shapes, low, high)
-        failure = _gradcheck(cls, name, names, inputs, len(all_cases))
-        if failure is not None:
-            return finish(failure, raise_on_failure)
-        result.summary = f"passed all {len(all_cases)} cases and gradcheck."
-    return finish(result, raise_on_failure)
+    exercise = Exercise(
+        name,
+        all_cases,
+        _compare_function,
+        mistakes=lambda case, answer: _backward_mistakes(case, answer, names, reference),
+        describe=_zero_answer(lambda answer: answer.grads),
+        answer=lambda learner, case: _function_answer(learner, case, cls, names),
+        prepare=lambda case: _prepare_function_case(case, reference),
+        parts=lambda answer: answer.grads,
+        validate=_not_a_function_class,
+        explain_error=lambda case, error: _explain_autograd_error(error),
+        passed=passed_summary,
+        role="forward",
+    )
+    return check(exercise, cls, raise_on_failure=raise_on_failure)
 
 
 # --- Inputs ---------------------------------------------------------------------------
@@ -197,6 +223,8 @@ def _argument_names(fn: Callable, count: int) -> list[str]:
 
 def _forward_names(cls, count: int) -> list[str] | None:
     """The names of forward's inputs (after ctx, unless setup_context is defined)."""
+    if not (isinstance(cls, type) and issubclass(cls, torch.autograd.Function)):
+        return None
     names = _parameters(cls.forward)
     if cls.setup_context is torch.autograd.Function.setup_context or names[:1] == [
         "ctx"
@@ -208,6 +236,50 @@ def _forward_names(cls, count: int) -> list[str] | None:
 def _named(fn: Callable) -> bool:
     """Whether ``fn`` has a real name (a lambda's is ``<lambda>``)."""
     return getattr(fn, "__name__", "").isidentifier()
+
+
+# --- Gradients as arrays --------------------------------------------------------------
+
+
+def _as_array(value, what: str) -> np.ndarray:
+    """A gradient as a float64 array: tensors, arrays and numbers are accepted."""
+    if value is None:
+        raise none_mismatch(f"the {what}")
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray):
+        if value.dtype == np.bool_ or not (
+            np.issubdtype(value.dtype, np.floating)
+            or np.issubdtype(value.dtype, np.integer)
+        ):
+            raise Mismatch(
+                f"the {what} has dtype {value.dtype}, not a real number type."
+            )
+        return value.astype(np.float64)
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+        return np.asarray(float(value))
+    if isinstance(value, (list, tuple)):
+        raise Mismatch(
+            f"the {what} is {type_phrase(value)}, not a tensor or an array.",
+            hint="return a tensor (an expression of the inputs, or torch.tensor(...)) "
+            "or a numpy array, not a list.",
+        )
+    raise Mismatch(f"the {what} is {type_phrase(value)}, not a tensor or an array.")
+
+
+def _zero_answer(parts: Callable) -> Callable:
+    """A fact worth saying about a wrong gradient (``parts(answer)[wrong.part]``):
+    it is zero everywhere."""
+
+    def describe(case: Case, answer, wrong: Mismatch) -> str | None:
+        if wrong.part is None:
+            return None
+        got = np.asarray(parts(answer)[wrong.part])
+        if got.size and not np.any(got):
+            return "your gradient is 0 everywhere, while the true one is not."
+        return None
+
+    return describe
 
 
 # --- gradient -------------------------------------------------------------------------
@@ -272,33 +344,7 @@ def _per_input(answer, names: list[str]) -> tuple:
     )
 
 
-def _as_array(value, what: str) -> np.ndarray:
-    """A gradient as a float64 array: tensors, arrays and numbers are accepted."""
-    if value is None:
-        raise none_mismatch(f"the {what}")
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
-    if isinstance(value, np.ndarray):
-        if value.dtype == np.bool_ or not (
-            np.issubdtype(value.dtype, np.floating)
-            or np.issubdtype(value.dtype, np.integer)
-        ):
-            raise Mismatch(
-                f"the {what} has dtype {value.dtype}, not a real number type."
-            )
-        return value.astype(np.float64)
-    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
-        return np.asarray(float(value))
-    if isinstance(value, (list, tuple)):
-        raise Mismatch(
-            f"the {what} is {type_phrase(value)}, not a tensor or an array.",
-            hint="return a tensor (an expression of the inputs, or torch.tensor(...)) "
-            "or a numpy array, not a list.",
-        )
-    raise Mismatch(f"the {what} is {type_phrase(value)}, not a tensor or an array.")
-
-
-def _compare_gradient(value, expected: np.ndarray, name: str) -> None:
+def _compare_gradient(value, expected: np.ndarray, name: str, index: int) -> None:
     what = f"gradient with respect to {name}"
     got = _as_array(value, what)
     if got.ndim == 0 and expected.ndim > 0:
@@ -307,87 +353,45 @@ def _compare_gradient(value, expected: np.ndarray, name: str) -> None:
             hint=f"the gradient has one entry per element of {name}: the shape of "
             f"{name}.",
         )
-    compare_values(got, expected, what=what, label=f"df/d{name}")
+    compare_values(got, expected, what=what, label=f"df/d{name}", part=index)
 
 
-def _gradient_hint(
-    f, grad_f, cases: list[Case], names: list[str], index: int, case: Case
-):
-    """Gradients in the wrong order, or off by a constant factor on every case."""
-    expected = _true_gradients(f, tuple(case.positional.values()))
-    got = _learner_gradients(grad_f, case, names)
-    hint = _order_hint(got[index], expected, index, names)
-    if hint:
-        return hint
-    pairs = []
-    for other in cases:  # a factor needs several values: use every case
-        answers = _learner_gradients(grad_f, other, names)
-        if answers is not None:
-            pairs.append(
-                (
-                    _true_gradients(f, tuple(other.positional.values()))[index],
-                    answers[index],
+def _order_mistakes(names: list[str], count: int, expected_of: Callable):
+    """For each gradient, the mistake of returning another input's true gradient."""
+    for index in range(count):
+        for other in range(count):
+            if other != index:
+                yield Mistake(
+                    f"gradient-of-{names[other]}",
+                    f"the gradient for {names[index]} is the true gradient for "
+                    f"{names[other]}: return one gradient per input, in the order of "
+                    "the inputs.",
+                    lambda case, other=other: expected_of(case)[other],
+                    part=index,
                 )
+
+
+def _factor_mistakes(answer_parts, expected: tuple, expected_of: Callable, what: str):
+    """For each gradient that is a constant multiple k ≠ 0, 1 of the true one on the
+    failing case, the mistake "k times the true one" (checked on every case)."""
+    for index, (got, want) in enumerate(zip(answer_parts, expected)):
+        factor = constant_factor([(want, got)])
+        if factor is not None:
+            yield Mistake(
+                f"factor-{factor:g}",
+                factor_hint(factor, what),
+                lambda case, index=index, factor=factor: factor * expected_of(case)[index],
+                part=index,
             )
-    return _constant_factor_hint(pairs, "gradient")
 
 
-def _learner_gradients(grad_f, case: Case, names: list[str]) -> list[np.ndarray] | None:
-    try:
-        answer, _ = call_learner(grad_f, case)
-        return [_as_array(g, "gradient") for g in _per_input(answer, names)]
-    except Exception:  # including Mismatch and NotAttempted: no evidence from this case
-        return None
-
-
-def _order_hint(got: np.ndarray, expected, index: int, names: list[str]) -> str | None:
-    """A hint if the gradient for input ``index`` is the true one of another input."""
-    for other, want in enumerate(expected):
-        if other != index and _close(got, want):
-            return (
-                f"the gradient for {names[index]} is the true gradient for "
-                f"{names[other]}: return one gradient per input, in the order of the "
-                "inputs."
-            )
-    return None
-
-
-def _constant_factor_hint(
-    pairs: list[tuple[np.ndarray, np.ndarray]], what: str
-) -> str | None:
-    """'your gradient is 2× the true one' when got / expected is the same everywhere."""
-    ratios = []
-    for expected, got in pairs:
-        expected, got = np.ravel(expected), np.ravel(got)
-        if expected.shape != got.shape:
-            continue
-        scale = np.max(np.abs(expected), initial=0.0)
-        usable = np.abs(expected) > 1e-6 * scale + 1e-12
-        ratios.extend((got[usable] / expected[usable]).tolist())
-    if len(ratios) < 2:
-        return None
-    factor = float(np.median(ratios))
-    if not np.allclose(ratios, factor, rtol=RTOL * 10, atol=0) or np.isclose(
-        factor, 1.0
-    ):
-        return None
-    if np.isclose(factor, -1.0):
-        return f"wrong sign: your {what} is the negative of the true one everywhere."
-    factor = _factor_text(factor)
-    return (
-        f"your {what} is {factor}× the true one everywhere: a constant factor is off."
-    )
-
-
-def _factor_text(factor: float) -> str:
-    """2, 0.5, -3, 1/3: the simplest exact spelling of a factor, else 8 digits."""
-    if abs(factor * 1000 - round(factor * 1000)) < 1e-6:
-        return f"{factor:g}"
-    for denominator in range(3, 13):
-        numerator = factor * denominator
-        if abs(numerator - round(numerator)) < 1e-6:
-            return f"{round(numerator)}/{denominator}"
-    return number_text(factor)
+def _gradient_mistakes(case: Case, answer, names: list[str]) -> list[Mistake]:
+    parts = [_as_array(g, "gradient") for g in _per_input(answer, names)]
+    expected = case.expected
+    return [
+        *_order_mistakes(names, len(names), lambda other: other.expected),
+        *_factor_mistakes(parts, expected, lambda other: other.expected, "gradient"),
+    ]
 
 
 # --- function -------------------------------------------------------------------------
@@ -401,7 +405,7 @@ def _not_a_function_class(cls) -> Mismatch | None:
     if isinstance(owner, type) and issubclass(owner, torch.autograd.Function):
         return Mismatch(
             f"you passed {owner.__name__}.apply; pass the class itself.",
-            hint=f"check.function({owner.__name__}, reference).",
+            hint=f"`check.function({owner.__name__}, reference)`.",
         )
     if isinstance(cls, torch.autograd.Function):
         return Mismatch("you passed an instance; pass the class itself.")
@@ -419,6 +423,20 @@ def _not_a_function_class(cls) -> Mismatch | None:
 
 def _outputs(value) -> tuple:
     return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
+def _reuse_case(kind: str, names, shapes, rng, low, high, headline: str) -> Case:
+    """Two sets of inputs for one reuse check; the second set's names end in 2."""
+    first = _inputs(rng, shapes, low, high)
+    second = _inputs(rng, shapes, low, high)
+    arguments = list(zip(names, first)) + list(zip([n + "2" for n in names], second))
+    shown = ", ".join(str(tuple(s)) for s in shapes)
+    how = ("both calls in one graph, one backward call" if kind == "together"
+           else "forward on both, then backward on each in turn")
+    return Case(arguments, kind=kind, seeds=(int(rng.integers(2**31)),
+                                             int(rng.integers(2**31))),
+                label=f"two calls on inputs of shapes {shown}: {how}",
+                headline=headline)
 
 
 def _reference(reference: Callable, inputs: tuple, seed: int):
@@ -443,61 +461,70 @@ def _reference(reference: Callable, inputs: tuple, seed: int):
     return tuple(out.detach().numpy() for out in outputs), upstream, grads
 
 
-def _check_function_case(
-    cls, reference: Callable, names: list[str], case: Case
-) -> None:
-    inputs = tuple(case.positional.values())
-    expected, upstream, expected_grads = _reference(
-        reference, inputs, case.info["seed"]
+def _uses(case: Case) -> list[tuple]:
+    """The sets of inputs of a case: one, or two for a reuse check."""
+    values = list(case.positional.values())
+    if case.info["kind"] in ("together", "interleaved"):
+        half = len(values) // 2
+        return [tuple(values[:half]), tuple(values[half:])]
+    return [tuple(values)]
+
+
+def _prepare_function_case(case: Case, reference: Callable) -> None:
+    """The reference's outputs, upstream gradients and input gradients, per use."""
+    if case.info["kind"] == "gradcheck" or "references" in case.info:
+        return
+    seeds = case.info.get("seeds") or (case.info["seed"],)
+    case.info["references"] = [
+        _reference(reference, inputs, seed) for inputs, seed in zip(_uses(case), seeds)
+    ]
+    case.info["expected"] = tuple(
+        g for _, _, grads in case.info["references"] for g in grads
     )
-    answer = None
-    try:
-        answer, copies = call_learner(
-            cls.apply,
-            case,
-            role="forward",
-            requires_grad=True,
-            explain_error=lambda case, error: _explain_autograd_error(error),
-        )
-        outputs = _forward_outputs(answer, len(expected))
-        for k, (out, want) in enumerate(zip(outputs, expected)):
-            what, label = (
-                ("output", "out") if len(expected) == 1 else (f"output {k}", f"out{k}")
-            )
+
+
+class _FunctionAnswer:
+    """What a learner's Function gave on one case: the outputs of each use, and the
+    gradient of every input (``None`` where backward returned None)."""
+
+    def __init__(self, outputs, grads, missing):
+        self.outputs, self.grads, self.missing = outputs, grads, missing
+
+    def __repr__(self) -> str:
+        return "the outputs and gradients of your Function"
+
+
+def _function_answer(learner, case: Case, cls, names) -> _FunctionAnswer | bool:
+    if case.info["kind"] == "gradcheck":
+        return _gradcheck(learner, case, cls)
+    uses = _uses(case)
+    outputs, leaves = [], []
+    for number, inputs in enumerate(uses):
+        use = Case(zip(names, inputs))
+        answer = learner.call(use, cls.apply, role="forward", requires_grad=True)
+        references = case.info["references"][number]
+        outputs.append(_forward_outputs(answer, len(references[0])))
+        leaves.append(tuple(learner.copies.values()))
+    for number, (got, (expected, _, _)) in enumerate(zip(outputs, case.info["references"])):
+        for k, (out, want) in enumerate(zip(got, expected)):
+            what, label = ("output", "out") if len(expected) == 1 else (
+                f"output {k}", f"out{k}")
+            if len(uses) > 1:
+                what += " of the first call" if number == 0 else " of the second call"
             compare_values(out.detach().numpy(), want, what=what, label=label)
-    except Mismatch as wrong:
-        wrong.expected = expected[0] if len(expected) == 1 else expected
-        wrong.got = answer
-        raise
-    grads = _backward(outputs, tuple(copies.values()), upstream)
-    for index, (grad, want) in enumerate(zip(grads, expected_grads)):
-        got = np.zeros(want.shape) if grad is None else grad.detach().numpy()
-        try:
-            compare_values(
-                got,
-                want,
-                what=f"gradient with respect to {names[index]}",
-                label=f"{names[index]}.grad",
-            )
-        except Mismatch as wrong:
-            wrong.expected, wrong.got = want, got
-            if grad is None:
-                wrong.hint = (
-                    f"backward returned None for {names[index]}, which torch takes as "
-                    "a zero gradient."
-                )
-            elif wrong.diagnosable:
-                wrong.hint = safe_hint(
-                    _backward_hint,
-                    reference,
-                    inputs,
-                    upstream,
-                    grads,
-                    expected_grads,
-                    index,
-                    names,
-                )
-            raise
+    if case.info["kind"] == "together":
+        roots = [out for got in outputs for out in got]
+        upstream = [u for _, u, _ in case.info["references"] for u in u]
+        grads = _backward(learner, roots, [x for use in leaves for x in use], upstream)
+    else:
+        grads = ()
+        for got, use, (_, upstream, _) in zip(outputs, leaves, case.info["references"]):
+            grads += _backward(learner, got, use, upstream)
+    arrays = [
+        np.zeros(x.shape) if g is None else g.detach().numpy()
+        for g, x in zip(grads, (x for use in leaves for x in use))
+    ]
+    return _FunctionAnswer(outputs, arrays, [g is None for g in grads])
 
 
 def _forward_outputs(answer, count: int) -> tuple[torch.Tensor, ...]:
@@ -514,77 +541,101 @@ def _forward_outputs(answer, count: int) -> tuple[torch.Tensor, ...]:
             raise Mismatch(
                 "forward returned a numpy array, not a torch tensor.",
                 hint="forward must return torch tensors: compute with torch "
-                "operations, or wrap a numpy result with torch.from_numpy(...).",
+                "operations, or wrap a numpy result with `torch.from_numpy(...)`.",
             )
         if not isinstance(out, torch.Tensor):
             raise Mismatch(f"forward returned {type_phrase(out)}, not a torch tensor.")
     return outputs
 
 
-def _backward(outputs: tuple, inputs: tuple, upstream: tuple) -> tuple:
+def _backward(learner, outputs, inputs, upstream) -> tuple:
     """torch.autograd.grad through the learner's backward; errors become verdicts."""
-    try:
-        return torch.autograd.grad(outputs, inputs, upstream, allow_unused=True)
-    except NotImplementedError as error:
-        raise NotAttempted(error, where="backward") from None
-    except Exception as error:
-        raise exception_mismatch(
-            error, "backward", _explain_autograd_error(error)
-        ) from None
+    return learner.run(
+        lambda: torch.autograd.grad(outputs, inputs, upstream, allow_unused=True),
+        role="backward",
+        where="backward",
+    )
 
 
-def _backward_hint(reference, inputs, upstream, grads, expected_grads, index, names):
-    """Gradients swapped between inputs, one branch only, or a constant factor."""
-    got = [None if g is None else g.detach().numpy() for g in grads]
-    hint = _order_hint(got[index], expected_grads, index, names)
-    if hint:
-        return hint
-    if len(upstream) > 1:
-        for branch in range(len(upstream)):
-            only = [torch.zeros_like(u) for u in upstream]
-            only[branch] = upstream[branch]
-            leaves = [x.clone().requires_grad_() for x in inputs]
-            partial = torch.autograd.grad(
-                _outputs(reference(*leaves)), leaves, only, allow_unused=True
-            )[index]
-            if partial is not None and _close(got[index], partial.numpy()):
-                return (
-                    f"your gradient only counts output {branch}. When an input "
-                    "reaches several outputs, the gradients from all of them add up: "
-                    "accumulate (+=), don't assign."
+def _gradcheck(learner, case: Case, cls) -> bool:
+    leaves = [x.clone().requires_grad_() for x in case.positional.values()]
+    return learner.run(
+        lambda: torch.autograd.gradcheck(cls.apply, leaves, raise_exception=False),
+        role="gradcheck",
+        where="gradcheck: your code",
+    )
+
+
+_STATE_HINT = (
+    "every call passed on its own, so your Function keeps something between calls "
+    "outside ctx: on the class (`MyFunction.saved = ...`) or in a global, where the "
+    "next call overwrites it. Keep what backward needs in ctx, with "
+    "`ctx.save_for_backward(...)` (tensors) or `ctx.name = ...` (anything else)."
+)
+
+
+def _compare_function(answer, case: Case) -> None:
+    kind = case.info["kind"]
+    if kind == "gradcheck":
+        if not answer:
+            raise Mismatch(
+                "torch.autograd.gradcheck failed: your backward disagrees with finite "
+                "differences of your forward on these inputs.",
+                hint="usual causes: a backward that keeps state between calls (on the "
+                "class or in a global), a forward that is not deterministic, or a "
+                "derivative that is wrong only in part of the input range.",
+            )
+        return
+    names = list(case.positional)
+    for index, (got, want) in enumerate(zip(answer.grads, case.expected)):
+        name = names[index]
+        try:
+            compare_values(got, want, what=f"gradient with respect to {name}",
+                           label=f"{name}.grad", part=index)
+        except Mismatch as wrong:
+            wrong.expected, wrong.got = want, got
+            if answer.missing[index]:
+                wrong.hint = (
+                    f"backward returned None for {name}, which torch takes as a zero "
+                    "gradient."
                 )
-    return _constant_factor_hint([(expected_grads[index], got[index])], "gradient")
+            elif kind != "single":
+                wrong.hint, wrong.diagnosable = _STATE_HINT, False
+            raise
 
 
-def _close(a, b) -> bool:
-    return a.shape == b.shape and np.allclose(a, b, rtol=RTOL, atol=1e-8)
+def _backward_mistakes(case: Case, answer, names, reference) -> list[Mistake]:
+    """Gradients swapped between inputs, one output's branch only, a constant factor."""
+    if case.info["kind"] != "single":
+        return []
+    mistakes = list(_order_mistakes(names, len(names), lambda other: other.expected))
+    outputs = len(case.info["references"][0][0])
+    for branch in range(outputs) if outputs > 1 else ():
+        for index in range(len(names)):
+            mistakes.append(Mistake(
+                f"branch-{branch}-only",
+                f"your gradient only counts output {branch}. When an input reaches "
+                "several outputs, the gradients from all of them add up: accumulate "
+                "(+=), don't assign.",
+                lambda other, index=index, branch=branch: _one_branch(
+                    reference, other, branch)[index],
+                part=index,
+            ))
+    mistakes += _factor_mistakes(answer.grads, case.expected,
+                                lambda other: other.expected, "gradient")
+    return mistakes
 
 
-def _gradcheck(cls, name, names, inputs, count) -> Result | None:
-    """A verdict if ``torch.autograd.gradcheck`` rejects the Function, else None."""
-    case = Case(zip(names, inputs))
-    leaves = [x.clone().requires_grad_() for x in inputs]
-    try:
-        ok = torch.autograd.gradcheck(cls.apply, leaves, raise_exception=False)
-    except NotImplementedError as error:
-        stop = NotAttempted(error, where="gradcheck: your code")
-        return not_attempted(name, stop, number=count, total=count, case=case)
-    except Exception as error:
-        wrong = exception_mismatch(error, "gradcheck", _explain_autograd_error(error))
-    else:
-        if ok:
-            return None
-        wrong = Mismatch(
-            "torch.autograd.gradcheck failed: your backward disagrees with finite "
-            "differences of your forward on these inputs.",
-            hint="usual causes: a backward that keeps state between calls (on the "
-            "class or in a global), a forward that is not deterministic, or a "
-            "derivative that is wrong only in part of the input range.",
-        )
-    summary = f"failed gradcheck, after passing all {count} cases."
-    result = failed(name, wrong, case=case, summary=summary)
-    result.cases = result.total = count
-    return result
+def _one_branch(reference: Callable, case: Case, branch: int) -> tuple:
+    """The input gradients when only output ``branch`` gets its upstream gradient."""
+    _, upstream, _ = case.info["references"][0]
+    only = [torch.zeros_like(u) for u in upstream]
+    only[branch] = upstream[branch]
+    leaves = [x.clone().requires_grad_() for x in case.positional.values()]
+    grads = torch.autograd.grad(_outputs(reference(*leaves)), leaves, only,
+                                allow_unused=True)
+    return tuple(np.zeros(x.shape) if g is None else g.numpy()
+                 for g, x in zip(grads, leaves))
 
 
 def _explain_autograd_error(error: Exception) -> str | None:
@@ -604,12 +655,12 @@ def _explain_autograd_error(error: Exception) -> str | None:
     if isinstance(error, AttributeError) and "Backward" in text:
         return (
             "ctx only holds what forward (or setup_context) stored on it: save tensors "
-            "with ctx.save_for_backward(x) and read them back in backward with "
+            "with `ctx.save_for_backward(x)` and read them back in backward with "
             "`x, = ctx.saved_tensors`."
         )
     if isinstance(error, ValueError) and "not enough values to unpack" in text:
         return (
-            "did forward call ctx.save_for_backward(...) with every tensor backward "
+            "did forward call `ctx.save_for_backward(...)` with every tensor backward "
             "reads?"
         )
     if "modified by an inplace operation" in text or "leaf Variable" in text:

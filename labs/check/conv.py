@@ -6,9 +6,9 @@ that PyTorch accepts are used. The keyword flags of a checker (``bias``, ``strid
 ...) say which features the exercise covers: a feature that is switched off is never
 passed to the learner's function, and its default is used in every case.
 
-When an answer is wrong, the checker recomputes the case with PyTorch as each common
-mistake would (kernel flipped, bias left out, padding on one side only, ...) and names
-the mistake whose output equals the learner's.
+Each usual mistake (kernel flipped, bias left out, padding on one side only, ...)
+recomputes a case with PyTorch as the mistake would; it is named only when it gives the
+learner's output on every case.
 """
 
 from __future__ import annotations
@@ -22,16 +22,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from labs.check._core import (
-    ATOL,
-    RTOL,
-    Case,
-    Result,
-    compare_values,
-    finish,
-    require_ndarray,
-    run_checker,
-)
+from labs.check._compare import compare_values, require_ndarray
+from labs.check._core import Case, Exercise, Impossible, Mistake, check
+from labs.check._result import Result
+from labs.check._text import join_words
 
 __all__ = ["conv1d", "conv2d", "conv_transpose2d"]
 
@@ -77,7 +71,7 @@ def conv1d(
         "padding": padding,
         "dilation": dilation,
     }
-    return finish(_check(_CONV1D, fn, features, tuples=False), raise_on_failure)
+    return _check(_CONV1D, fn, features, False, raise_on_failure)
 
 
 def conv2d(
@@ -118,7 +112,7 @@ def conv2d(
         "padding": padding,
         "dilation": dilation,
     }
-    return finish(_check(_CONV2D, fn, features, tuples=tuples), raise_on_failure)
+    return _check(_CONV2D, fn, features, tuples, raise_on_failure)
 
 
 def conv_transpose2d(
@@ -164,7 +158,7 @@ def conv_transpose2d(
         "output_padding": output_padding,
         "dilation": dilation,
     }
-    return finish(_check(_TRANSPOSED2D, fn, features, tuples=tuples), raise_on_failure)
+    return _check(_TRANSPOSED2D, fn, features, tuples, raise_on_failure)
 
 
 # --- What differs between the three operations ---------------------------------------
@@ -276,15 +270,17 @@ _TRANSPOSED2D = _Operation(
 # --- Cases ----------------------------------------------------------------------------
 
 
-def _check(op: _Operation, fn: Callable, features: dict, tuples: bool) -> Result:
-    return run_checker(
+def _check(op: _Operation, fn: Callable, features: dict, tuples: bool,
+           raise_on_failure: bool) -> Result:
+    exercise = Exercise(
         op.name,
-        fn,
-        _cases(op, features, tuples),
-        compare=_compare,
-        diagnose=functools.partial(_diagnose, op),
+        lambda: _cases(op, features, tuples),
+        _compare,
+        mistakes=_MISTAKES[op.name],
+        describe=functools.partial(_shape_hint, op),
         explain_error=functools.partial(_explain_error, op),
     )
+    return check(exercise, fn, raise_on_failure=raise_on_failure)
 
 
 def _cases(op: _Operation, features: dict, tuples: bool) -> list[Case]:
@@ -371,8 +367,8 @@ def _oracle(op: _Operation, x, w, b, hyper: dict) -> np.ndarray:
     return op.oracle(tensor(x), tensor(w), tensor(b), **hyper).numpy()
 
 
-def _compare(got, expected: np.ndarray) -> None:
-    compare_values(require_ndarray(got), expected, what="output", label="out")
+def _compare(got, case: Case) -> None:
+    compare_values(require_ndarray(got), case.expected, what="output", label="out")
 
 
 # --- Hints ----------------------------------------------------------------------------
@@ -382,100 +378,138 @@ def _pairs(value, dims: int) -> tuple:
     return tuple(value) if isinstance(value, tuple) else (value,) * dims
 
 
-def _diagnose(op: _Operation, case: Case, got) -> str | None:
-    """The hint of the first common mistake whose output equals the learner's."""
-    got = np.asarray(got, dtype=np.float64)
-    for hint, mistake in _mistakes(op, case):
-        try:
-            candidate = mistake()
-        except (RuntimeError, ValueError):  # this mistake is impossible on this case
-            continue
-        same_shape = candidate.shape == got.shape
-        if same_shape and np.allclose(candidate, got, rtol=RTOL, atol=ATOL):
-            return hint
-    return _shape_hint(op, case, got)
-
-
-def _mistakes(op: _Operation, case: Case):
-    """(hint, thunk) pairs; each thunk computes, with PyTorch, what a mistake gives."""
-    x, w, b = case["x"], case["w"], case.get("b")
+def _again(op: _Operation, case: Case, **changes) -> np.ndarray:
+    """PyTorch's answer to ``case`` with some arguments changed, as a mistake has them."""
+    arguments = {"x": case["x"], "w": case["w"], "b": case.get("b")}
+    arguments.update({k: changes.pop(k) for k in ("x", "w", "b") if k in changes})
     hyper = {name: case.get(name, _DEFAULTS[name]) for name in op.hyper}
+    return _oracle(op, arguments["x"], arguments["w"], arguments["b"],
+                   {**hyper, **changes})
+
+
+def _c_in(case: Case) -> int:
+    return case["x"].shape[1]
+
+
+def _input_channel(op: _Operation, case: Case, index: slice) -> np.ndarray:
+    """The case computed from one input channel only."""
+    w = case["w"][index] if op.transposed else case["w"][:, index]
+    return _again(op, case, x=case["x"][:, index], w=w)
+
+
+def _swapped_channel_axes(op: _Operation, case: Case) -> np.ndarray:
+    w = case["w"]
+    if w.shape[0] != w.shape[1]:
+        raise Impossible("the swapped weight does not fit the input's channels")
+    return _again(op, case, w=w.swapaxes(0, 1))
+
+
+def _bias_on_last_axis(op: _Operation, case: Case) -> np.ndarray:
+    b = case.get("b")
+    return _again(op, case) if b is None else _again(op, case, b=None) + b
+
+
+def _padded_one_side(op: _Operation, case: Case, side: int) -> np.ndarray:
+    padding = _pairs(case.get("padding", 0), op.dims)
+    widths = [(p, 0) if side == 0 else (0, p) for p in padding]
+    return _again(op, case, x=np.pad(case["x"], [(0, 0), (0, 0), *widths]), padding=0)
+
+
+def _swapped_pair(op: _Operation, name: str, case: Case) -> np.ndarray:
+    value = case.get(name, _DEFAULTS[name])
+    return _again(op, case, **{name: value[::-1]}) if isinstance(value, tuple) else (
+        _again(op, case))
+
+
+def _swapped_pair_hint(name: str) -> Callable:
+    def hint(case: Case) -> str:
+        value = case.get(name)
+        return (
+            f"you swapped the height and width of {name}: a pair is (height, width), "
+            f"so {name}={value} means {value[0]} along the height (axis 2) and "
+            f"{value[1]} along the width (axis 3)."
+        )
+
+    return hint
+
+
+def _mistakes(op: _Operation) -> tuple[Mistake, ...]:
+    """The usual mistakes of one operation, each computed with PyTorch."""
     spatial = tuple(range(2, 2 + op.dims))
-    c_in = x.shape[1]
-    c_out = w.shape[1] if op.transposed else w.shape[0]
-
-    def again(x=x, w=w, b=b, **changes):
-        return _oracle(op, x, w, b, {**hyper, **changes})
-
     if op.transposed:
-        yield (
+        flipped = (
             "your output matches the result with the kernel flipped. A transposed "
             "convolution adds each input value times the kernel as it is: "
-            "out[n, o, i·stride + k·dilation] += x[n, c, i] · w[c, o, k] (per axis).",
-            lambda: again(w=np.flip(w, spatial)),
+            "out[n, o, i·stride + k·dilation] += x[n, c, i] · w[c, o, k] (per axis)."
         )
     else:
-        yield (
+        flipped = (
             "your output matches a true convolution (kernel flipped). "
             f"{op.name} in PyTorch is a cross-correlation: out[n, o, j] = "
             "Σ_c Σ_k w[o, c, k] · x[n, c, j·stride + k·dilation] (per axis), with the "
-            "kernel as it is.",
-            lambda: again(w=np.flip(w, spatial)),
+            "kernel as it is."
         )
-    if b is not None:
-        yield (
+    mistakes = [
+        Mistake("kernel-flipped", flipped,
+                lambda case: _again(op, case, w=np.flip(case["w"], spatial))),
+        Mistake(
+            "bias-missing",
             "your output matches the result without the bias: add b[o] to every value "
             "of output channel o.",
-            lambda: again(b=None),
-        )
-        if c_in > 1:
-            yield (
-                "you added the bias once per input channel: add it once per output "
-                "value, after the sum over the input channels.",
-                lambda: again(b=b * c_in),
-            )
-        yield (
+            lambda case: _again(op, case, b=None),
+        ),
+        Mistake(
+            "bias-per-input-channel",
+            "you added the bias once per input channel: add it once per output value, "
+            "after the sum over the input channels.",
+            lambda case: _again(op, case, b=None if case.get("b") is None
+                                else case["b"] * _c_in(case)),
+        ),
+        Mistake(
+            "bias-on-last-axis",
             "the bias was added along the last axis: it belongs to the channel axis 1, "
-            f"out += b[None, :, {', '.join(['None'] * op.dims)}].",
-            lambda: again(b=None) + b,
-        )
-    if c_in > 1:
-        first, last = (w[:1], w[-1:]) if op.transposed else (w[:, :1], w[:, -1:])
-        yield (
+            f"`out += b[None, :, {', '.join(['None'] * op.dims)}]`.",
+            functools.partial(_bias_on_last_axis, op),
+        ),
+        Mistake(
+            "first-input-channel-only",
             "your output only uses the first input channel: sum over all C_in input "
             "channels.",
-            lambda: again(x=x[:, :1], w=first),
-        )
-        yield (
+            lambda case: _input_channel(op, case, slice(0, 1)),
+        ),
+        Mistake(
+            "last-input-channel-only",
             "your output only uses the last input channel: in the loop over input "
             "channels the result was assigned (=) instead of accumulated (+=).",
-            lambda: again(x=x[:, -1:], w=last),
-        )
-    if c_in == c_out:
-        yield (
+            lambda case: _input_channel(op, case, slice(-1, None)),
+        ),
+        Mistake(
+            "channel-axes-swapped",
             "you swapped the two channel axes of the weight: its layout is "
             f"{_layout(op)}.",
-            lambda: again(w=w.swapaxes(0, 1)),
-        )
-    padding = _pairs(hyper["padding"], op.dims)
-    if not op.transposed and any(padding):
+            functools.partial(_swapped_channel_axes, op),
+        ),
+    ]
+    if not op.transposed:
         sides = ["on the left", "on the right"]
         if op.dims == 2:
             sides = ["at the top and left", "at the bottom and right"]
-        one_side = ([(p, 0) for p in padding], [(0, p) for p in padding])
-        for side, widths in zip(sides, one_side):
-            padded = np.pad(x, [(0, 0), (0, 0), *widths])
-            yield (
-                f"you padded only {side}: padding p adds p zeros on each side of every "
+        mistakes += [
+            Mistake(
+                f"padding-one-side-{side}",
+                f"you padded only {words}: padding p adds p zeros on each side of every "
                 "spatial axis (2p in all).",
-                lambda padded=padded: again(x=padded, padding=0),
+                functools.partial(_padded_one_side, op, side=side),
             )
-    if hyper["stride"] != hyper["dilation"]:
-        yield (
-            "you swapped stride and dilation: the stride is the step between output "
-            "positions, the dilation the step between kernel taps.",
-            lambda: again(stride=hyper["dilation"], dilation=hyper["stride"]),
-        )
+            for side, words in enumerate(sides)
+        ]
+    mistakes.append(Mistake(
+        "stride-dilation-swapped",
+        "you swapped stride and dilation: the stride is the step between output "
+        "positions, the dilation the step between kernel taps.",
+        lambda case: _again(op, case, stride=case.get("dilation", 1),
+                            dilation=case.get("stride", 1)),
+    ))
     ignored = {
         "stride": "successive outputs are stride input positions apart",
         "padding": "it adds zeros on each side of the input",
@@ -486,27 +520,19 @@ def _mistakes(op: _Operation, case: Case):
     if op.transposed:
         ignored["stride"] = "successive inputs are scattered stride positions apart"
         ignored["padding"] = "it crops padding elements from each side of the output"
-    for name in op.hyper:
-        default = _DEFAULTS[name]
-        if _pairs(hyper[name], op.dims) != (default,) * op.dims:
-            yield (
-                f"you ignored {name}: {ignored[name]}.",
-                lambda name=name, default=default: again(**{name: default}),
-            )
-    for name in op.hyper:
-        value = hyper[name]
-        if isinstance(value, tuple) and value[0] != value[1]:
-            yield (
-                f"you swapped the height and width of {name}: a pair is "
-                f"(height, width), so {name}={value} means {value[0]} along the "
-                f"height (axis 2) and {value[1]} along the width (axis 3).",
-                lambda name=name, value=value: again(**{name: value[::-1]}),
-            )
-
-
-def _join(names: list[str]) -> str:
-    """'a', 'a and b', 'a, b and c'."""
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    mistakes += [
+        Mistake(f"{name}-ignored", f"you ignored {name}: {ignored[name]}.",
+                functools.partial(lambda name, case: _again(
+                    op, case, **{name: _DEFAULTS[name]}), name))
+        for name in op.hyper
+    ]
+    if op.dims == 2:
+        mistakes += [
+            Mistake(f"{name}-height-width-swapped", _swapped_pair_hint(name),
+                    functools.partial(_swapped_pair, op, name))
+            for name in op.hyper
+        ]
+    return tuple(mistakes)
 
 
 def _layout(op: _Operation) -> str:
@@ -529,9 +555,10 @@ def _size_formula(op: _Operation) -> str:
     )
 
 
-def _shape_hint(op: _Operation, case: Case, got: np.ndarray) -> str | None:
+def _shape_hint(op: _Operation, case: Case, got, wrong=None) -> str | None:
     """A hint from the shape alone, when no mistake reproduced the learner's output."""
     expected = case.info["expected"]
+    got = np.asarray(got)
     if got.shape == expected.shape:
         return None
     if got.ndim != expected.ndim:
@@ -554,7 +581,10 @@ def _shape_hint(op: _Operation, case: Case, got: np.ndarray) -> str | None:
         padding = _pairs(case.get("padding", 0), op.dims)
         extra = _pairs(case.get("output_padding", 0), op.dims)
         if any(extra) and diffs == [-a for a in extra]:
-            return f"you left out output_padding: {formula}."
+            return (
+                "your output is output_padding too small along each axis, as if "
+                f"output_padding were 0: {formula}."
+            )
         if any(padding) and diffs == [4 * p for p in padding]:
             return (
                 "your output is 4·padding too large: padding in a transposed "
@@ -570,7 +600,7 @@ def _shape_hint(op: _Operation, case: Case, got: np.ndarray) -> str | None:
         off = [f"one too {'long' if d > 0 else 'short'} in {a}"
                for d, a in zip(diffs, axes) if d]
         return (
-            f"your output is {_join(off)}. A kernel spanning K inputs fits at "
+            f"your output is {join_words(off)}. A kernel spanning K inputs fits at "
             f"L - K + 1 positions in an input of length L (not L - K, not L); in "
             f"general {formula}. Check the range of your loop."
         )
@@ -596,7 +626,7 @@ def _explain_error(op: _Operation, case: Case, error: Exception) -> str | None:
     pairs = [name for name in op.hyper if isinstance(case.get(name), tuple)]
     if pairs and isinstance(error, (TypeError, ValueError, IndexError)):
         return (
-            f"this case passes {_join(pairs)} as pairs (height, width), as PyTorch "
+            f"this case passes {join_words(pairs)} as pairs (height, width), as PyTorch "
             "allows. If your function expects ints, accept both, e.g. "
             "`sh, sw = (stride, stride) if isinstance(stride, int) else stride`."
         )
@@ -606,3 +636,6 @@ def _explain_error(op: _Operation, case: Case, error: Exception) -> str | None:
             f"the output size, {_size_formula(op)}, and which input positions you read."
         )
     return None
+
+
+_MISTAKES = {op.name: _mistakes(op) for op in (_CONV1D, _CONV2D, _TRANSPOSED2D)}

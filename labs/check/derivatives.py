@@ -27,34 +27,28 @@ import numpy as np
 import torch
 from torch.overrides import TorchFunctionMode
 
+from labs.check._compare import (
+    compare_values,
+    constant_factor,
+    factor_hint,
+    none_mismatch,
+)
 from labs.check._core import (
     ATOL,
     RTOL,
-    TINY,
     Case,
+    Cases,
+    Exercise,
+    Impossible,
     Mismatch,
+    Mistake,
     NotAttempted,
-    Result,
-    call_learner,
-    compare_values,
+    check,
     exception_mismatch,
-    failed,
-    finish,
-    none_mismatch,
-    not_attempted,
-    not_callable,
-    run,
-    array_text,
-    safe_hint,
-    shape_text,
-    type_phrase,
 )
-from labs.check.autograd import (
-    _EXERCISE_PROBLEM,
-    _as_array,
-    _constant_factor_hint,
-    _named,
-)
+from labs.check._result import Result
+from labs.check._text import TINY, array_text, shape_text, type_phrase
+from labs.check.autograd import _EXERCISE_PROBLEM, _as_array, _named
 
 __all__ = ["predicted_grad", "vjp"]
 
@@ -86,36 +80,40 @@ def predicted_grad(
     name = "predicted_grad"
     if _named(program):
         name = f"predicted x.grad of {program.__name__}"
-    if not callable(program):
-        wrong = Mismatch(
+    trace = []  # the program's trace, once the case is prepared
+
+    def validate(value) -> Mismatch | None:
+        if callable(program):
+            return None
+        return Mismatch(
             f"cannot check: the program is {type_phrase(program)}, not a function.",
             hint="pass the program itself (the function that returns x), without "
             "calling it.",
         )
-        return finish(failed(name, wrong), raise_on_failure)
-    case = Case()
-    try:
-        trace = _trace(program)
-    except Mismatch as wrong:
-        return finish(failed(name, wrong), raise_on_failure)
-    got = None
-    try:
-        answer = prediction
+
+    def prepare(case: Case) -> None:
+        if not trace:
+            trace.append(_trace(program))
+            case.info["expected"] = trace[0].grad
+
+    def answer(learner, case: Case):
+        value = prediction
         if callable(prediction):
-            answer, _ = call_learner(prediction, case, role="your prediction")
-        got = _prediction_array(answer)
-        _compare_prediction(got, trace)
-    except NotAttempted as stop:
-        result = not_attempted(name, stop, number=1, total=1, case=case)
-        return finish(result, raise_on_failure)
-    except Mismatch as wrong:
-        wrong.expected = trace.grad
-        if wrong.diagnosable and wrong.hint is None:
-            wrong.hint = safe_hint(_prediction_hint, got, trace)
-        result = failed(name, wrong, summary="wrong prediction.")
-        return finish(result, raise_on_failure)
-    result = Result(name, "passed", "your prediction is right.", cases=1, total=1)
-    return finish(result, raise_on_failure)
+            value = learner.call(case, role="your prediction")
+        return _prediction_array(value)
+
+    exercise = Exercise(
+        name,
+        [Case(headline="wrong prediction.")],
+        lambda got, case: _compare_prediction(got, trace[0]),
+        mistakes=lambda case, got: _prediction_mistakes(got, trace[0]),
+        answer=answer,
+        prepare=prepare,
+        validate=validate,
+        passed=lambda count: "your prediction is right.",
+        role="your prediction",
+    )
+    return check(exercise, prediction, raise_on_failure=raise_on_failure)
 
 
 class _Path:
@@ -291,23 +289,26 @@ def _close(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=RTOL, atol=ATOL))
 
 
-def _prediction_hint(got: np.ndarray, trace: _Trace) -> str | None:
-    """Name the mistake whose gradient equals the prediction, most specific first."""
+def _prediction_mistakes(got: np.ndarray, trace: _Trace) -> list[Mistake]:
+    """The mistakes a prediction can make, most specific first, each with the
+    gradient it predicts (a program is one case: the gradient is all there is)."""
     expected = trace.grad
-    if _close(got, -expected):
-        return "wrong sign: your prediction is the negative of x.grad everywhere."
-    for candidate, hint in _call_mistakes(trace):
-        if _close(got, candidate):
-            return hint
-    for candidate, hint in _path_mistakes(trace):
-        if _close(got, candidate):
-            return hint
-    if _close(got, trace.x):
-        return (
-            "your prediction is the value of x. x.grad holds the derivative of what "
-            "backward was called on with respect to each element of x."
-        )
-    return _constant_factor_hint([(expected, got)], "prediction")
+    candidates = [
+        ("wrong-sign", -expected,
+         "wrong sign: your prediction is the negative of x.grad everywhere."),
+        *_call_mistakes(trace),
+        *_path_mistakes(trace),
+        ("value-of-x", trace.x,
+         "your prediction is the value of x. x.grad holds the derivative of what "
+         "backward was called on with respect to each element of x."),
+    ]
+    factor = constant_factor([(expected, got)], least=2)  # one number: no factor
+    if factor is not None:
+        candidates.append(("factor", factor * expected, factor_hint(factor, "prediction")))
+    return [
+        Mistake(name, hint, lambda case, value=value: value)
+        for name, value, hint in candidates
+    ]
 
 
 def _counted(trace: _Trace) -> list[_Call] | None:
@@ -320,32 +321,32 @@ def _counted(trace: _Trace) -> list[_Call] | None:
 
 
 def _call_mistakes(trace: _Trace):
-    """Predictions that count the wrong backward calls, with their hints."""
+    """(name, prediction, hint) of predictions that count the wrong backward calls."""
     counted = _counted(trace)
     if counted is None:
         return
     everything = sum(c.total for c in trace.calls)
     if len(counted) < len(trace.calls):
-        yield everything, (
+        yield "every-call", everything, (
             "your prediction adds up every backward call, but x.grad was reset (with "
             "x.grad.zero_() or x.grad = None) in between: only the calls after the "
             "last reset count."
         )
         erased = trace.calls[: len(trace.calls) - len(counted)]
-        yield sum(c.total for c in erased), (
+        yield "before-reset", sum(c.total for c in erased), (
             "your prediction is what x.grad held before it was reset. x.grad.zero_() "
             "(or x.grad = None) erases it: only the backward calls after the last "
             "reset count."
         )
     if len(counted) >= 2:
         number = len(counted)
-        yield counted[-1].total, (
+        yield "last-call-only", counted[-1].total, (
             f"your prediction counts only the last of the {number} backward calls that "
             "add up in x.grad. Each backward call *adds* its gradient to x.grad: "
             "nothing is overwritten until you reset it (x.grad.zero_() or x.grad = "
             "None)."
         )
-        yield counted[0].total, (
+        yield "first-call-only", counted[0].total, (
             f"your prediction counts only the first of the {number} backward calls "
             "that add up in x.grad. Each later call adds its gradient to x.grad as "
             "well."
@@ -353,7 +354,7 @@ def _call_mistakes(trace: _Trace):
 
 
 def _path_mistakes(trace: _Trace):
-    """Predictions that leave out some uses of x (fan-out), with their hints."""
+    """(name, prediction, hint) of predictions that leave out some uses of x."""
     counted = _counted(trace)
     if not counted:
         return
@@ -372,7 +373,7 @@ def _path_mistakes(trace: _Trace):
                     )
                 else:
                     candidate = rest + partial
-                yield candidate, _fan_out_hint(call, kept)
+                yield f"uses-{position}-{kept}", candidate, _fan_out_hint(call, kept)
 
 
 def _same_structure(calls: list[_Call]) -> bool:
@@ -432,51 +433,40 @@ def vjp(
     normal), seeded. The expected answer is ``torch.autograd.grad(f(x), x, v)``.
     """
     name = f"vjp of {f.__name__}" if _named(f) else "vjp"
-    if not callable(vjp_fn):
-        return finish(not_callable(name, vjp_fn), raise_on_failure)
     shape = _shape(shape)
     if not low < high:
         raise ValueError(f"low must be smaller than high, got low={low}, high={high}")
-    rng = np.random.default_rng(2006)
-    all_cases = []
-    for _ in range(cases):
-        x = torch.from_numpy(rng.uniform(low, high, size=shape))
-        try:
+
+    def generate():
+        rng = np.random.default_rng(2006)
+        while True:
+            x = torch.from_numpy(rng.uniform(low, high, size=shape))
             expected, v = _true_vjp(f, x, rng)
-        except NotAttempted as stop:
-            case = Case([("x", x)])
-            result = not_attempted(name, stop, number=1, total=cases, case=case)
-            return finish(result, raise_on_failure)
-        except Mismatch as wrong:
-            return finish(failed(name, wrong), raise_on_failure)
-        all_cases.append(Case([("x", x), ("v", v)], expected=expected))
+            yield Case([("x", x), ("v", v)], expected=expected, f=f)
 
-    def check_case(case: Case) -> None:
-        expected, answer, got = case.info["expected"], None, None
-        try:
-            answer, _ = call_learner(
-                vjp_fn,
-                case,
-                explain_error=lambda case, error: _explain_vjp_error(error),
-            )
-            if answer is None:
-                raise none_mismatch()
-            got = _as_array(answer, "vector-Jacobian product")
-            if got.ndim == 0 and expected.ndim > 0:
-                raise Mismatch(
-                    f"your answer is a single number; vᵀJ has the shape of x, "
-                    f"{shape_text(expected.shape)}.",
-                    hint="vᵀJ has one entry per element of x: Σ_i v_i ∂y_i/∂x_j for "
-                    "each j.",
-                )
-            compare_values(got, expected, what="vector-Jacobian product", label="vjp")
-        except Mismatch as wrong:
-            wrong.expected, wrong.got = expected, answer
-            if wrong.diagnosable:
-                wrong.hint = safe_hint(_vjp_hint, f, vjp_fn, all_cases, case, got)
-            raise
+    exercise = Exercise(
+        name,
+        lambda: Cases(cases, generate),
+        _compare_vjp,
+        mistakes=_vjp_mistakes,
+        describe=_vjp_facts,
+        explain_error=lambda case, error: _explain_vjp_error(error),
+    )
+    return check(exercise, vjp_fn, raise_on_failure=raise_on_failure)
 
-    return finish(run(name, all_cases, check_case), raise_on_failure)
+
+def _compare_vjp(answer, case: Case) -> None:
+    expected = case.expected
+    if answer is None:
+        raise none_mismatch()
+    got = _as_array(answer, "vector-Jacobian product")
+    if got.ndim == 0 and expected.ndim > 0:
+        raise Mismatch(
+            f"your answer is a single number; vᵀJ has the shape of x, "
+            f"{shape_text(expected.shape)}.",
+            hint="vᵀJ has one entry per element of x: Σ_i v_i ∂y_i/∂x_j for each j.",
+        )
+    compare_values(got, expected, what="vector-Jacobian product", label="vjp")
 
 
 def _shape(shape) -> tuple[int, ...]:
@@ -534,61 +524,96 @@ def _jacobian(f: Callable, x: torch.Tensor) -> np.ndarray:
     return np.array(rows).reshape(y.numel(), x.numel())
 
 
-def _vjp_hint(f, vjp_fn, cases: list[Case], case: Case, got) -> str | None:
-    """Compare the answer with what the usual mistakes give on the same case."""
-    x, v = case.positional["x"], case.positional["v"]
-    got = _as_array(got, "answer")
-    jacobian = _jacobian(f, x)
-    outputs, inputs = jacobian.shape
-    v_flat = v.numpy().ravel()
-    expected = v_flat @ jacobian
-    flat = got.ravel()
-    if got.size == jacobian.size and (
-        _close(flat, jacobian.ravel()) or _close(flat, jacobian.T.ravel())
-    ):
+def _jacobian_of(case: Case) -> np.ndarray:
+    """J at the case's x, computed once per case."""
+    if "jacobian" not in case.info:
+        case.info["jacobian"] = _jacobian(case.info["f"], case["x"])
+    return case.info["jacobian"]
+
+
+def _square(case: Case) -> np.ndarray:
+    """J, when it is square (as many outputs as inputs); else the mistake is moot."""
+    jacobian = _jacobian_of(case)
+    if jacobian.shape[0] != jacobian.shape[1]:
+        raise Impossible("J is not square")
+    return jacobian
+
+
+def _flat_v(case: Case) -> np.ndarray:
+    return case["v"].numpy().ravel()
+
+
+def _in_shape_of_x(function: Callable) -> Callable:
+    return lambda case: np.reshape(function(case), tuple(case["x"].shape))
+
+
+def _vjp_mistakes(case: Case, answer) -> list[Mistake]:
+    def whole_jacobian(case: Case) -> str:
+        outputs, inputs = _jacobian_of(case).shape
         return (
             f"you returned the whole Jacobian ({outputs}×{inputs}). The VJP is one "
-            f"vector of the shape of x: the rows of J weighted by v and added, v @ J."
+            "vector of the shape of x: the rows of J weighted by v and added, v @ J."
         )
-    if got.size == inputs:
-        if _close(flat, -expected):
-            return "wrong sign: your answer is the negative of vᵀJ everywhere."
-        if outputs == inputs and _close(flat, jacobian @ v_flat):
-            return (
-                "your answer is J v, the Jacobian-vector product: you used the "
-                "Jacobian transposed. vᵀJ sums over the outputs, (vᵀJ)_j = "
-                "Σ_i v_i ∂y_i/∂x_j: in matrix form v @ J (or Jᵀ v)."
-            )
-        if _close(flat, np.ones(outputs) @ jacobian):
-            return (
-                "your answer is 1ᵀJ, the gradient of y.sum(): v is missing. Weight the "
-                "row of each output y_i by v_i before adding the rows up."
-            )
-        if outputs == inputs and _close(flat, v_flat * np.diag(jacobian)):
-            return (
-                "you used only the diagonal of J, ∂y_i/∂x_i, as if each output "
-                "depended on its own input alone. Here y_i depends on every x_j: "
-                "(vᵀJ)_j = Σ_i v_i ∂y_i/∂x_j adds a term for every output."
-            )
-        if outputs == inputs and _close(flat, v_flat * (np.ones(outputs) @ jacobian)):
-            return (
-                "you multiplied v elementwise with the gradient of y.sum(). That is "
-                "right only for an elementwise function, whose Jacobian is diagonal; "
-                "here each output depends on several inputs, so vᵀJ = v @ J."
-            )
-    elif got.size == outputs and outputs != inputs:
+
+    mistakes = [
+        Mistake("whole-jacobian", whole_jacobian, _jacobian_of),
+        Mistake("whole-jacobian-transposed", whole_jacobian,
+                lambda case: _jacobian_of(case).T),
+        Mistake("wrong-sign",
+                "wrong sign: your answer is the negative of vᵀJ everywhere.",
+                lambda case: -case.expected),
+        Mistake(
+            "jacobian-vector-product",
+            "your answer is J v, the Jacobian-vector product: you used the Jacobian "
+            "transposed. vᵀJ sums over the outputs, (vᵀJ)_j = Σ_i v_i ∂y_i/∂x_j: in "
+            "matrix form v @ J (or Jᵀ v).",
+            _in_shape_of_x(lambda case: _square(case) @ _flat_v(case)),
+        ),
+        Mistake(
+            "v-left-out",
+            "your answer is 1ᵀJ, the gradient of y.sum(): v is missing. Weight the row "
+            "of each output y_i by v_i before adding the rows up.",
+            _in_shape_of_x(lambda case: np.ones(_jacobian_of(case).shape[0])
+                           @ _jacobian_of(case)),
+        ),
+        Mistake(
+            "diagonal-only",
+            "you used only the diagonal of J, ∂y_i/∂x_i, as if each output depended on "
+            "its own input alone. Here y_i depends on every x_j: (vᵀJ)_j = "
+            "Σ_i v_i ∂y_i/∂x_j adds a term for every output.",
+            _in_shape_of_x(lambda case: _flat_v(case) * np.diag(_square(case))),
+        ),
+        Mistake(
+            "v-times-gradient-of-sum",
+            "you multiplied v elementwise with the gradient of y.sum(). That is right "
+            "only for an elementwise function, whose Jacobian is diagonal; here each "
+            "output depends on several inputs, so vᵀJ = v @ J.",
+            _in_shape_of_x(lambda case: _flat_v(case) * (
+                np.ones(_square(case).shape[0]) @ _square(case))),
+        ),
+    ]
+    factor = constant_factor([(case.expected, _as_array(answer, "answer"))])
+    if factor is not None:
+        mistakes.append(Mistake(
+            "factor", factor_hint(factor, "vector-Jacobian product"),
+            lambda other: factor * other.expected,
+        ))
+    return mistakes
+
+
+def _vjp_facts(case: Case, answer, wrong: Mismatch) -> str | None:
+    """A wrong answer with the shape of v, the output, when that differs from x's;
+    or zero everywhere."""
+    outputs, inputs = _jacobian_of(case).shape
+    got = _as_array(answer, "answer")
+    if got.size and not np.any(got):
+        return "your answer is 0 everywhere, while vᵀJ is not."
+    if got.size == outputs and outputs != inputs:
         return (
             f"your answer has the shape of v, the output ({outputs} elements). vᵀJ has "
             f"one entry per element of x ({inputs})."
         )
-    pairs = []
-    for other in cases:  # a constant factor needs several values: use every case
-        try:
-            answer, _ = call_learner(vjp_fn, other)
-            pairs.append((other.info["expected"], _as_array(answer, "answer")))
-        except Exception:  # no evidence from this case
-            continue
-    return _constant_factor_hint(pairs, "vector-Jacobian product")
+    return None
 
 
 def _explain_vjp_error(error: Exception) -> str | None:

@@ -18,19 +18,20 @@ seeded random ones.
 
 :func:`topological_sort` checks ``fn(root) -> list`` on graphs of the checker's own
 nodes (each has ``.parents`` and ``.name``): diamonds, a node used twice by the same
-operation, random graphs, and a chain of 10,000 nodes that no recursive solution
-survives.
+operation, random graphs, and a chain of 10,000 nodes. The nodes notice a search that
+calls itself, and such a search is refused, whatever the recursion limit.
 
-When an answer is wrong, the checker computes what common mistakes give on the same
-case (a broadcast axis not summed, a matrix not transposed, the mask ``x >= 0``, a
-flipped kernel, ``=`` instead of ``+=``, ...) and names the one that matches.
+Each usual mistake (a broadcast axis not summed, a matrix not transposed, the mask
+``x >= 0``, a flipped kernel, ``=`` instead of ``+=``, ...) is a :class:`Mistake` about
+one gradient of the answer; it is named only when it gives the learner's gradient on
+every case.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import itertools
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -39,22 +40,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from labs.check._core import (
-    ATOL,
-    RTOL,
-    Case,
-    Mismatch,
-    Result,
-    call_learner,
-    compare_values,
-    finish,
-    none_mismatch,
-    not_callable,
-    run,
-    run_checker,
-    shape_text,
-    type_phrase,
-)
+from labs.check._compare import compare_values, none_mismatch
+from labs.check._core import Case, Cases, Exercise, Mismatch, Mistake, check
+from labs.check._result import Result
+from labs.check._text import shape_text, type_phrase
 
 __all__ = [
     "mul_backward",
@@ -83,7 +72,7 @@ def mul_backward(fn: Callable, *, raise_on_failure: bool = False) -> Result:
     broadcasting at once, size-1 axes on both sides, a 0-d input, ...), then seeded
     random shapes up to 16.
     """
-    return finish(_check_backward(_MUL, fn), raise_on_failure)
+    return check(_MUL, fn, raise_on_failure=raise_on_failure)
 
 
 def matmul_backward(fn: Callable, *, raise_on_failure: bool = False) -> Result:
@@ -97,7 +86,7 @@ def matmul_backward(fn: Callable, *, raise_on_failure: bool = False) -> Result:
     shape right, a row times a column, a column times a row, ...), then seeded random
     shapes up to 14 (sizes 1 to 5).
     """
-    return finish(_check_backward(_MATMUL, fn), raise_on_failure)
+    return check(_MATMUL, fn, raise_on_failure=raise_on_failure)
 
 
 def sum_backward(fn: Callable, *, raise_on_failure: bool = False) -> Result:
@@ -113,7 +102,7 @@ def sum_backward(fn: Callable, *, raise_on_failure: bool = False) -> Result:
     in the wrong place, gives the right shape and the wrong values), then seeded random
     ones up to 16.
     """
-    return finish(_check_backward(_SUM, fn), raise_on_failure)
+    return check(_SUM, fn, raise_on_failure=raise_on_failure)
 
 
 def relu_backward(fn: Callable, *, raise_on_failure: bool = False) -> Result:
@@ -126,7 +115,7 @@ def relu_backward(fn: Callable, *, raise_on_failure: bool = False) -> Result:
     Cases: 6 hand-picked ones, most with exact zeros in ``x``, then seeded random ones
     up to 12, where some entries of ``x`` are set to 0.
     """
-    return finish(_check_backward(_RELU, fn), raise_on_failure)
+    return check(_RELU, fn, raise_on_failure=raise_on_failure)
 
 
 def conv1d_backward(
@@ -152,8 +141,8 @@ def conv1d_backward(
     positions unread, channels with batch 2), then seeded random ones up to 20 (N <= 2,
     C_in, C_out <= 3, L <= 12, K <= 5, stride <= 3).
     """
-    op = _CONV1D if stride else _CONV1D_STRIDE_1
-    return finish(_check_backward(op, fn), raise_on_failure)
+    exercise = _CONV1D if stride else _CONV1D_STRIDE_1
+    return check(exercise, fn, raise_on_failure=raise_on_failure)
 
 
 def topological_sort(fn: Callable, *, raise_on_failure: bool = False) -> Result:
@@ -166,83 +155,52 @@ def topological_sort(fn: Callable, *, raise_on_failure: bool = False) -> Result:
     included, each exactly once, in an order where every node comes after all of its
     parents: inputs first, ``root`` last. Any such order is accepted.
 
+    The sort must not recurse, as the exercise says: a function that calls itself
+    while reading ``.parents`` is refused on the first graph with a path of two edges,
+    whatever ``sys.setrecursionlimit`` allows.
+
     Cases: a single node, a chain, ``b = a·a + a``, a diamond, two inputs, a ladder of
     30 diamonds (which also catches a search that explores the same node again each
     time it is reached: it is stopped with a verdict), random graphs of up to 100 nodes,
-    a chain of 10,000 nodes (deeper than Python's recursion limit) and a node with
-    3,000 inputs.
+    a chain of 10,000 nodes and a node with 3,000 inputs.
     """
-    if not callable(fn):
-        return finish(not_callable("topological_sort", fn), raise_on_failure)
-    cases = _Cases(12, _graph_cases)
-
-    def check_case(case: _GraphCase) -> None:
-        answer, _ = call_learner(fn, case, explain_error=_explain_sort_error)
-        _verify_order(answer, case)
-
-    return finish(run("topological_sort", cases, check_case), raise_on_failure)
+    return check(_SORT, fn, raise_on_failure=raise_on_failure)
 
 
-# --- What differs between the backward checkers --------------------------------------
+# --- What the backward checkers share -------------------------------------------------
 
 
-class _Cases:
-    """A checker's cases, built one at a time as the run reaches them.
+def _backward_exercise(name: str, inputs: tuple[str, ...], cases: Callable,
+                       mistakes: tuple[Mistake, ...], *, explain: Callable | None = None,
+                       shape_hint: Callable | None = None) -> Exercise:
+    """One backward exercise: ``inputs`` names the inputs that get a gradient, in the
+    order of the answer; ``cases()`` builds the cases (each with ``expected``, one
+    gradient per input); ``shape_hint(case, index, got)`` explains a wrong shape of the
+    gradient ``index``; ``explain(case, error)`` an exception."""
 
-    Each case costs a PyTorch computation; a stub or an early mistake stops the run at
-    the first case or so, and the others are never built. ``len`` is known in advance
-    (for "case 3 of 16"). ``generate`` yields at least ``count`` cases.
-    """
+    def describe(case: Case, answer, wrong: Mismatch) -> str | None:
+        if shape_hint is None or wrong.part is None:
+            return None
+        got = np.asarray(_answers(answer, inputs)[wrong.part], dtype=np.float64)
+        if got.shape == case.expected[wrong.part].shape:
+            return None
+        return shape_hint(case, wrong.part, got)
 
-    def __init__(self, count: int, generate: Callable):
-        self.count = count
-        self.generate = generate
+    def explain_error(case: Case, error: Exception) -> str | None:
+        if isinstance(error, TypeError) and _SIGNATURE_ERROR.search(str(error)):
+            call = ", ".join([*case.positional, *(f"{k}=..." for k in case.keywords)])
+            return f"the checker calls your function as `fn({call})`."
+        return explain(case, error) if explain is not None else None
 
-    def __len__(self) -> int:
-        return self.count
-
-    def __iter__(self):
-        return itertools.islice(self.generate(), self.count)
-
-
-class _Backward:
-    """One backward exercise: its cases, its torch forward and its common mistakes."""
-
-    def __init__(self, name, inputs, cases, mistakes, explain=None, shape_hint=None):
-        self.name = name
-        self.inputs = inputs  # names of the inputs that get a gradient, in order
-        self.cases = cases  # () -> _Cases, each case with info["expected"]
-        self.mistakes = mistakes  # (case, index) -> iterable of (hint, thunk)
-        self.explain = explain  # (case, error) -> hint or None
-        self.shape_hint = shape_hint  # (case, index, got) -> hint or None
-
-
-def _check_backward(op: _Backward, fn: Callable) -> Result:
-    with _one_thread():
-        return run_checker(
-            op.name,
-            fn,
-            op.cases(),
-            compare=functools.partial(_compare_gradients, op.inputs),
-            diagnose=functools.partial(_diagnose, op),
-            explain_error=functools.partial(_explain_error, op),
-        )
-
-
-@contextlib.contextmanager
-def _one_thread():
-    """Run PyTorch on one thread inside the block; the caller's setting is restored.
-
-    The checkers' tensors are tiny, so PyTorch's thread pool brings no speed, only
-    waiting: on a busy machine, waking the pool's threads costs tens of milliseconds per
-    call, and a checker of 20 cases takes seconds instead of a tenth of one.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
+    return Exercise(
+        name,
+        cases,
+        lambda answer, case: _compare_gradients(inputs, answer, case.expected),
+        mistakes=mistakes,
+        describe=describe,
+        explain_error=explain_error,
+        parts=lambda answer: _answers(answer, inputs),
+    )
 
 
 def _tensor(array: np.ndarray) -> torch.Tensor:
@@ -259,11 +217,6 @@ def _torch_backward(forward: Callable, inputs, rng) -> tuple[np.ndarray, tuple]:
         np.zeros(np.shape(x)) if g is None else g.numpy() for g, x in zip(grads, inputs)
     )
     return grad_output, expected
-
-
-def _close(a, b) -> bool:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=RTOL, atol=ATOL))
 
 
 # --- Type, shape and values of the answer --------------------------------------------
@@ -339,53 +292,23 @@ def _answers(got, names) -> list:
 
 
 def _compare_gradients(names, got, expected) -> None:
-    for value, want, name in zip(_answers(got, names), expected, names):
+    for index, (value, want, name) in enumerate(zip(_answers(got, names), expected, names)):
         array = _gradient_array(value, name)
-        compare_values(array, want, what=f"gradient for {name}", label=f"grad_{name}")
-
-
-def _first_wrong(got, expected) -> int:
-    """The index of the first gradient that does not match (the one reported)."""
-    values = got if isinstance(got, (tuple, list)) else [got]
-    for index, (value, want) in enumerate(zip(values, expected)):
-        if not _close(value, want):
-            return index
-    return 0
-
-
-def _diagnose(op: _Backward, case: Case, got) -> str | None:
-    """The hint of the first common mistake whose gradient equals the learner's."""
-    expected = case.info["expected"]
-    values = list(got) if len(op.inputs) > 1 else [got]
-    index = _first_wrong(values, expected)
-    mine = np.asarray(values[index], dtype=np.float64)
-    for hint, mistake in op.mistakes(case, index):
-        try:
-            candidate = mistake()
-        except (ValueError, IndexError, RuntimeError):  # impossible on this case
-            continue
-        if _close(candidate, mine):
-            return hint
-    if op.shape_hint is not None and mine.shape != expected[index].shape:
-        return op.shape_hint(case, index, mine)
-    return None
+        compare_values(array, want, what=f"gradient for {name}", label=f"grad_{name}",
+                       part=index)
 
 
 _SIGNATURE_ERROR = re.compile(r"positional argument|multiple values|unexpected keyword")
 
 
-def _explain_error(op: _Backward, case: Case, error: Exception) -> str | None:
-    if isinstance(error, TypeError) and _SIGNATURE_ERROR.search(str(error)):
-        call = ", ".join([*case.positional, *(f"{k}=..." for k in case.keywords)])
-        return f"the checker calls your function as fn({call})."
-    if op.explain is not None:
-        return op.explain(case, error)
-    return None
-
-
-def _swapped_hint(names) -> str:
+def _swapped(names) -> Callable:
     pair = ", ".join(f"grad_{n}" for n in names)
-    return f"you returned the gradients in the wrong order: return ({pair})."
+    return lambda index: Mistake(
+        "swapped-order",
+        f"you returned the gradients in the wrong order: return ({pair}).",
+        lambda case: case.expected[1 - index],
+        part=index,
+    )
 
 
 # --- mul ------------------------------------------------------------------------------
@@ -406,8 +329,8 @@ def _broadcast_axes(shape: tuple, out_shape: tuple) -> tuple:
     )
 
 
-def _mul_cases() -> _Cases:
-    return _Cases(16, _generate_mul_cases)
+def _mul_cases() -> Cases:
+    return Cases(16, _generate_mul_cases)
 
 
 def _generate_mul_cases():
@@ -463,62 +386,105 @@ class _Fixed:
         return self.value
 
 
-def _mul_mistakes(case: Case, index: int):
-    a, b, g = case["a"], case["b"], case["grad_output"]
-    name, other_name = ("a", "b") if index == 0 else ("b", "a")
-    mine, other = (a, b) if index == 0 else (b, a)
-    shape, out = np.shape(mine), np.shape(g)
-    axes = _broadcast_axes(shape, out)
-    product = g * other
-    expected = case.info["expected"]
-    yield (
-        f"your grad_{name} is grad_output · {name}, which is the gradient for "
-        f"{other_name}: the derivative of a·b with respect to a is b, and with respect "
-        "to b is a. Return (grad_a, grad_b), in that order.",
-        lambda: _unbroadcast(g * mine, shape),
+class _MulPart:
+    """One input of ``a * b`` seen from its gradient: ``index`` 0 for a, 1 for b."""
+
+    def __init__(self, case: Case, index: int):
+        a, b, self.g = case["a"], case["b"], case["grad_output"]
+        self.name, self.other_name = ("a", "b") if index == 0 else ("b", "a")
+        self.mine, self.other = (a, b) if index == 0 else (b, a)
+        self.shape, self.out = np.shape(self.mine), np.shape(self.g)
+        self.axes = _broadcast_axes(self.shape, self.out)
+        self.product = self.g * self.other
+
+
+def _mul_mistakes(name: str, hint: Callable, gives: Callable) -> list[Mistake]:
+    """The mistake ``name`` on each of the two gradients."""
+    return [
+        Mistake(name,
+                lambda case, index=index: hint(_MulPart(case, index)),
+                lambda case, index=index: gives(_MulPart(case, index)),
+                part=index)
+        for index in (0, 1)
+    ]
+
+
+def _not_summed_hint(m: _MulPart) -> str:
+    return (
+        f"you forgot to sum over the broadcast axes: {m.name} has shape "
+        f"{shape_text(m.shape)} but was broadcast to the output's {shape_text(m.out)}, "
+        "so each of its elements was used at several output positions, and the "
+        f"gradients from all of them add up. Sum grad_output · {m.other_name} over "
+        f"{_axes_text(m.axes)} of the output (keepdims=True for the axes where "
+        f"{m.name} has size 1)."
     )
-    yield _swapped_hint(["a", "b"]), lambda: expected[1 - index]
-    if axes:
-        yield (
-            f"you forgot to sum over the broadcast axes: {name} has shape "
-            f"{shape_text(shape)} but was broadcast to the output's {shape_text(out)}, "
-            f"so each of its elements was used at several output positions, and the "
-            f"gradients from all of them add up. Sum grad_output · {other_name} over "
-            f"{_axes_text(axes)} of the output (keepdims=True for the axes where "
-            f"{name} has size 1).",
-            lambda: np.broadcast_to(product, out),
-        )
-        extra = len(out) - len(shape)
-        if extra:
-            yield (
-                f"you summed away the leading axes that {name} lacks, but not the axes "
-                f"where {name} has size 1: sum those too, with keepdims=True, so that "
-                f"grad_{name} has shape {shape_text(shape)}.",
-                lambda: product.sum(axis=tuple(range(extra))),
-            )
-        yield (
-            f"you summed over the right axes but dropped them: grad_{name} must have "
-            f"{name}'s shape {shape_text(shape)}; keep the size-1 axes with "
-            "keepdims=True.",
-            lambda: product.sum(axis=axes),
-        )
-        count = int(np.prod([out[i] for i in axes]))
-        yield (
+
+
+def _leading_axes_only(m: _MulPart) -> np.ndarray:
+    return m.product.sum(axis=tuple(range(len(m.out) - len(m.shape))))
+
+
+def _averaged(m: _MulPart) -> np.ndarray:
+    count = int(np.prod([m.out[i] for i in m.axes]))
+    return _unbroadcast(m.product, m.shape) / count
+
+
+_MUL_MISTAKES = (
+    *_mul_mistakes(
+        "own-value",
+        lambda m: (
+            f"your grad_{m.name} is grad_output · {m.name}, which is the gradient for "
+            f"{m.other_name}: the derivative of a·b with respect to a is b, and with "
+            "respect to b is a. Return (grad_a, grad_b), in that order."
+        ),
+        lambda m: _unbroadcast(m.g * m.mine, m.shape),
+    ),
+    *map(_swapped(["a", "b"]), (0, 1)),
+    *_mul_mistakes("not-summed", _not_summed_hint,
+                   lambda m: np.broadcast_to(m.product, m.out)),
+    *_mul_mistakes(
+        "leading-axes-only",
+        lambda m: (
+            f"you summed away the leading axes that {m.name} lacks, but not the axes "
+            f"where {m.name} has size 1: sum those too, with keepdims=True, so that "
+            f"grad_{m.name} has shape {shape_text(m.shape)}."
+        ),
+        _leading_axes_only,
+    ),
+    *_mul_mistakes(
+        "keepdims-dropped",
+        lambda m: (
+            f"you summed over the right axes but dropped them: grad_{m.name} must have "
+            f"{m.name}'s shape {shape_text(m.shape)}; keep the size-1 axes with "
+            "keepdims=True."
+        ),
+        lambda m: m.product.sum(axis=m.axes),
+    ),
+    *_mul_mistakes(
+        "averaged",
+        lambda m: (
             "you averaged over the broadcast axes: the gradients from every position "
-            "an element was used at add up, so sum them (no division).",
-            lambda: _unbroadcast(product, shape) / count,
-        )
-    if shape != ():
-        yield (
-            f"you summed over every axis: sum only over the axes along which {name} "
-            f"was broadcast, so that grad_{name} has shape {shape_text(shape)}.",
-            lambda: product.sum(),
-        )
-    yield (
-        f"you left out grad_output: by the chain rule grad_{name} = grad_output · "
-        f"{other_name} (then summed over the broadcast axes).",
-        lambda: _unbroadcast(np.broadcast_to(other, out) * 1.0, shape),
-    )
+            "an element was used at add up, so sum them (no division)."
+        ),
+        _averaged,
+    ),
+    *_mul_mistakes(
+        "summed-every-axis",
+        lambda m: (
+            f"you summed over every axis: sum only over the axes along which {m.name} "
+            f"was broadcast, so that grad_{m.name} has shape {shape_text(m.shape)}."
+        ),
+        lambda m: m.product.sum(),
+    ),
+    *_mul_mistakes(
+        "grad-output-left-out",
+        lambda m: (
+            f"you left out grad_output: by the chain rule grad_{m.name} = grad_output · "
+            f"{m.other_name} (then summed over the broadcast axes)."
+        ),
+        lambda m: _unbroadcast(np.broadcast_to(m.other, m.out) * 1.0, m.shape),
+    ),
+)
 
 
 def _axes_text(axes) -> str:
@@ -540,20 +506,15 @@ def _mul_shape_hint(case: Case, index: int, got: np.ndarray) -> str:
     )
 
 
-_MUL = _Backward(
-    "mul_backward",
-    ("a", "b"),
-    _mul_cases,
-    _mul_mistakes,
-    shape_hint=_mul_shape_hint,
-)
+_MUL = _backward_exercise("mul_backward", ("a", "b"), _mul_cases, _MUL_MISTAKES,
+                          shape_hint=_mul_shape_hint)
 
 
 # --- matmul ---------------------------------------------------------------------------
 
 
-def _matmul_cases() -> _Cases:
-    return _Cases(14, _generate_matmul_cases)
+def _matmul_cases() -> Cases:
+    return Cases(14, _generate_matmul_cases)
 
 
 def _generate_matmul_cases():
@@ -571,43 +532,72 @@ def _generate_matmul_cases():
         yield Case({"a": a, "b": b, "grad_output": grad_output}, expected=expected)
 
 
-def _matmul_mistakes(case: Case, index: int):
+_MATMUL_RIGHT = ("grad_output @ b.T", "a.T @ grad_output")
+_MATMUL_INPUTS = ("a", "a.T", "b", "b.T")
+_MATMUL_TERMS = (
+    *_MATMUL_INPUTS, "grad_output", "grad_output.T",
+    "np.ones_like(grad_output)", "np.ones_like(grad_output).T",
+)
+
+
+def _matmul_terms(case: Case) -> dict:
     a, b, g = case["a"], case["b"], case["grad_output"]
-    expected = case.info["expected"]
-    name = "ab"[index]
-    right = "grad_output @ b.T" if index == 0 else "a.T @ grad_output"
-    yield (
-        f"your grad_{name} is the transpose of the gradient: it must have the shape of "
-        f"{name}, {shape_text(expected[index].shape)}; grad_{name} = {right}.",
-        lambda: expected[index].T,
-    )
-    yield _swapped_hint(["a", "b"]), lambda: expected[1 - index]
     ones = np.ones_like(g)
-    terms = {
-        "a": a, "a.T": a.T, "b": b, "b.T": b.T,
-        "grad_output": g, "grad_output.T": g.T,
+    return {
+        "a": a, "a.T": a.T, "b": b, "b.T": b.T, "grad_output": g, "grad_output.T": g.T,
         "np.ones_like(grad_output)": ones, "np.ones_like(grad_output).T": ones.T,
     }
-    inputs = ("a", "a.T", "b", "b.T")
-    factors = (g, b.T) if index == 0 else (a.T, g)
-    shapes = " @ ".join(shape_text(f.shape) for f in factors)
-    for left, right_term in itertools.permutations(terms, 2):
-        if (left in inputs) == (right_term in inputs):
-            continue  # one input and one gradient (or ones) in each product
-        if left + " @ " + right_term == right:
-            continue
-        x, y = terms[left], terms[right_term]
-        if x.shape[1] != y.shape[0]:
-            continue
-        why = ""
-        if "ones_like" in left or "ones_like" in right_term:
-            why = " You left out grad_output (chain rule)."
-        yield (
-            f"your grad_{name} equals {left} @ {right_term}.{why} The gradient of "
-            f"a @ b with respect to {name} is {right}: {shapes} gives {name}'s shape "
-            f"{shape_text(expected[index].shape)}.",
-            lambda x=x, y=y: x @ y,
+
+
+def _product_mistake(index: int, left: str, right: str) -> Mistake:
+    """grad_a (index 0) or grad_b (1) computed as the product ``left @ right``."""
+    name = "ab"[index]
+    why = ""
+    if "ones_like" in left or "ones_like" in right:
+        why = " You left out grad_output (chain rule)."
+
+    def hint(case: Case) -> str:
+        terms = _matmul_terms(case)
+        factors = ("grad_output", "b.T") if index == 0 else ("a.T", "grad_output")
+        shapes = " @ ".join(shape_text(terms[f].shape) for f in factors)
+        return (
+            f"your grad_{name} equals {left} @ {right}.{why} The gradient of a @ b with "
+            f"respect to {name} is {_MATMUL_RIGHT[index]}: {shapes} gives {name}'s "
+            f"shape {shape_text(case.expected[index].shape)}."
         )
+
+    def gives(case: Case) -> np.ndarray:
+        terms = _matmul_terms(case)
+        return terms[left] @ terms[right]
+
+    return Mistake(f"{left} @ {right}", hint, gives, part=index)
+
+
+def _transposed_gradient(index: int) -> Mistake:
+    name = "ab"[index]
+    return Mistake(
+        "gradient-transposed",
+        lambda case: (
+            f"your grad_{name} is the transpose of the gradient: it must have the shape "
+            f"of {name}, {shape_text(case.expected[index].shape)}; grad_{name} = "
+            f"{_MATMUL_RIGHT[index]}."
+        ),
+        lambda case: case.expected[index].T,
+        part=index,
+    )
+
+
+_MATMUL_MISTAKES = (
+    *map(_transposed_gradient, (0, 1)),
+    *map(_swapped(["a", "b"]), (0, 1)),
+    *(
+        _product_mistake(index, left, right)
+        for index in (0, 1)
+        for left, right in itertools.permutations(_MATMUL_TERMS, 2)
+        if (left in _MATMUL_INPUTS) != (right in _MATMUL_INPUTS)
+        and f"{left} @ {right}" != _MATMUL_RIGHT[index]
+    ),
+)
 
 
 def _matmul_shape_hint(case: Case, index: int, got: np.ndarray) -> str:
@@ -629,21 +619,16 @@ def _explain_matmul_error(case: Case, error: Exception) -> str | None:
     return None
 
 
-_MATMUL = _Backward(
-    "matmul_backward",
-    ("a", "b"),
-    _matmul_cases,
-    _matmul_mistakes,
-    explain=_explain_matmul_error,
-    shape_hint=_matmul_shape_hint,
-)
+_MATMUL = _backward_exercise("matmul_backward", ("a", "b"), _matmul_cases,
+                             _MATMUL_MISTAKES, explain=_explain_matmul_error,
+                             shape_hint=_matmul_shape_hint)
 
 
 # --- sum ------------------------------------------------------------------------------
 
 
-def _sum_cases() -> _Cases:
-    return _Cases(16, _generate_sum_cases)
+def _sum_cases() -> Cases:
+    return Cases(16, _generate_sum_cases)
 
 
 def _generate_sum_cases():
@@ -680,45 +665,88 @@ def _sum_case(x, dim, keepdim, rng, grad_output=None) -> Case:
                 expected=expected)
 
 
-def _sum_mistakes(case: Case, index: int):
+def _sum_parts(case: Case):
     x, g, dim, keepdim = case["x"], case["grad_output"], case["dim"], case["keepdim"]
-    expected = case.info["expected"][0]
-    axis = dim % x.ndim
-    if not keepdim:
-        yield (
-            f"with keepdim=False the summed axis {dim} is gone from grad_output "
-            f"{shape_text(g.shape)}, so broadcasting it to x's shape "
-            f"{shape_text(x.shape)} lines its axes up with the wrong axes of x. Put "
-            "the axis back first: np.expand_dims(grad_output, dim), then broadcast.",
-            lambda: np.broadcast_to(g, x.shape),
+    return x, g, dim, keepdim, dim % x.ndim
+
+
+def _broadcast_without_axis(case: Case) -> np.ndarray:
+    x, g, dim, keepdim, axis = _sum_parts(case)
+    return case.expected[0] if keepdim else np.broadcast_to(g, x.shape)
+
+
+def _inserted_at(position: Callable) -> Callable:
+    """grad_x with the summed axis put back at ``position(x.ndim)`` (when it is gone)."""
+
+    def gives(case: Case) -> np.ndarray:
+        x, g, dim, keepdim, axis = _sum_parts(case)
+        if keepdim:
+            return case.expected[0]
+        return np.broadcast_to(np.expand_dims(g, position(x.ndim)), x.shape)
+
+    return gives
+
+
+def _inserted_hint(position: Callable) -> Callable:
+    def hint(case: Case) -> str:
+        x, g, dim, keepdim, axis = _sum_parts(case)
+        return (
+            f"you re-inserted the summed axis at position {position(x.ndim)}, but the "
+            f"sum was over dim={dim} (axis {axis} of x): "
+            "`np.expand_dims(grad_output, dim)`."
         )
-        for other in range(x.ndim):
-            if other != axis:
-                yield (
-                    f"you re-inserted the summed axis at position {other}, but the sum "
-                    f"was over dim={dim} (axis {axis} of x): "
-                    "np.expand_dims(grad_output, dim).",
-                    lambda other=other: np.broadcast_to(
-                        np.expand_dims(g, other), x.shape
-                    ),
-                )
-    yield (
+
+    return hint
+
+
+def _last(ndim: int) -> int:
+    return ndim - 1
+
+
+_SUM_MISTAKES = (
+    Mistake(
+        "broadcast-without-axis",
+        lambda case: (
+            f"with keepdim=False the summed axis {case['dim']} is gone from grad_output "
+            f"{shape_text(case['grad_output'].shape)}, so broadcasting it to x's shape "
+            f"{shape_text(case['x'].shape)} lines its axes up with the wrong axes of x. "
+            "Put the axis back first: `np.expand_dims(grad_output, dim)`, then "
+            "broadcast."
+        ),
+        _broadcast_without_axis,
+    ),
+    Mistake("inserted-at-the-end", _inserted_hint(_last), _inserted_at(_last)),
+    *(
+        Mistake(f"inserted-at-{position}",
+                _inserted_hint(lambda ndim, p=position: p),
+                _inserted_at(lambda ndim, p=position: p))
+        for position in range(4)
+    ),
+    Mistake(
+        "ones",
         "you returned ones: each element of x receives the gradient of the sum it went "
         "into, grad_output, not 1 (chain rule).",
-        lambda: np.ones(x.shape),
-    )
-    if x.shape[axis] > 1:
-        yield (
-            f"you divided by the size of the summed axis ({x.shape[axis]}): that is "
-            "the gradient of mean. For a sum, each element gets grad_output unchanged.",
-            lambda: expected / x.shape[axis],
-        )
-    yield (
-        f"you returned grad_output as it is; grad_x must have x's shape "
-        f"{shape_text(x.shape)}: copy grad_output along axis {dim} "
-        "(np.expand_dims when keepdim=False, then np.broadcast_to(..., x.shape)).",
-        lambda: g,
-    )
+        lambda case: np.ones(case["x"].shape),
+    ),
+    Mistake(
+        "mean",
+        lambda case: (
+            f"you divided by the size of the summed axis "
+            f"({case['x'].shape[case['dim']]}): that is the gradient of mean. For a "
+            "sum, each element gets grad_output unchanged."
+        ),
+        lambda case: case.expected[0] / case["x"].shape[case["dim"]],
+    ),
+    Mistake(
+        "grad-output-unchanged",
+        lambda case: (
+            "you returned grad_output as it is; grad_x must have x's shape "
+            f"{shape_text(case['x'].shape)}: copy grad_output along axis {case['dim']} "
+            "(`np.expand_dims` when keepdim=False, then `np.broadcast_to(..., x.shape)`)."
+        ),
+        lambda case: case["grad_output"],
+    ),
+)
 
 
 def _sum_shape_hint(case: Case, index: int, got: np.ndarray) -> str:
@@ -747,21 +775,15 @@ def _explain_sum_error(case: Case, error: Exception) -> str | None:
     return None
 
 
-_SUM = _Backward(
-    "sum_backward",
-    ("x",),
-    _sum_cases,
-    _sum_mistakes,
-    explain=_explain_sum_error,
-    shape_hint=_sum_shape_hint,
-)
+_SUM = _backward_exercise("sum_backward", ("x",), _sum_cases, _SUM_MISTAKES,
+                          explain=_explain_sum_error, shape_hint=_sum_shape_hint)
 
 
 # --- relu -----------------------------------------------------------------------------
 
 
-def _relu_cases() -> _Cases:
-    return _Cases(12, _generate_relu_cases)
+def _relu_cases() -> Cases:
+    return Cases(12, _generate_relu_cases)
 
 
 def _generate_relu_cases():
@@ -786,46 +808,57 @@ def _relu_case(x, rng, grad_output=None) -> Case:
     return Case({"x": x, "grad_output": grad_output}, expected=expected)
 
 
-def _relu_mistakes(case: Case, index: int):
-    x, g = case["x"], case["grad_output"]
-    yield (
+def _relu_mistake(name: str, hint: str, gives: Callable) -> Mistake:
+    """A mistaken relu backward: ``gives(x, grad_output)``."""
+    return Mistake(name, hint, lambda case: gives(case["x"], case["grad_output"]))
+
+
+_RELU_MISTAKES = (
+    _relu_mistake(
+        "gradient-at-zero",
         "your gradient is grad_output at x = 0 too: relu has no derivative at 0, and "
-        "PyTorch uses 0 there (the gradient passes only where x > 0). Use x > 0, not "
-        "x >= 0.",
-        lambda: g * (x >= 0),
-    )
-    yield (
+        "PyTorch uses 0 there (the gradient passes only where x > 0). Use `x > 0`, not "
+        "`x >= 0`.",
+        lambda x, g: g * (x >= 0),
+    ),
+    _relu_mistake(
+        "mask-only",
         "you returned the mask only: multiply it by grad_output (chain rule).",
-        lambda: (x > 0) * 1.0,
-    )
-    yield (
+        lambda x, g: (x > 0) * 1.0,
+    ),
+    _relu_mistake(
+        "unchanged",
         "you passed grad_output through unchanged: it must be zeroed where x <= 0.",
-        lambda: g,
-    )
-    yield (
+        lambda x, g: g,
+    ),
+    _relu_mistake(
+        "mask-from-grad-output",
         "the mask must come from the input x (where relu let the value through), not "
         "from grad_output.",
-        lambda: g * (g > 0),
-    )
-    yield (
+        lambda x, g: g * (g > 0),
+    ),
+    _relu_mistake(
+        "times-relu",
         "you multiplied by relu(x) itself; its derivative is 1 where x > 0 and 0 "
-        "elsewhere: grad_output * (x > 0).",
-        lambda: g * np.maximum(x, 0),
-    )
-    yield (
+        "elsewhere: `grad_output * (x > 0)`.",
+        lambda x, g: g * np.maximum(x, 0),
+    ),
+    _relu_mistake(
+        "inverted",
         "your mask is inverted: the gradient passes where x > 0 and is 0 where x <= 0.",
-        lambda: g * (x <= 0),
-    )
+        lambda x, g: g * (x <= 0),
+    ),
+)
 
 
-_RELU = _Backward("relu_backward", ("x",), _relu_cases, _relu_mistakes)
+_RELU = _backward_exercise("relu_backward", ("x",), _relu_cases, _RELU_MISTAKES)
 
 
 # --- conv1d ---------------------------------------------------------------------------
 
 
-def _conv1d_cases(use_stride: bool) -> _Cases:
-    return _Cases(20, functools.partial(_generate_conv1d_cases, use_stride))
+def _conv1d_cases(use_stride: bool) -> Cases:
+    return Cases(20, functools.partial(_generate_conv1d_cases, use_stride))
 
 
 def _generate_conv1d_cases(use_stride: bool):
@@ -923,84 +956,125 @@ def _grad_x_windows_assigned(w, g, length, stride, per_channel, outer="o"):
     return grad
 
 
-def _conv1d_mistakes(case: Case, index: int):
+def _conv1d_parts(case: Case):
     x, w, g = case["x"], case["w"], case["grad_output"]
-    stride = case.get("stride", 1)
-    expected = case.info["expected"]
-    n, _, length = x.shape
-    k = w.shape[2]
-    yield _swapped_hint(["x", "w"]), lambda: expected[1 - index]
-    assigned = (
-        "several (output position, kernel tap) pairs reach the same {what}, and their "
-        "contributions add up: you assigned (=) where you must accumulate (+=)."
-    )
-    if index == 0:
-        yield (
-            "your grad_x uses the kernel flipped. Output position t multiplied "
-            "x[n, c, t·stride + j] by w[o, c, j], so it sends grad_output[n, o, t] · "
-            "w[o, c, j] back to that same position: the kernel as it is (a transposed "
-            "convolution). If you correlated the zero-padded grad_output with the "
-            "kernel, that correlation needs the kernel flipped.",
-            lambda: _grad_x_loops(w, g, length, stride, flip=True),
+    return x, w, g, case.get("stride", 1)
+
+
+_ASSIGNED = (
+    "several (output position, kernel tap) pairs reach the same {what}, and their "
+    "contributions add up: you assigned (=) where you must accumulate (+=)."
+)
+
+
+def _grad_x_mistake(name: str, hint: str, gives: Callable) -> Mistake:
+    """A mistaken grad_x: ``gives(w, grad_output, length, stride)``."""
+
+    def grad_x(case: Case) -> np.ndarray:
+        x, w, g, stride = _conv1d_parts(case)
+        return gives(w, g, x.shape[2], stride)
+
+    return Mistake(name, hint, grad_x, part=0)
+
+
+def _grad_w_mistake(name: str, hint: str, gives: Callable) -> Mistake:
+    """A mistaken grad_w: ``gives(x, grad_output, kernel size, stride, expected)``."""
+
+    def grad_w(case: Case) -> np.ndarray:
+        x, w, g, stride = _conv1d_parts(case)
+        return gives(x, g, w.shape[2], stride, case.expected[1])
+
+    return Mistake(name, hint, grad_w, part=1)
+
+
+def _last_window_assigned(x, g, k, stride, expected) -> np.ndarray:
+    last = (g.shape[2] - 1) * stride + np.arange(k)  # the taps of the last window
+    return g[-1, :, -1][:, None, None] * x[-1][:, last][None]
+
+
+_CONV1D_MISTAKES = (
+    *map(_swapped(["x", "w"]), (0, 1)),
+    _grad_x_mistake(
+        "grad-x-kernel-flipped",
+        "your grad_x uses the kernel flipped. Output position t multiplied "
+        "x[n, c, t·stride + j] by w[o, c, j], so it sends grad_output[n, o, t] · "
+        "w[o, c, j] back to that same position: the kernel as it is (a transposed "
+        "convolution). If you correlated the zero-padded grad_output with the kernel, "
+        "that correlation needs the kernel flipped.",
+        lambda w, g, length, stride: _grad_x_loops(w, g, length, stride, flip=True),
+    ),
+    _grad_x_mistake(
+        "grad-x-stride-ignored",
+        "you ignored the stride: output position t read the inputs from t·stride to "
+        "t·stride + K - 1, so that is where its gradient goes.",
+        lambda w, g, length, stride: _grad_x_loops(w, g, length, 1),
+    ),
+    _grad_x_mistake(
+        "grad-x-last-output-channel",
+        "your grad_x only holds the last output channel's contribution: every output "
+        "channel o read the input, so sum over o.",
+        lambda w, g, length, stride: _grad_x_loops(w[-1:], g[:, -1:], length, stride),
+    ),
+    *(
+        _grad_x_mistake(
+            f"grad-x-assigned-{''.join(order)}",
+            _ASSIGNED.format(what="input position"),
+            functools.partial(
+                lambda w, g, length, stride, order: _grad_x_assigned(
+                    w, g, length, stride, order), order=order),
         )
-        if stride > 1:
-            yield (
-                "you ignored the stride: output position t read the inputs from "
-                "t·stride to t·stride + K - 1, so that is where its gradient goes.",
-                lambda: _grad_x_loops(w, g, length, 1),
-            )
-        if w.shape[0] > 1:
-            yield (
-                "your grad_x only holds the last output channel's contribution: every "
-                "output channel o read the input, so sum over o.",
-                lambda: _grad_x_loops(w[-1:], g[:, -1:], length, stride),
-            )
-        for order in itertools.permutations("otj"):
-            yield (
-                assigned.format(what="input position"),
-                functools.partial(_grad_x_assigned, w, g, length, stride, order),
-            )
-        for per_channel, outer in ((False, "o"), (True, "o"), (True, "t")):
-            yield (
-                assigned.format(what="input position"),
-                functools.partial(_grad_x_windows_assigned, w, g, length, stride,
-                                  per_channel, outer),
-            )
-    else:
-        yield (
-            "your grad_w is flipped along the kernel axis: grad_w[o, c, j] = Σ_n Σ_t "
-            "grad_output[n, o, t] · x[n, c, t·stride + j]; tap j pairs with the input "
-            "at t·stride + j (a correlation of x with grad_output, nothing flipped).",
-            lambda: expected[1][:, :, ::-1],
+        for order in itertools.permutations("otj")
+    ),
+    *(
+        _grad_x_mistake(
+            f"grad-x-windows-assigned-{per_channel}-{outer}",
+            _ASSIGNED.format(what="input position"),
+            functools.partial(
+                lambda w, g, length, stride, per_channel, outer:
+                _grad_x_windows_assigned(w, g, length, stride, per_channel, outer),
+                per_channel=per_channel, outer=outer),
         )
-        if stride > 1:
-            yield (
-                "you ignored the stride: tap j of output position t multiplied "
-                "x[n, c, t·stride + j].",
-                lambda: _grad_w_loops(x, g, k, 1),
-            )
-        if n > 1:
-            yield (
-                "your grad_w only holds the last sample of the batch: the same weight "
-                "served every sample, so the gradients of all samples add up "
-                "(accumulate over n with +=, don't assign).",
-                lambda: _grad_w_loops(x, g, k, stride, slice(-1, None)),
-            )
-            yield (
-                "your grad_w only holds the first sample of the batch: sum over the "
-                "batch axis n.",
-                lambda: _grad_w_loops(x, g, k, stride, slice(0, 1)),
-            )
-            yield (
-                "you averaged over the batch: the same weight served every sample, and "
-                "the gradients add up (sum, no division).",
-                lambda: expected[1] / n,
-            )
-        last = (g.shape[2] - 1) * stride + np.arange(k)  # the taps of the last window
-        yield (
-            assigned.format(what="weight entry"),
-            lambda: g[-1, :, -1][:, None, None] * x[-1][:, last][None],
-        )
+        for per_channel, outer in ((False, "o"), (True, "o"), (True, "t"))
+    ),
+    _grad_w_mistake(
+        "grad-w-flipped",
+        "your grad_w is flipped along the kernel axis: grad_w[o, c, j] = Σ_n Σ_t "
+        "grad_output[n, o, t] · x[n, c, t·stride + j]; tap j pairs with the input at "
+        "t·stride + j (a correlation of x with grad_output, nothing flipped).",
+        lambda x, g, k, stride, expected: expected[:, :, ::-1],
+    ),
+    _grad_w_mistake(
+        "grad-w-stride-ignored",
+        "you ignored the stride: tap j of output position t multiplied "
+        "x[n, c, t·stride + j].",
+        lambda x, g, k, stride, expected: _grad_w_loops(x, g, k, 1),
+    ),
+    _grad_w_mistake(
+        "grad-w-last-sample",
+        "your grad_w only holds the last sample of the batch: the same weight served "
+        "every sample, so the gradients of all samples add up (accumulate over n with "
+        "+=, don't assign).",
+        lambda x, g, k, stride, expected: _grad_w_loops(x, g, k, stride,
+                                                        slice(-1, None)),
+    ),
+    _grad_w_mistake(
+        "grad-w-first-sample",
+        "your grad_w only holds the first sample of the batch: sum over the batch axis "
+        "n.",
+        lambda x, g, k, stride, expected: _grad_w_loops(x, g, k, stride, slice(0, 1)),
+    ),
+    _grad_w_mistake(
+        "grad-w-batch-mean",
+        "you averaged over the batch: the same weight served every sample, and the "
+        "gradients add up (sum, no division).",
+        lambda x, g, k, stride, expected: expected / x.shape[0],
+    ),
+    _grad_w_mistake(
+        "grad-w-assigned",
+        _ASSIGNED.format(what="weight entry"),
+        _last_window_assigned,
+    ),
+)
 
 
 def _conv1d_shape_hint(case: Case, index: int, got: np.ndarray) -> str:
@@ -1028,19 +1102,19 @@ def _explain_conv1d_error(case: Case, error: Exception) -> str | None:
     return None
 
 
-def _conv1d_backward_op(use_stride: bool) -> _Backward:
-    return _Backward(
+def _conv1d_backward_exercise(use_stride: bool) -> Exercise:
+    return _backward_exercise(
         "conv1d_backward",
         ("x", "w"),
-        functools.partial(_conv1d_cases, use_stride),  # () -> _Cases
-        _conv1d_mistakes,
+        functools.partial(_conv1d_cases, use_stride),
+        _CONV1D_MISTAKES,
         explain=_explain_conv1d_error,
         shape_hint=_conv1d_shape_hint,
     )
 
 
-_CONV1D = _conv1d_backward_op(True)
-_CONV1D_STRIDE_1 = _conv1d_backward_op(False)
+_CONV1D = _conv1d_backward_exercise(True)
+_CONV1D_STRIDE_1 = _conv1d_backward_exercise(False)
 
 
 # --- topological_sort -----------------------------------------------------------------
@@ -1050,19 +1124,55 @@ class SearchTooLong(RuntimeError):
     """Raised from ``Node.parents`` when a search reads them far too often."""
 
 
+class RecursionUsed(RuntimeError):
+    """Raised from ``Node.parents`` when the learner's function has called itself."""
+
+
 class _Budget:
-    """How often the nodes of one graph may have their parents read: 10 times per node
-    and edge, plenty for any search that explores each node once."""
+    """How often the nodes of one graph may have their parents read (10 times per node
+    and edge, plenty for any search that explores each node once), and whether the
+    search was seen calling itself."""
 
     def __init__(self):
         self.reads = 0
         self.limit = 0
         self.size = ""  # "63 nodes and 122 edges", for the message
+        self.recursion: str | None = None  # the function that called itself
+
+    def reset(self) -> None:
+        self.reads, self.recursion = 0, None
+
+
+_CHECKER_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "")
+
+
+def _calls_itself(frame) -> str | None:
+    """The name of a function of the learner's that is running twice on the stack
+    above ``frame`` (recursion), up to the checker's own frames; None if there is
+    none."""
+    seen = set()
+    while frame is not None:
+        code = frame.f_code
+        if code in seen:
+            return code.co_name
+        ours = _OURS.get(code)
+        if ours is None:
+            ours = _OURS[code] = os.path.abspath(code.co_filename).startswith(
+                _CHECKER_DIR)
+        if ours:
+            return None
+        seen.add(code)
+        frame = frame.f_back
+    return None
+
+
+_OURS: dict = {}  # code object -> whether it belongs to labs.check
 
 
 class Node:
     """A node of the checker's graphs: ``.name``, and ``.parents`` (the nodes it came
-    from)."""
+    from). Reading ``.parents`` is counted, and a search that calls itself to read them
+    is noticed."""
 
     def __init__(self, name: str, parents, budget: _Budget):
         self.name = name
@@ -1078,21 +1188,22 @@ class Node:
                 f"stopped after reading .parents {budget.reads:,} times, in a graph of "
                 f"{budget.size}"
             )
+        if budget.recursion is None:
+            caller = _calls_itself(sys._getframe(1))
+            if caller is not None:
+                budget.recursion = caller
+                raise RecursionUsed(f"{caller} calls itself")
         return self._parents
 
     def __repr__(self) -> str:
         return f"Node({self.name!r})"
 
 
-class _GraphCase(Case):
+def _graph_case(root: Node, description: str, nodes: list[Node], budget: _Budget
+                ) -> Case:
     """A case whose argument is the root of a graph, described in words."""
-
-    def __init__(self, root: Node, description: str, nodes: list[Node]):
-        super().__init__({"root": root}, nodes=nodes)
-        self.description = description
-
-    def describe(self) -> str:
-        return f"root={self['root']!r} of {self.description}"
+    return Case({"root": root}, label=f"root={root!r} of {description}", nodes=nodes,
+                budget=budget)
 
 
 class _Graph:
@@ -1107,7 +1218,7 @@ class _Graph:
         self.nodes[name] = node
         return node
 
-    def case(self, root: Node, description: str) -> _GraphCase:
+    def case(self, root: Node, description: str) -> Case:
         reachable = _reachable(root)
         edges = sum(len(node._parents) for node in reachable)
         self.budget.limit = 10 * (len(reachable) + edges) + 100
@@ -1117,7 +1228,34 @@ class _Graph:
                 f"{node.name} ← {', '.join(p.name for p in node._parents)}"
                 for node in reversed(reachable) if node._parents
             )
-        return _GraphCase(root, description, reachable)
+        return _graph_case(root, description, reachable, self.budget)
+
+
+def _sort_answer(learner, case: Case):
+    """The learner's order for one graph; a search that called itself is refused,
+    whether or not it finished (a raised recursion limit lets it finish)."""
+    budget = case.info["budget"]
+    budget.reset()
+    try:
+        answer = learner.call(case)
+    except Mismatch:
+        if budget.recursion is None:
+            raise
+        answer = None
+    if budget.recursion is not None:
+        raise Mismatch(
+            f"your function calls itself ({budget.recursion} → {budget.recursion} → "
+            "…): it is recursive.",
+            details=[("where", f"in {budget.recursion}")],
+            got=answer,
+            hint="sort without recursion, as the exercise asks. A network's graph gets "
+            "deep easily (a recurrent network unrolled over a long sequence; this "
+            "checker has a chain of 10,000 nodes), deeper than Python's recursion "
+            "limit, and raising the limit with `sys.setrecursionlimit` only trades the "
+            "RecursionError for a crash of the interpreter. Keep your own stack in a "
+            "list instead.",
+        )
+    return answer
 
 
 def _reachable(root: Node) -> list[Node]:
@@ -1190,7 +1328,7 @@ def _graph_cases():
     yield g.case(g.add("total", *inputs), "a node with 3,000 parents (all inputs)")
 
 
-def _verify_order(answer, case: _GraphCase) -> None:
+def _verify_order(answer, case: Case) -> None:
     """Type, then membership, then duplicates, then completeness, then the order."""
     if answer is None:
         raise none_mismatch()
@@ -1299,3 +1437,12 @@ def _explain_sort_error(case: Case, error: Exception) -> str | None:
             ".name (a str)."
         )
     return None
+
+
+_SORT = Exercise(
+    "topological_sort",
+    lambda: Cases(12, _graph_cases),
+    _verify_order,
+    answer=_sort_answer,
+    explain_error=_explain_sort_error,
+)

@@ -5,15 +5,14 @@ matrix is never built from a formula here: it is PyTorch's ``conv1d`` applied, i
 float64, to every basis vector of the input space (column ``i`` of the matrix is the
 output for the input that is 1 at flat position ``i`` and 0 elsewhere).
 
-When an answer is wrong, the checker builds what each common mistake would give on the
-same case (the matrix transposed, the kernel flipped, rows or columns in the wrong
-order, ...) and names the mistake whose matrix equals the learner's; failing that, it
-explains the expected shape.
+Each usual mistake (the matrix transposed, the kernel flipped, rows or columns in the
+wrong order, ...) builds the matrix it gives on a case; it is named only when it gives
+the learner's matrix on every case. Failing that, the verdict explains the expected
+shape.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable
 
@@ -21,17 +20,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from labs.check._core import (
-    ATOL,
-    RTOL,
-    Case,
-    Result,
-    call_learner,
-    compare_values,
-    finish,
-    require_ndarray,
-    run_checker,
-)
+from labs.check._compare import compare_values, require_ndarray
+from labs.check._core import Case, Exercise, Mistake, check
+from labs.check._result import Result
 
 __all__ = ["conv1d_matrix"]
 
@@ -73,18 +64,7 @@ def conv1d_matrix(fn: Callable, *, raise_on_failure: bool = False) -> Result:
     as the input, one channel in and out, C_out > C_in, C_in > C_out, C_in = C_out),
     then seeded random ones up to 20 in all (C_in, C_out <= 3, K <= 5, length <= 9).
     """
-    cases = _cases()
-    return finish(
-        run_checker(
-            "conv1d_matrix",
-            fn,
-            cases,
-            compare=_compare,
-            diagnose=functools.partial(_diagnose, fn, cases),
-            explain_error=_explain_error,
-        ),
-        raise_on_failure,
-    )
+    return check(_EXERCISE, fn, raise_on_failure=raise_on_failure)
 
 
 # --- Cases ----------------------------------------------------------------------------
@@ -121,8 +101,8 @@ def _cases() -> list[Case]:
     return cases
 
 
-def _compare(got, expected: np.ndarray) -> None:
-    compare_values(require_ndarray(got), expected, what="matrix", label="M")
+def _compare(got, case: Case) -> None:
+    compare_values(require_ndarray(got), case.expected, what="matrix", label="M")
 
 
 # --- Hints ----------------------------------------------------------------------------
@@ -135,89 +115,97 @@ def _sizes(case: Case) -> tuple[int, int, int, int, int]:
     return c_out, c_in, k, length, length - k + 1
 
 
-def _mistakes(case: Case):
-    """(name, hint, thunk) triples; each thunk builds the matrix a mistake gives."""
-    w, expected = case["w"], case.info["expected"]
-    c_out, c_in, k, length, l_out = _sizes(case)
-    rows, columns = expected.shape
+_ORDER = (
+    "Rows go by output channel first, then position: row o·L_out + t; columns by input "
+    "channel first, then position: column c·length + s."
+)
 
-    def rows_by_position(matrix):
-        return matrix.reshape(c_out, l_out, -1).transpose(1, 0, 2).reshape(rows, -1)
 
-    def columns_by_position(matrix):
-        return matrix.reshape(-1, c_in, length).transpose(0, 2, 1).reshape(-1, columns)
+def _rows_by_position(matrix: np.ndarray, case: Case) -> np.ndarray:
+    c_out, _, _, _, l_out = _sizes(case)
+    return matrix.reshape(c_out, l_out, -1).transpose(1, 0, 2).reshape(matrix.shape)
 
-    yield (
-        "transposed",
+
+def _columns_by_position(matrix: np.ndarray, case: Case) -> np.ndarray:
+    _, c_in, _, length, _ = _sizes(case)
+    return matrix.reshape(-1, c_in, length).transpose(0, 2, 1).reshape(matrix.shape)
+
+
+def _four_axes(case: Case) -> np.ndarray:
+    c_out, c_in, _, length, l_out = _sizes(case)
+    return case.expected.reshape(c_out, l_out, c_in, length)
+
+
+def _diagonal_only(case: Case) -> np.ndarray:
+    c_out, c_in, _, length, l_out = _sizes(case)
+    return _diagonal_blocks(case.expected, c_out, l_out, c_in, length)
+
+
+def _transposed_hint(case: Case) -> str:
+    rows, columns = case.expected.shape
+    return (
         "your matrix is the transpose of M. M has one row per output value and one "
         f"column per input value, shape (C_out·L_out, C_in·length) = ({rows}, "
-        f"{columns}), so that M @ x.reshape(-1) is the output.",
-        lambda: expected.T,
+        f"{columns}), so that M @ x.reshape(-1) is the output."
     )
-    if k > 1:
-        yield (
-            "flipped",
-            "your matrix holds the kernel flipped, which gives a true convolution. "
-            "conv1d in PyTorch is a cross-correlation: row t holds w[o, c, 0], ..., "
-            "w[o, c, K-1] in this order, starting at column c·length + t.",
-            lambda: _expected(w[..., ::-1], length),
-        )
-    yield (
+
+
+_MISTAKES = (
+    Mistake("transposed", _transposed_hint, lambda case: case.expected.T),
+    Mistake(
+        "flipped",
+        "your matrix holds the kernel flipped, which gives a true convolution. conv1d "
+        "in PyTorch is a cross-correlation: row t holds w[o, c, 0], ..., w[o, c, K-1] "
+        "in this order, starting at column c·length + t.",
+        lambda case: _expected(case["w"][..., ::-1], case["length"]),
+    ),
+    Mistake(
         "four_axes",
-        "your array has the right numbers but 4 axes (C_out, L_out, C_in, length): "
-        f"flatten it into the matrix with .reshape({rows}, {columns}).",
-        lambda: expected.reshape(c_out, l_out, c_in, length),
-    )
-    order = (
-        "Rows go by output channel first, then position: row o·L_out + t; columns by "
-        "input channel first, then position: column c·length + s."
-    )
-    if c_out > 1 and l_out > 1:
-        yield (
-            "rows_by_position",
-            "your rows are ordered by position first and output channel second. "
-            + order,
-            lambda: rows_by_position(expected),
-        )
-    if c_in > 1:
-        yield (
-            "columns_by_position",
-            "your columns are ordered by position first and input channel second "
-            "(that matches x.T.reshape(-1), not x.reshape(-1)). " + order,
-            lambda: columns_by_position(expected),
-        )
-    if c_in > 1 and c_out > 1 and l_out > 1:
-        yield (
-            "both_by_position",
-            "your rows and columns are both ordered by position first and channel "
-            "second. " + order,
-            lambda: rows_by_position(columns_by_position(expected)),
-        )
-    if c_in > 1 or c_out > 1:
-        yield (
-            "channels_swapped",
-            "you swapped the two channel axes of the weight: its layout is "
-            "(C_out, C_in, K), and block (o, c) of M (the rows of output channel o, "
-            "the columns of input channel c) holds the kernel w[o, c].",
-            lambda: _expected(w.swapaxes(0, 1), length),
-        )
-    if c_in > 1 and c_out > 1:
-        yield (
-            "diagonal_blocks",
-            "only the diagonal blocks are filled: every output channel o reads every "
-            "input channel c, so block (o, c) holds w[o, c] for all pairs, not only "
-            "for o = c.",
-            lambda: _diagonal_blocks(expected, c_out, l_out, c_in, length),
-        )
-    if k > 1:
-        yield (
-            "length_rows",
-            "your matrix has `length` rows per output channel, and the kernel runs past "
-            "the end of the input in the last K - 1 of them. Without padding a kernel "
-            "of width K fits at length - K + 1 positions, so M has "
-            "C_out·(length - K + 1) rows.",
-            lambda: _expected(w, length, padding=(0, k - 1)),
-        )
+        lambda case: (
+            "your array has the right numbers but 4 axes (C_out, L_out, C_in, length): "
+            f"flatten it into the matrix with .reshape{case.expected.shape}."
+        ),
+        _four_axes,
+    ),
+    Mistake(
+        "rows_by_position",
+        "your rows are ordered by position first and output channel second. " + _ORDER,
+        lambda case: _rows_by_position(case.expected, case),
+    ),
+    Mistake(
+        "columns_by_position",
+        "your columns are ordered by position first and input channel second (that "
+        "matches x.T.reshape(-1), not x.reshape(-1)). " + _ORDER,
+        lambda case: _columns_by_position(case.expected, case),
+    ),
+    Mistake(
+        "both_by_position",
+        "your rows and columns are both ordered by position first and channel second. "
+        + _ORDER,
+        lambda case: _rows_by_position(_columns_by_position(case.expected, case), case),
+    ),
+    Mistake(
+        "channels_swapped",
+        "you swapped the two channel axes of the weight: its layout is "
+        "(C_out, C_in, K), and block (o, c) of M (the rows of output channel o, the "
+        "columns of input channel c) holds the kernel w[o, c].",
+        lambda case: _expected(case["w"].swapaxes(0, 1), case["length"]),
+    ),
+    Mistake(
+        "diagonal_blocks",
+        "only the diagonal blocks are filled: every output channel o reads every input "
+        "channel c, so block (o, c) holds w[o, c] for all pairs, not only for o = c.",
+        _diagonal_only,
+    ),
+    Mistake(
+        "length_rows",
+        "your matrix has `length` rows per output channel, and the kernel runs past the "
+        "end of the input in the last K - 1 of them. Without padding a kernel of width "
+        "K fits at length - K + 1 positions, so M has C_out·(length - K + 1) rows.",
+        lambda case: _expected(case["w"], case["length"],
+                               padding=(0, case["w"].shape[2] - 1)),
+    ),
+)
 
 
 def _diagonal_blocks(matrix, c_out, l_out, c_in, length):
@@ -230,41 +218,7 @@ def _diagonal_blocks(matrix, c_out, l_out, c_in, length):
     return blocks.reshape(matrix.shape)
 
 
-def _diagnose(fn: Callable, cases: list[Case], case: Case, got) -> str | None:
-    """The hint of the common mistake whose matrix equals the learner's.
-
-    Some mistakes coincide on some cases (with K = 1, swapping the weight's channel
-    axes transposes M); then the one that agrees with the learner's function on most
-    cases is named.
-    """
-    matching = {
-        name: hint for name, hint, mistake in _mistakes(case) if _same(mistake(), got)
-    }
-    if len(matching) <= 1:
-        return next(iter(matching.values())) if matching else _shape_hint(case, got)
-    agreement = dict.fromkeys(matching, 0)
-    for other in cases:
-        try:
-            answer = call_learner(fn, other)[0]
-        except Exception:  # includes Mismatch and NotAttempted: no evidence here
-            continue
-        for name, _, mistake in _mistakes(other):
-            if name in agreement and _same(mistake(), answer):
-                agreement[name] += 1
-    return matching[max(agreement, key=agreement.get)]  # the first of equals
-
-
-def _same(candidate: np.ndarray, got) -> bool:
-    try:
-        got = np.asarray(got, dtype=np.float64)
-    except (TypeError, ValueError):
-        return False
-    return candidate.shape == got.shape and np.allclose(
-        candidate, got, rtol=RTOL, atol=ATOL
-    )
-
-
-def _shape_hint(case: Case, got: np.ndarray) -> str | None:
+def _shape_hint(case: Case, got: np.ndarray, wrong=None) -> str | None:
     """A hint from the shape alone, when no mistake reproduced the learner's matrix."""
     c_out, c_in, k, length, l_out = _sizes(case)
     expected = case.info["expected"]
@@ -311,7 +265,7 @@ def _explain_error(case: Case, error: Exception) -> str | None:
     c_out, c_in, k, length, l_out = _sizes(case)
     if isinstance(error, TypeError) and _SIGNATURE_ERROR.search(str(error)):
         return (
-            "the checker calls your function as fn(w, length): the weight "
+            "the checker calls your function as `fn(w, length)`: the weight "
             "(C_out, C_in, K) and the input length, an int, both by position."
         )
     if isinstance(error, (IndexError, ValueError)):
@@ -322,3 +276,13 @@ def _explain_error(case: Case, error: Exception) -> str | None:
             "against the weight's layout, (C_out, C_in, K)."
         )
     return None
+
+
+_EXERCISE = Exercise(
+    "conv1d_matrix",
+    _cases,
+    _compare,
+    mistakes=_MISTAKES,
+    describe=_shape_hint,
+    explain_error=_explain_error,
+)

@@ -8,11 +8,10 @@ shape of what PyTorch returns when a tensor of zeros goes through the stack. The
 expected answers are computed once per session and reused; every call hands the
 learner fresh copies of the layers.
 
-Hints come from comparing a wrong answer with what common mistakes give on the same
-case (bias left out, one bias per weight, ceil instead of floor, a pooling layer moved
-one pixel at a time, ...): among the mistakes that give the learner's answer, the one
-that agrees with the learner's function on most cases is named. For a stack of layers
-the verdict also names the first layer after which the learner's shape goes wrong.
+Each usual mistake (bias left out, one bias per weight, ceil instead of floor, a pooling
+layer moved one pixel at a time, ...) computes the answer it gives, and is named only
+when it gives the learner's answer on every case. For a stack of layers the verdict
+also names the first layer after which the learner's shape goes wrong.
 """
 
 from __future__ import annotations
@@ -23,32 +22,17 @@ import math
 import numbers
 import re
 from collections.abc import Callable
-from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 
-from labs.check._core import (
-    Case,
-    Mismatch,
-    Result,
-    compare_int,
-    finish,
-    learner_answer,
-    likeliest_hint,
-    none_mismatch,
-    run_checker,
-    shape_text,
-    type_phrase,
-)
+from labs.check._compare import compare_int, none_mismatch
+from labs.check._core import Case, Exercise, Mismatch, Mistake, check
+from labs.check._result import Result
+from labs.check._text import shape_text, type_phrase
 
 __all__ = ["conv2d_parameters", "network_output_shape"]
-
-
-class _Mistake(NamedTuple):
-    name: str
-    hint: str
 
 
 # --- conv2d_parameters ----------------------------------------------------------------
@@ -73,32 +57,7 @@ def conv2d_parameters(fn: Callable, *, raise_on_failure: bool = False) -> Result
     with ``bias`` left out, then ``bias=False``, then ``bias=True``: 147 cases. The
     answer must be an ``int`` equal to PyTorch's count.
     """
-    cases = [
-        Case(
-            {"in_channels": c_in, "out_channels": c_out, "kernel_size": kernel},
-            {} if bias is None else {"bias": bias},
-            expected=count,
-        )
-        for (c_in, c_out, kernel, bias), count in _parameter_grid()
-    ]
-
-    def compare(got, expected):
-        compare_int(got, expected, what="parameter count")
-
-    def diagnose(case: Case, got) -> str | None:
-        return _diagnose_count(fn, cases, case, int(got))
-
-    return finish(
-        run_checker(
-            "conv2d_parameters",
-            fn,
-            cases,
-            compare=compare,
-            diagnose=diagnose,
-            explain_error=_explain_parameters_error,
-        ),
-        raise_on_failure,
-    )
+    return check(_PARAMETERS, fn, raise_on_failure=raise_on_failure)
 
 
 _CHANNELS = ((1, 1), (3, 16), (16, 8), (2, 5), (20, 16), (4, 1), (1, 6))
@@ -130,6 +89,8 @@ def _count_with(mistake: str, c_in: int, c_out: int, kernel, bias: bool) -> int:
     biases = c_out if bias else 0
     if mistake == "bias-left-out":
         return weights
+    if mistake == "bias-default-false":  # the bias as asked for, False when not given
+        return weights + biases
     if mistake == "bias-always":
         return weights + c_out
     if mistake == "bias-per-weight":
@@ -152,74 +113,75 @@ def _count_with(mistake: str, c_in: int, c_out: int, kernel, bias: bool) -> int:
     raise ValueError(mistake)
 
 
+def _count_mistake(name: str, hint: str) -> Mistake:
+    """The parameter count of mistake ``name`` (see :func:`_count_with`)."""
+
+    def gives(case: Case) -> int:
+        arguments = case.arguments
+        bias = arguments.get("bias", name != "bias-default-false")
+        return _count_with(name, arguments["in_channels"], arguments["out_channels"],
+                           arguments["kernel_size"], bias)
+
+    return Mistake(name, hint, gives)
+
+
 _PARAMETER_MISTAKES = [
-    _Mistake(
+    _count_mistake(
         "bias-left-out",
         "you left out the bias. With bias=True (the default) a Conv2d also learns one "
         "bias per output channel: out_channels more parameters.",
     ),
-    _Mistake(
+    _count_mistake(
+        "bias-default-false",
+        "without a bias argument, a Conv2d has a bias: bias=True (the default) adds "
+        "one bias per output channel. Give your function's parameter the same "
+        "default, `bias=True`.",
+    ),
+    _count_mistake(
         "bias-always",
         "bias=False means the layer has no bias at all: count the weight only.",
     ),
-    _Mistake(
+    _count_mistake(
         "bias-per-weight",
         "you counted one bias per weight. There is one bias per output channel (per "
         "kernel): it is added once to every value of that output channel.",
     ),
-    _Mistake(
+    _count_mistake(
         "bias-per-channel-pair",
         "you counted one bias per (output, input) channel pair. The sum over the input "
         "channels gets a single bias, so there are out_channels biases.",
     ),
-    _Mistake(
+    _count_mistake(
         "bias-per-input-channel",
         "you counted one bias per input channel. Biases belong to the output: one per "
         "output channel.",
     ),
-    _Mistake(
+    _count_mistake(
         "in-channels-left-out",
         "you left out in_channels. Each output channel's kernel has a kH×kW slice for "
         "every input channel: the weight has shape (out_channels, in_channels, kH, "
         "kW).",
     ),
-    _Mistake(
+    _count_mistake(
         "out-channels-left-out",
         "you left out out_channels. Every output channel has its own kernel: the "
         "weight has shape (out_channels, in_channels, kH, kW).",
     ),
-    _Mistake(
+    _count_mistake(
         "int-kernel-not-squared",
         "an int kernel_size k means a k×k kernel: kH = kW = k, so the kernel has k·k "
         "numbers per channel pair, not k.",
     ),
-    _Mistake(
+    _count_mistake(
         "pair-taken-square",
         "kernel_size=(kH, kW) may be non-square: multiply kH by kW, not kH by itself.",
     ),
-    _Mistake(
+    _count_mistake(
         "kernel-sides-added",
         "a kH×kW kernel has kH·kW numbers per channel pair: multiply the sides, do not "
         "add them.",
     ),
 ]
-
-
-def _diagnose_count(
-    fn: Callable, cases: list[Case], case: Case, got: int
-) -> str | None:
-    def count(mistake: _Mistake, other: Case) -> int:
-        arguments = other.arguments
-        return _count_with(
-            mistake.name,
-            arguments["in_channels"],
-            arguments["out_channels"],
-            arguments["kernel_size"],
-            arguments.get("bias", True),
-        )
-
-    matching = [m for m in _PARAMETER_MISTAKES if count(m, case) == got]
-    return _most_agreeing(fn, cases, matching, count)
 
 
 def _explain_parameters_error(case: Case, error: Exception) -> str | None:
@@ -228,8 +190,8 @@ def _explain_parameters_error(case: Case, error: Exception) -> str | None:
         r"positional argument|unexpected keyword|multiple values", text
     ):
         return (
-            "the checker calls fn(in_channels, out_channels, kernel_size) and, in most "
-            "cases, adds bias=True or bias=False by keyword."
+            "the checker calls `fn(in_channels, out_channels, kernel_size)` and, in "
+            "most cases, adds `bias=True` or `bias=False` by keyword."
         )
     if isinstance(error, (TypeError, ValueError)) and re.search(
         r"subscriptable|unpack|not iterable|has no len", text
@@ -275,29 +237,7 @@ def network_output_shape(fn: Callable, *, raise_on_failure: bool = False) -> Res
     CNN, a LeNet-like network), then seeded random stacks of 1 to 4 convolution and
     pooling layers, sometimes followed by Flatten and Linear layers, up to 40 in all.
     """
-    cases = [
-        Case(
-            {"input_shape": shape, "layers": copy.deepcopy(list(layers))},
-            expected=expected,
-            prefixes=prefixes,
-        )
-        for shape, layers, expected, prefixes in _shape_cases()
-    ]
-
-    def diagnose(case: Case, got) -> str | None:
-        return _diagnose_shape(fn, cases, case, tuple(int(v) for v in got))
-
-    return finish(
-        run_checker(
-            "network_output_shape",
-            fn,
-            cases,
-            compare=_compare_shape,
-            diagnose=diagnose,
-            explain_error=_explain_shape_error,
-        ),
-        raise_on_failure,
-    )
+    return check(_SHAPES, fn, raise_on_failure=raise_on_failure)
 
 
 def _small_cnn() -> list:
@@ -553,76 +493,82 @@ def _shape_with(mistake: str | None, input_shape, layers) -> tuple:
     return shape
 
 
+def _shape_mistake(name: str, hint: str) -> Mistake:
+    """The output shape of mistake ``name`` (see :func:`_shape_with`)."""
+    return Mistake(name, hint,
+                   lambda case: _shape_with(name, case["input_shape"], case["layers"]))
+
+
 _SHAPE_MISTAKES = [
-    _Mistake(
+    _shape_mistake(
         "ceil",
         "you rounded up. A window must fit entirely inside the padded input, so the "
         "number of strides is rounded down: o = floor((i + 2p - d(k - 1) - 1) / s) "
         "+ 1, in Python (i + 2*p - d*(k - 1) - 1) // s + 1.",
     ),
-    _Mistake(
+    _shape_mistake(
         "pool-stride-one",
         "your pooling layers move one pixel at a time. A pooling layer's stride "
         "defaults to its kernel size (nn.MaxPool2d(2) has stride 2 and halves H and "
         "W): read it from layer.stride.",
     ),
-    _Mistake(
+    _shape_mistake(
         "pool-size-divided",
         "i // k is the pooled size only when the stride equals the kernel size and "
         "there is no padding. Pooling follows the convolution's formula with its own "
         "stride and padding: floor((i + 2p - d(k - 1) - 1) / s) + 1.",
     ),
-    _Mistake(
+    _shape_mistake(
         "channels-not-updated",
         "a Conv2d layer replaces the channel count by its out_channels (one output "
         "channel per kernel); only pooling and activations keep it.",
     ),
-    _Mistake(
+    _shape_mistake(
         "flatten-drops-channels",
         "nn.Flatten() merges every dimension after the batch, channels included: "
         "(N, C, H, W) becomes (N, C·H·W).",
     ),
-    _Mistake(
+    _shape_mistake(
         "flatten-merges-batch",
         "nn.Flatten() keeps the batch dimension (its start_dim is 1): (N, C, H, W) "
         "becomes (N, C·H·W), one row per example, not one long vector.",
     ),
-    _Mistake(
+    _shape_mistake(
         "linear-in-features",
         "nn.Linear(in_features, out_features) changes the last dimension from "
         "in_features to out_features.",
     ),
-    _Mistake(
+    _shape_mistake(
         "height-width-swapped",
         "you swapped height and width: the pairs are (height, width), so "
         "kernel_size=(3, 5) spans 3 rows and 5 columns, and H is dimension 2, W "
         "dimension 3.",
     ),
-    _Mistake(
+    _shape_mistake(
         "padding-ignored",
         "you ignored the padding: it adds p rows (or columns) of zeros on each side "
         "before the window slides.",
     ),
-    _Mistake(
+    _shape_mistake(
         "total-padding",
         "padding is per side: the padded size is i + 2p, not i + p.",
     ),
-    _Mistake(
+    _shape_mistake(
         "dilation-ignored",
         "you ignored the dilation: a kernel of size k with dilation d spans "
         "d(k - 1) + 1 input positions.",
     ),
-    _Mistake(
+    _shape_mistake(
         "conv-stride-ignored",
         "you ignored the convolution's stride: divide the room left for the window by "
         "the stride, round down and add 1.",
     ),
-    _Mistake(
+    _shape_mistake(
         "forgot-plus-one",
         "you forgot the + 1: (i + 2p - d(k - 1) - 1) // s counts the strides, and "
         "there is one more window position than strides.",
     ),
-    _Mistake(
+    _shape_mistake(
         "batch-dropped",
         "keep the batch dimension N first: every layer keeps it, so the output shape "
         "starts with N.",
@@ -630,32 +576,14 @@ _SHAPE_MISTAKES = [
 ]
 
 
-def _diagnose_shape(
-    fn: Callable, cases: list[Case], case: Case, got: tuple
-) -> str | None:
-    def shape(mistake: _Mistake, other: Case) -> tuple:
-        return _shape_with(mistake.name, other["input_shape"], other["layers"])
-
-    matching = []
-    for mistake in _SHAPE_MISTAKES:
-        try:
-            if shape(mistake, case) == got:
-                matching.append(mistake)
-        except Exception:  # this mistake cannot be computed on this case
-            continue
-    hint = _most_agreeing(fn, cases, matching, shape)
-    where = _first_wrong_layer(fn, case)
-    return " ".join(part for part in (where, hint) if part) or None
-
-
-def _first_wrong_layer(fn: Callable, case: Case) -> str | None:
+def _first_wrong_layer(case: Case, answer, learner) -> str | None:
     """'Layer j of n, <layer>, is the first ...', from the answers on prefixes."""
     layers = case["layers"]
     if len(layers) < 2:
         return None
     for j, expected in enumerate(case.info["prefixes"], start=1):
         prefix = Case({"input_shape": case["input_shape"], "layers": layers[:j]})
-        answer = learner_answer(fn, prefix)
+        answer = learner.try_answer(prefix)
         if answer is None or _shape_or_none(answer) != expected:
             got = _shape_or_none(answer)
             shown = "no shape" if got is None else shape_text(got)
@@ -682,11 +610,11 @@ def _explain_shape_error(case: Case, error: Exception) -> str | None:
     if isinstance(error, TypeError) and re.search(
         r"positional argument|unexpected keyword|multiple values", text
     ):
-        return "the checker calls fn(input_shape, layers), by position."
+        return "the checker calls `fn(input_shape, layers)`, by position."
     if isinstance(error, AttributeError) and "dilation" in text:
         return (
             "nn.AvgPool2d has no dilation (it is always 1): use "
-            "getattr(layer, 'dilation', 1)."
+            "`getattr(layer, 'dilation', 1)`."
         )
     if isinstance(error, AttributeError):
         return (
@@ -716,22 +644,35 @@ def _explain_shape_error(case: Case, error: Exception) -> str | None:
     return None
 
 
-# --- Shared by both checkers ---------------------------------------------------------
+# --- The exercises ---------------------------------------------------------------------
 
+_PARAMETERS = Exercise(
+    "conv2d_parameters",
+    lambda: [
+        Case(
+            {"in_channels": c_in, "out_channels": c_out, "kernel_size": kernel},
+            {} if bias is None else {"bias": bias},
+            expected=count,
+        )
+        for (c_in, c_out, kernel, bias), count in _parameter_grid()
+    ],
+    lambda answer, case: compare_int(answer, case.expected, what="parameter count"),
+    mistakes=_PARAMETER_MISTAKES,
+    explain_error=_explain_parameters_error,
+)
 
-def _most_agreeing(
-    fn: Callable, cases: list[Case], matching: list, compute
-) -> str | None:
-    """The hint of the matching mistake that agrees with the learner on most cases."""
-    return likeliest_hint(
-        fn, cases, matching,
-        lambda mistake, answer, other: _normalised(answer) == compute(mistake, other),
-    )
-
-
-def _normalised(answer):
-    if isinstance(answer, tuple):
-        return _shape_or_none(answer)
-    if isinstance(answer, numbers.Integral) and not isinstance(answer, bool):
-        return int(answer)
-    return None
+_SHAPES = Exercise(
+    "network_output_shape",
+    lambda: [
+        Case(
+            {"input_shape": shape, "layers": copy.deepcopy(list(layers))},
+            expected=expected,
+            prefixes=prefixes,
+        )
+        for shape, layers, expected, prefixes in _shape_cases()
+    ],
+    lambda answer, case: _compare_shape(answer, case.expected),
+    mistakes=_SHAPE_MISTAKES,
+    locate=_first_wrong_layer,
+    explain_error=_explain_shape_error,
+)

@@ -8,34 +8,25 @@ can cancel: an input position gets a nonzero gradient exactly when that output d
 on it. The receptive field is the span from the first such position to the last. The
 measurements are made once per session (a few hundredths of a second) and reused.
 
-Hints come from comparing a wrong answer with what common mistakes give on the same
-case (strides ignored, spans multiplied, dilation ignored, off by one, ...); when
-several fit, the one that agrees with the learner's function on most cases is named.
+Each usual mistake (strides ignored, spans multiplied, dilation ignored, off by one,
+...) is a recurrence of its own; it is named only when it gives the learner's answer on
+every case.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 import re
 from collections.abc import Callable
-from typing import NamedTuple
 
 import numpy as np
 import torch
 
-from labs.check._core import (
-    Case,
-    Mismatch,
-    Result,
-    compare_int,
-    finish,
-    likeliest_hint,
-    not_callable,
-    run_checker,
-    type_phrase,
-)
+from labs.check._compare import compare_int
+from labs.check._core import Case, Exercise, Mismatch, Mistake, check
+from labs.check._result import Result
+from labs.check._text import type_phrase
 
 __all__ = ["receptive_field"]
 
@@ -64,30 +55,7 @@ def receptive_field(fn: Callable, *, raise_on_failure: bool = False) -> Result:
     d ≤ 4). The expected size is measured from the gradient of a conv1d stack with
     weights of ones (see the module's docstring). The answer must be an ``int``.
     """
-    if not callable(fn):
-        return finish(not_callable("receptive_field", fn), raise_on_failure)
-    cases = [
-        Case([("layers", [tuple(layer) for layer in layers])], expected=size)
-        for layers, size in _cases()
-    ]
-
-    def guarded(layers):
-        mine = list(layers)  # the learner's function gets its own copy of the list
-        answer = fn(mine)
-        return _Modified(answer) if mine != layers else answer
-
-    def diagnose(case: Case, got) -> str | None:
-        return _diagnose(fn, cases, case, got)
-
-    result = run_checker(
-        "receptive_field",
-        guarded,
-        cases,
-        compare=_compare,
-        diagnose=diagnose,
-        explain_error=_explain_error,
-    )
-    return finish(result, raise_on_failure)
+    return check(_EXERCISE, fn, raise_on_failure=raise_on_failure)
 
 
 # --- The cases, measured with PyTorch -------------------------------------------------
@@ -133,17 +101,6 @@ def _measured_size(layers) -> int:
     return int(reached[-1] - reached[0]) + 1
 
 
-@contextlib.contextmanager
-def _one_thread():
-    """Tiny tensors: one thread is several times faster than coordinating several."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 @functools.cache
 def _cases() -> tuple:
     """(layers, size) for the hand-picked stacks, then seeded random ones."""
@@ -157,27 +114,14 @@ def _cases() -> tuple:
         )
         if stack not in stacks:
             stacks.append(stack)
-    with _one_thread():
-        return tuple((stack, _measured_size(stack)) for stack in stacks)
+    return tuple((stack, _measured_size(stack)) for stack in stacks)
 
 
 # --- Comparing ------------------------------------------------------------------------
 
 
-class _Modified(NamedTuple):
-    """What the checker records when the learner's function changed the list."""
-
-    answer: object
-
-
-def _compare(got, expected: int) -> None:
-    if isinstance(got, _Modified):
-        raise Mismatch(
-            "your function modified its argument `layers` in place.",
-            got=got.answer,
-            hint="`layers.pop()`, `layers.reverse()` and `del layers[0]` change the "
-            "caller's list. Read the layers with `for k, s, d in layers:` instead.",
-        )
+def _compare(got, case: Case) -> None:
+    expected = case.expected
     if isinstance(got, (tuple, list)):
         hint = "return a single int, the size of the receptive field."
         if len(got) == 2 and got[0] == expected:
@@ -219,11 +163,6 @@ def _product_of_spans(layers, *, jumps: bool) -> int:
     return size
 
 
-class _Mistake(NamedTuple):
-    size: Callable  # layers -> what the mistake gives
-    hint: str
-
-
 _NO_JUMP_HINT = (
     "you forgot the jump. After a layer with stride s its outputs are s input "
     "positions apart, so every later step covers the product of the earlier strides: "
@@ -240,51 +179,53 @@ _OFF_BY_ONE_HINT = (
     "d(k - 1) to the field, since its first tap sits on a position already counted."
 )
 
+def _mistake(name: str, hint: str, size: Callable) -> Mistake:
+    """A mistaken recurrence: ``size(layers)`` is what it gives."""
+    return Mistake(name, hint, lambda case: size(case["layers"]))
+
+
 _MISTAKES = (
-    _Mistake(lambda layers: _field(layers, strides=False), _NO_JUMP_HINT),
-    _Mistake(lambda layers: _product_of_spans(layers, jumps=False), _PRODUCT_HINT),
-    _Mistake(lambda layers: _product_of_spans(layers, jumps=True), _PRODUCT_HINT),
-    _Mistake(
-        lambda layers: _field(layers, span=lambda k, d: k - 1),
+    _mistake("no-jump", _NO_JUMP_HINT, lambda layers: _field(layers, strides=False)),
+    _mistake("product-of-spans", _PRODUCT_HINT,
+             lambda layers: _product_of_spans(layers, jumps=False)),
+    _mistake("product-with-jumps", _PRODUCT_HINT,
+             lambda layers: _product_of_spans(layers, jumps=True)),
+    _mistake(
+        "dilation-ignored",
         "you used k instead of the dilated span d(k - 1) + 1: the taps of a layer with "
         "dilation d are d positions apart, so it widens the field by d(k - 1) steps.",
+        lambda layers: _field(layers, span=lambda k, d: k - 1),
     ),
-    _Mistake(
-        lambda layers: _field(layers, span=lambda k, d: d * k - 1),
+    _mistake(
+        "d-times-k",
         "you took d·k for the span of a dilated kernel; it is d(k - 1) + 1 (k taps "
         "with d - 1 holes between neighbours), so a layer adds d(k - 1) steps.",
+        lambda layers: _field(layers, span=lambda k, d: d * k - 1),
     ),
-    _Mistake(lambda layers: _field(layers, start=0), _OFF_BY_ONE_HINT),
-    _Mistake(lambda layers: _field(layers, start=2), _OFF_BY_ONE_HINT),
-    _Mistake(
-        lambda layers: _field(layers, span=lambda k, d: d * (k - 1) + 1),
+    _mistake("start-at-0", _OFF_BY_ONE_HINT, lambda layers: _field(layers, start=0)),
+    _mistake("start-at-2", _OFF_BY_ONE_HINT, lambda layers: _field(layers, start=2)),
+    _mistake(
+        "whole-span-added",
         "you added each layer's whole span d(k - 1) + 1. The first tap of a window "
         "sits on a position the field already counts, so a layer adds d(k - 1) "
         "steps: r += d(k - 1)·jump, starting from r = 1.",
+        lambda layers: _field(layers, span=lambda k, d: d * (k - 1) + 1),
     ),
-    _Mistake(
-        lambda layers: _field(layers, jump_first=True),
+    _mistake(
+        "stride-applied-first",
         "a layer's stride spaces out its outputs, not its own taps: multiply the jump "
         "by s after adding this layer's d(k - 1)·jump, so that only later layers use "
         "it.",
+        lambda layers: _field(layers, jump_first=True),
     ),
-    _Mistake(
-        lambda layers: _field(layers, reverse=True),
+    _mistake(
+        "layers-reversed",
         "you went through the layers last to first with the forward recurrence. The "
         "input goes through layers[0] first, so the jump grows from the first layer "
         "on. (Going backwards works too, with r = (r - 1)·s + d(k - 1) + 1.)",
+        lambda layers: _field(layers, reverse=True),
     ),
 )
-
-
-def _diagnose(fn: Callable, cases: list[Case], case: Case, got) -> str | None:
-    """The hint of the mistake that gives ``got`` and agrees most with the learner."""
-    layers = case["layers"]
-    matching = [m for m in _MISTAKES if m.size(layers) == got]
-    return likeliest_hint(
-        fn, cases, matching,
-        lambda mistake, answer, other: answer == mistake.size(other["layers"]),
-    )
 
 
 _UNPACK = re.compile(r"values to unpack|cannot unpack|not subscriptable|not iterable")
@@ -293,7 +234,7 @@ _UNPACK = re.compile(r"values to unpack|cannot unpack|not subscriptable|not iter
 def _explain_error(case: Case, error: Exception) -> str | None:
     text = str(error)
     if isinstance(error, TypeError) and "positional argument" in text:
-        return "the checker calls fn(layers), with the list of layers only."
+        return "the checker calls `fn(layers)`, with the list of layers only."
     if isinstance(error, (TypeError, ValueError)) and _UNPACK.search(text):
         return (
             "each layer is a tuple of three ints, (k, s, d): `for k, s, d in layers:`."
@@ -301,3 +242,23 @@ def _explain_error(case: Case, error: Exception) -> str | None:
     if not case["layers"]:
         return "with no layers an output is one input position: return 1."
     return None
+
+
+def _mutation_hint(name: str, original) -> str:
+    return (
+        "`layers.pop()`, `layers.reverse()` and `del layers[0]` change the caller's "
+        "list. Read the layers with `for k, s, d in layers:` instead."
+    )
+
+
+_EXERCISE = Exercise(
+    "receptive_field",
+    lambda: [
+        Case([("layers", [tuple(layer) for layer in layers])], expected=size)
+        for layers, size in _cases()
+    ],
+    _compare,
+    mistakes=_MISTAKES,
+    explain_error=_explain_error,
+    mutation_hint=_mutation_hint,
+)

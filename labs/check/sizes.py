@@ -4,9 +4,8 @@ The expected sizes are not computed from a formula: they are the sizes of what P
 returns, on tiny tensors, for every configuration of a grid that PyTorch accepts. The
 grid is computed once per session (about 0.3 s) and then reused.
 
-Hints come from comparing the learner's function with the formulas of common mistakes:
-among the mistakes that give the learner's answer on the failing case, the one that
-agrees with the learner's function on most of the grid is named.
+Each usual mistake is a formula; a mistake is named only when its formula gives the
+learner's answer on every case of the grid.
 """
 
 from __future__ import annotations
@@ -14,18 +13,12 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Callable
-from typing import NamedTuple
 
 import torch
 
-from labs.check._core import (
-    Case,
-    Result,
-    compare_int,
-    finish,
-    likeliest_hint,
-    run_checker,
-)
+from labs.check._compare import compare_int
+from labs.check._core import Case, Exercise, Mistake, check
+from labs.check._result import Result
 
 __all__ = ["output_size", "transposed_output_size"]
 
@@ -53,11 +46,8 @@ def output_size(
     least 1; simple ones first (d = 1, s = 1, p = 0). The answer must be an ``int``
     equal to PyTorch's size.
     """
-    grid = _conv_grid() if dilation else [c for c in _conv_grid() if c[0][4] == 1]
-    names = _CONV_PARAMETERS if dilation else _CONV_PARAMETERS[:4]
-    cases = [Case(zip(names, arguments), expected=size) for arguments, size in grid]
-    mistakes = [m for m in _CONV_MISTAKES if dilation or not m.uses_dilation]
-    return finish(_check("output_size", fn, cases, mistakes), raise_on_failure)
+    exercise = _OUTPUT_SIZE if dilation else _OUTPUT_SIZE_NO_DILATION
+    return check(exercise, fn, raise_on_failure=raise_on_failure)
 
 
 def transposed_output_size(fn: Callable, *, raise_on_failure: bool = False) -> Result:
@@ -78,33 +68,7 @@ def transposed_output_size(fn: Callable, *, raise_on_failure: bool = False) -> R
     than the stride or the dilation, output size at least 1), simple ones first. The
     answer must be an ``int`` equal to PyTorch's size.
     """
-    cases = [
-        Case(zip(_TRANSPOSED_PARAMETERS, arguments), expected=size)
-        for arguments, size in _transposed_grid()
-    ]
-    return finish(
-        _check("transposed_output_size", fn, cases, _TRANSPOSED_MISTAKES),
-        raise_on_failure,
-    )
-
-
-def _check(name: str, fn: Callable, cases: list[Case], mistakes: list) -> Result:
-    def diagnose(case: Case, got) -> str | None:
-        return _diagnose(fn, cases, mistakes, case, got)
-
-    def explain_error(case: Case, error: Exception) -> str | None:
-        if not (isinstance(error, TypeError) and "positional argument" in str(error)):
-            return None
-        call = f"fn({', '.join(case.positional)})"
-        hint = f"the checker calls {call}, by position."
-        if name == "output_size" and "d" in case:
-            hint += " Without dilation, use check.output_size(fn, dilation=False)."
-        return hint
-
-    return run_checker(
-        name, fn, cases, compare=compare_int, diagnose=diagnose,
-        explain_error=explain_error,
-    )
+    return check(_TRANSPOSED_OUTPUT_SIZE, fn, raise_on_failure=raise_on_failure)
 
 
 # --- The grids, computed by PyTorch ---------------------------------------------------
@@ -146,120 +110,170 @@ def _transposed_grid() -> tuple:
     return tuple(grid)
 
 
+@functools.cache
+def _conv_cases(dilation: bool) -> tuple:
+    """The grid as cases, simple ones first; without dilation, d = 1 and not passed."""
+    names = _CONV_PARAMETERS if dilation else _CONV_PARAMETERS[:4]
+    return tuple(
+        Case(zip(names, arguments), expected=size)
+        for arguments, size in _conv_grid()
+        if dilation or arguments[4] == 1
+    )
+
+
+@functools.cache
+def _transposed_cases() -> tuple:
+    return tuple(
+        Case(zip(_TRANSPOSED_PARAMETERS, arguments), expected=size)
+        for arguments, size in _transposed_grid()
+    )
+
+
 # --- Common mistakes and their hints ------------------------------------------------
 # Integer arithmetic only: -(-a // b) is ceil(a / b).
 
 
-class _Mistake(NamedTuple):
-    formula: Callable  # the size the mistake gives, from the same arguments
-    hint: str
-    uses_dilation: bool = False  # left out when the exercise has no dilation
+def _span(k, d):  # the span of a dilated kernel
+    return d * (k - 1) + 1
 
 
-def _conv_mistake_formulas():
-    def eff(k, d):  # the span of a dilated kernel
-        return d * (k - 1) + 1
-
-    return [
-        (
-            lambda i, k, s, p, d=1: -(-(i + 2 * p - eff(k, d)) // s) + 1,
-            "you rounded up. The last window must fit inside the padded input, so the "
-            "number of strides is rounded down: floor((i + 2p - d(k - 1) - 1) / s) + "
-            "1.",
-            False,
-        ),
-        (
-            lambda i, k, s, p, d=1: (i + 2 * p - eff(k, d)) // s,
-            "you forgot the + 1: (i + 2p - d(k - 1) - 1) // s counts the strides, and "
-            "there is one more position than strides (the starting one).",
-            False,
-        ),
-        (
-            lambda i, k, s, p, d=1: (i + p - eff(k, d)) // s + 1,
-            "you used the total padding: in PyTorch `p` is the padding on each side, "
-            "so the padded input has size i + 2p.",
-            False,
-        ),
-        (
-            lambda i, k, s, p, d=1: (i + 2 * p - k) // s + 1,
-            "you ignored the dilation: a kernel of size k with dilation d spans "
-            "d(k - 1) + 1 input elements.",
-            True,
-        ),
-        (
-            lambda i, k, s, p, d=1: (i + 2 * p - d * k) // s + 1,
-            "you took d·k for the span of the dilated kernel; it is d(k - 1) + 1 (k "
-            "taps, with d - 1 gaps between neighbours).",
-            True,
-        ),
-        (
-            lambda i, k, s, p, d=1: (i + 2 * p - eff(k, d + 1)) // s + 1,
-            "you treated d as the number of gaps between taps. In PyTorch d = 1 is an "
-            "ordinary kernel and the span is d(k - 1) + 1.",
-            True,
-        ),
-        (
-            lambda i, k, s, p, d=1: i + 2 * p - eff(k, d) + 1,
-            "you ignored the stride: divide the room left for the window by s and "
-            "round down, floor((i + 2p - d(k - 1) - 1) / s) + 1.",
-            False,
-        ),
-        (
-            lambda i, k, s, p, d=1: (i - eff(k, d)) // s + 1,
-            "you ignored the padding: it adds p elements on each side of the input.",
-            False,
-        ),
-    ]
+_CONV_MISTAKES = (
+    Mistake.formula(
+        "ceil",
+        "you rounded up. The last window must fit inside the padded input, so the "
+        "number of strides is rounded down: floor((i + 2p - d(k - 1) - 1) / s) + 1.",
+        lambda i, k, s, p, d=1: -(-(i + 2 * p - _span(k, d)) // s) + 1,
+    ),
+    Mistake.formula(
+        "forgot-plus-one",
+        "you forgot the + 1: (i + 2p - d(k - 1) - 1) // s counts the strides, and "
+        "there is one more position than strides (the starting one).",
+        lambda i, k, s, p, d=1: (i + 2 * p - _span(k, d)) // s,
+    ),
+    Mistake.formula(
+        "total-padding",
+        "you used the total padding: in PyTorch `p` is the padding on each side, so "
+        "the padded input has size i + 2p.",
+        lambda i, k, s, p, d=1: (i + p - _span(k, d)) // s + 1,
+    ),
+    Mistake.formula(
+        "dilation-ignored",
+        "you ignored the dilation: a kernel of size k with dilation d spans "
+        "d(k - 1) + 1 input elements.",
+        lambda i, k, s, p, d=1: (i + 2 * p - k) // s + 1,
+    ),
+    Mistake.formula(
+        "d-times-k",
+        "you took d·k for the span of the dilated kernel; it is d(k - 1) + 1 (k taps, "
+        "with d - 1 gaps between neighbours).",
+        lambda i, k, s, p, d=1: (i + 2 * p - d * k) // s + 1,
+    ),
+    Mistake.formula(
+        "dilation-as-gaps",
+        "you treated d as the number of gaps between taps. In PyTorch d = 1 is an "
+        "ordinary kernel and the span is d(k - 1) + 1.",
+        lambda i, k, s, p, d=1: (i + 2 * p - _span(k, d + 1)) // s + 1,
+    ),
+    Mistake.formula(
+        "stride-ignored",
+        "you ignored the stride: divide the room left for the window by s and round "
+        "down, floor((i + 2p - d(k - 1) - 1) / s) + 1.",
+        lambda i, k, s, p, d=1: i + 2 * p - _span(k, d) + 1,
+    ),
+    Mistake.formula(
+        "padding-ignored",
+        "you ignored the padding: it adds p elements on each side of the input.",
+        lambda i, k, s, p, d=1: (i - _span(k, d)) // s + 1,
+    ),
+)
 
 
-def _transposed_mistake_formulas():
-    def full(i, k, s, d):  # the output before padding is cropped
-        return (i - 1) * s + d * (k - 1) + 1
-
-    return [
-        (
-            lambda i, k, s, p, d, a: full(i, k, s, d) - 2 * p,
-            "you forgot output_padding: it adds output_padding elements on one side, "
-            "o = (i - 1)s - 2p + d(k - 1) + output_padding + 1.",
-        ),
-        (
-            lambda i, k, s, p, d, a: full(i, k, s, d) + 2 * p + a,
-            "padding in a transposed convolution is removed from each side of the "
-            "output: use - 2p, not + 2p.",
-        ),
-        (
-            lambda i, k, s, p, d, a: full(i, k, s, 1) - 2 * p + a,
-            "you ignored the dilation: the kernel spans d(k - 1) + 1 output elements.",
-        ),
-        (
-            lambda i, k, s, p, d, a: (i + 2 * p - d * (k - 1) - 1) // s + 1,
-            "that is the output size of the ordinary convolution. The transposed one "
-            "maps the other way: o = (i - 1)s - 2p + d(k - 1) + output_padding + 1.",
-        ),
-        (
-            lambda i, k, s, p, d, a: full(i, k, s, d) - 2 * p + a - 1,
-            "you forgot the + 1: the last input lands at position (i - 1)s and the "
-            "kernel placed there reaches d(k - 1) further, so before cropping the "
-            "output has (i - 1)s + d(k - 1) + 1 elements.",
-        ),
-        (
-            lambda i, k, s, p, d, a: i * s + d * (k - 1) + 1 - 2 * p + a,
-            "you used i·s: there are i - 1 strides between i input positions, so the "
-            "term is (i - 1)s.",
-        ),
-    ]
+def _full(i, k, s, d):  # a transposed convolution's output before padding is cropped
+    return (i - 1) * s + d * (k - 1) + 1
 
 
-_CONV_MISTAKES = [_Mistake(*m) for m in _conv_mistake_formulas()]
-_TRANSPOSED_MISTAKES = [_Mistake(*m) for m in _transposed_mistake_formulas()]
+_TRANSPOSED_MISTAKES = (
+    Mistake.formula(
+        "output-padding-ignored",
+        "you forgot output_padding: it adds output_padding elements on one side, "
+        "o = (i - 1)s - 2p + d(k - 1) + output_padding + 1.",
+        lambda i, k, s, p, d, a: _full(i, k, s, d) - 2 * p,
+    ),
+    Mistake.formula(
+        "plus-2p",
+        "padding in a transposed convolution is removed from each side of the output: "
+        "use - 2p, not + 2p.",
+        lambda i, k, s, p, d, a: _full(i, k, s, d) + 2 * p + a,
+    ),
+    Mistake.formula(
+        "minus-p",
+        "padding is removed from each side of the output, p elements on each: - 2p in "
+        "all, not - p.",
+        lambda i, k, s, p, d, a: _full(i, k, s, d) - p + a,
+    ),
+    Mistake.formula(
+        "dilation-ignored",
+        "you ignored the dilation: the kernel spans d(k - 1) + 1 output elements.",
+        lambda i, k, s, p, d, a: _full(i, k, s, 1) - 2 * p + a,
+    ),
+    Mistake.formula(
+        "d-times-k",
+        "you took d·k for the span of the dilated kernel; it is d(k - 1) + 1 (k taps, "
+        "with d - 1 gaps between neighbours).",
+        lambda i, k, s, p, d, a: (i - 1) * s + d * k - 2 * p + a,
+    ),
+    Mistake.formula(
+        "conv-formula",
+        "that is the output size of the ordinary convolution. The transposed one maps "
+        "the other way: o = (i - 1)s - 2p + d(k - 1) + output_padding + 1.",
+        lambda i, k, s, p, d, a: (i + 2 * p - d * (k - 1) - 1) // s + 1,
+    ),
+    Mistake.formula(
+        "forgot-plus-one",
+        "you forgot the + 1: the last input lands at position (i - 1)s and the kernel "
+        "placed there reaches d(k - 1) further, so before cropping the output has "
+        "(i - 1)s + d(k - 1) + 1 elements.",
+        lambda i, k, s, p, d, a: _full(i, k, s, d) - 2 * p + a - 1,
+    ),
+    Mistake.formula(
+        "i-times-s",
+        "you used i·s: there are i - 1 strides between i input positions, so the term "
+        "is (i - 1)s.",
+        lambda i, k, s, p, d, a: i * s + d * (k - 1) + 1 - 2 * p + a,
+    ),
+)
 
 
-def _diagnose(
-    fn: Callable, cases: list[Case], mistakes: list[_Mistake], case: Case, got
-) -> str | None:
-    """The hint of the mistake giving ``got`` that agrees most with the learner."""
-    matching = [m for m in mistakes if m.formula(*case.positional.values()) == int(got)]
-    return likeliest_hint(
-        fn, cases, matching,
-        lambda mistake, answer, other: answer == mistake.formula(*other.positional.values()),
+def _explain_call(name: str, with_dilation: bool):
+    def explain_error(case: Case, error: Exception) -> str | None:
+        if not (isinstance(error, TypeError) and "positional argument" in str(error)):
+            return None
+        hint = f"the checker calls `fn({', '.join(case.positional)})`, by position."
+        if name == "output_size" and with_dilation:
+            hint += " Without dilation, use `check.output_size(fn, dilation=False)`."
+        return hint
+
+    return explain_error
+
+
+def _exercise(name: str, cases, mistakes, with_dilation: bool = True) -> Exercise:
+    return Exercise(
+        name,
+        cases,
+        lambda answer, case: compare_int(answer, case.expected),
+        mistakes=mistakes,
+        explain_error=_explain_call(name, with_dilation),
     )
+
+
+_OUTPUT_SIZE = _exercise("output_size", lambda: _conv_cases(True), _CONV_MISTAKES)
+_OUTPUT_SIZE_NO_DILATION = _exercise(
+    "output_size",
+    lambda: _conv_cases(False),
+    [m for m in _CONV_MISTAKES if m.name not in ("dilation-ignored", "d-times-k",
+                                                  "dilation-as-gaps")],
+    with_dilation=False,
+)
+_TRANSPOSED_OUTPUT_SIZE = _exercise(
+    "transposed_output_size", _transposed_cases, _TRANSPOSED_MISTAKES
+)

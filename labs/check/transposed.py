@@ -7,9 +7,9 @@ compares with sizes PyTorch returns: for each configuration of a grid, the
 ``output_padding`` for which ``conv_transpose1d`` gives back the size that went into
 ``conv1d``.
 
-When an answer is wrong, the checker computes what common mistakes give on the same
-case (the matrix transposed, the kernel flipped, column-major flattening, the leftover
-taken without ``mod s``, ...) and names the mistake whose answer equals the learner's.
+Each usual mistake (the matrix transposed, the kernel flipped, column-major flattening,
+the leftover taken without ``mod s``, ...) computes the answer it gives on a case; it is
+named only when it gives the learner's answer on every case.
 """
 
 from __future__ import annotations
@@ -24,19 +24,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from labs.check._core import (
-    ATOL,
-    RTOL,
-    Case,
-    Result,
-    call_learner,
-    compare_int,
-    compare_values,
-    finish,
-    likeliest_hint,
-    require_ndarray,
-    run_checker,
-)
+from labs.check._compare import compare_int, compare_values, require_ndarray
+from labs.check._core import Case, Exercise, Impossible, Mistake, check
+from labs.check._result import Result
 
 __all__ = ["conv2d_matrix", "restoring_output_padding"]
 
@@ -92,18 +82,8 @@ def conv2d_matrix(
     rows and columns that no window reaches), then seeded random ones up to 20 in all
     (kH, kW ≤ 4, H, W ≤ 7, stride ≤ 3).
     """
-    cases = _matrix_cases(stride)
-    return finish(
-        run_checker(
-            "conv2d_matrix",
-            fn,
-            cases,
-            compare=_compare_matrix,
-            diagnose=functools.partial(_diagnose_matrix, fn, cases),
-            explain_error=functools.partial(_explain_matrix_error, stride),
-        ),
-        raise_on_failure,
-    )
+    exercise = _MATRIX if stride else _MATRIX_NO_STRIDE
+    return check(exercise, fn, raise_on_failure=raise_on_failure)
 
 
 def _conv_matrix(kernel: np.ndarray, input_shape, stride: int = 1,
@@ -157,8 +137,8 @@ def _matrix_cases(with_stride: bool) -> list[Case]:
     return cases
 
 
-def _compare_matrix(got, expected: np.ndarray) -> None:
-    compare_values(require_ndarray(got), expected, what="matrix", label="M")
+def _compare_matrix(got, case: Case) -> None:
+    compare_values(require_ndarray(got), case.expected, what="matrix", label="M")
 
 
 class _Sizes(NamedTuple):
@@ -198,148 +178,151 @@ def _contiguous_kernel(case: Case) -> np.ndarray | None:
     return matrix
 
 
-def _matrix_mistakes(case: Case):
-    """(name, hint, thunk) triples; each thunk builds the matrix a mistake gives."""
-    kernel, expected = case["kernel"], case.info["expected"]
+_ORDER = (
+    "Flatten row by row, as x.ravel() does: input pixel (a, b) is column a·W + b and "
+    "output pixel (r, c) is row r·W_out + c."
+)
+
+
+def _shape_phrase(case: Case) -> str:
+    rows, columns = case.expected.shape
+    return f"(H_out·W_out, H·W) = ({rows}, {columns})"
+
+
+def _with_kernel(change: Callable) -> Callable:
+    """The matrix a learner builds from a changed kernel."""
+
+    def gives(case: Case) -> np.ndarray:
+        n = _matrix_sizes(case)
+        return _conv_matrix(change(case["kernel"]), (n.h, n.w), n.stride)
+
+    return gives
+
+
+def _columns_column_major(case: Case) -> np.ndarray:
     n = _matrix_sizes(case)
-    rows, columns = expected.shape
-    order = (
-        "Flatten row by row, as x.ravel() does: input pixel (a, b) is column a·W + b "
-        "and output pixel (r, c) is row r·W_out + c."
+    return _column_major(case.expected, n.h, n.w, axis=1)
+
+
+def _rows_column_major(matrix: np.ndarray, case: Case) -> np.ndarray:
+    n = _matrix_sizes(case)
+    return _column_major(matrix, n.h_out, n.w_out, axis=0)
+
+
+def _contiguous(case: Case) -> np.ndarray:
+    matrix = _contiguous_kernel(case)
+    if matrix is None:
+        raise Impossible("this mistake would index past the end: it raises instead")
+    return matrix
+
+
+def _stride_hint(case: Case) -> str:
+    n = _matrix_sizes(case)
+    return (
+        f"your matrix is the one for stride 1. With stride {n.stride} the windows "
+        f"start every {n.stride} pixels, so there are only H_out·W_out = "
+        f"{n.h_out}·{n.w_out} rows, H_out = (H - kH) // stride + 1."
     )
-    yield (
+
+
+def _padded_to_every_pixel(case: Case) -> np.ndarray:
+    n = _matrix_sizes(case)
+    return _conv_matrix(case["kernel"], (n.h, n.w), 1, pad=(0, n.kw - 1, 0, n.kh - 1))
+
+
+_MATRIX_MISTAKES = (
+    Mistake(
         "transposed",
-        "your matrix is the transpose of M. M has one row per output pixel and one "
-        f"column per input pixel, shape (H_out·W_out, H·W) = ({rows}, {columns}), so "
-        "that M @ x.ravel() is the output. (Its transpose is the matrix of the "
-        "transposed convolution.)",
-        lambda: expected.T,
-    )
-    if kernel.size > 1:
-        yield (
-            "flipped",
-            "your matrix holds the kernel flipped (rotated by 180°), which is a true "
-            "convolution. conv2d in PyTorch is a cross-correlation: the row of output "
-            "(r, c) holds kernel[i, j] at input pixel (r·stride + i, c·stride + j), "
-            "the kernel as it is.",
-            lambda: _conv_matrix(kernel[::-1, ::-1], (n.h, n.w), n.stride),
-        )
-    if n.kh > 1 and n.kw > 1:
-        for axis, which in ((0, "upside down"), (1, "left to right")):
-            yield (
-                f"flipped_{axis}",
-                f"your matrix holds the kernel flipped {which}: kernel[i, j] goes to "
-                "input pixel (r·stride + i, c·stride + j), with i counting rows down "
-                "and j columns to the right.",
-                lambda axis=axis: _conv_matrix(np.flip(kernel, axis), (n.h, n.w),
-                                               n.stride),
-            )
-    if n.kh != n.kw or not np.allclose(kernel, kernel.T):
-        yield (
-            "kernel_transposed",
-            "your matrix uses the kernel transposed: kernel[i, j] is row i and column "
-            "j of the kernel, so it lands i rows down and j columns to the right of "
-            "the window's top-left corner.",
-            lambda: _conv_matrix(kernel.T, (n.h, n.w), n.stride),
-        )
-    if n.w > 1 and n.h > 1:
-        yield (
-            "columns_column_major",
-            "your columns follow the input pixels column by column (that matches "
-            "x.ravel(order='F') or x.T.ravel(), not x.ravel()). " + order,
-            lambda: _column_major(expected, n.h, n.w, axis=1),
-        )
-    if n.w_out > 1 and n.h_out > 1:
-        yield (
-            "rows_column_major",
-            "your rows follow the output pixels column by column. " + order,
-            lambda: _column_major(expected, n.h_out, n.w_out, axis=0),
-        )
-    if n.w > 1 and n.h > 1:
-        yield (
-            "both_column_major",
-            "your rows and columns both follow the pixels column by column "
-            "(order='F'). " + order,
-            lambda: _column_major(_column_major(expected, n.h, n.w, axis=1),
-                                  n.h_out, n.w_out, axis=0),
-        )
-    if n.kh > 1 and n.w > n.kw:
-        yield (
-            "contiguous_kernel",
+        lambda case: (
+            "your matrix is the transpose of M. M has one row per output pixel and one "
+            f"column per input pixel, shape {_shape_phrase(case)}, so that "
+            "M @ x.ravel() is the output. (Its transpose is the matrix of the "
+            "transposed convolution.)"
+        ),
+        lambda case: case.expected.T,
+    ),
+    Mistake(
+        "flipped",
+        "your matrix holds the kernel flipped (rotated by 180°), which is a true "
+        "convolution. conv2d in PyTorch is a cross-correlation: the row of output "
+        "(r, c) holds kernel[i, j] at input pixel (r·stride + i, c·stride + j), the "
+        "kernel as it is.",
+        _with_kernel(lambda kernel: kernel[::-1, ::-1]),
+    ),
+    Mistake(
+        "flipped_0",
+        "your matrix holds the kernel flipped upside down: kernel[i, j] goes to input "
+        "pixel (r·stride + i, c·stride + j), with i counting rows down and j columns "
+        "to the right.",
+        _with_kernel(lambda kernel: np.flip(kernel, 0)),
+    ),
+    Mistake(
+        "flipped_1",
+        "your matrix holds the kernel flipped left to right: kernel[i, j] goes to "
+        "input pixel (r·stride + i, c·stride + j), with i counting rows down and j "
+        "columns to the right.",
+        _with_kernel(lambda kernel: np.flip(kernel, 1)),
+    ),
+    Mistake(
+        "kernel_transposed",
+        "your matrix uses the kernel transposed: kernel[i, j] is row i and column j of "
+        "the kernel, so it lands i rows down and j columns to the right of the "
+        "window's top-left corner.",
+        _with_kernel(lambda kernel: kernel.T),
+    ),
+    Mistake(
+        "columns_column_major",
+        "your columns follow the input pixels column by column (that matches "
+        "x.ravel(order='F') or x.T.ravel(), not x.ravel()). " + _ORDER,
+        _columns_column_major,
+    ),
+    Mistake(
+        "rows_column_major",
+        "your rows follow the output pixels column by column. " + _ORDER,
+        lambda case: _rows_column_major(case.expected, case),
+    ),
+    Mistake(
+        "both_column_major",
+        "your rows and columns both follow the pixels column by column "
+        "(order='F'). " + _ORDER,
+        lambda case: _rows_column_major(_columns_column_major(case), case),
+    ),
+    Mistake(
+        "contiguous_kernel",
+        lambda case: (
             "each row holds the kernel's values side by side in consecutive columns. "
-            f"In the flattened image the pixel below (a, b) is W = {n.w} columns "
-            "further, not 1: kernel[i, j] goes to column (r·stride + i)·W + "
-            "c·stride + j.",
-            lambda: _contiguous_kernel(case),
-        )
-    if n.stride > 1:
-        yield (
-            "ignored_stride",
-            f"your matrix is the one for stride 1. With stride {n.stride} the windows "
-            f"start every {n.stride} pixels, so there are only H_out·W_out = "
-            f"{n.h_out}·{n.w_out} rows, H_out = (H - kH) // stride + 1.",
-            lambda: _conv_matrix(kernel, (n.h, n.w), 1),
-        )
-    yield (
+            f"In the flattened image the pixel below (a, b) is W = "
+            f"{_matrix_sizes(case).w} columns further, not 1: kernel[i, j] goes to "
+            "column (r·stride + i)·W + c·stride + j."
+        ),
+        _contiguous,
+    ),
+    Mistake(
+        "ignored_stride",
+        _stride_hint,
+        lambda case: _conv_matrix(case["kernel"], case["input_shape"], 1),
+    ),
+    Mistake(
         "four_axes",
-        "your array has the right numbers but 4 axes (H_out, W_out, H, W): flatten it "
-        f"into the matrix with .reshape({rows}, {columns}).",
-        lambda: expected.reshape(n.h_out, n.w_out, n.h, n.w),
-    )
-    if n.kh > 1 or n.kw > 1:
-        yield (
-            "one_row_per_pixel",
-            "your matrix has one row per input pixel, with windows running past the "
-            "bottom and right edges. Without padding a kernel fits at only "
-            "H_out·W_out positions, H_out = (H - kH) // stride + 1 and "
-            "W_out = (W - kW) // stride + 1.",
-            lambda: _conv_matrix(kernel, (n.h, n.w), 1, pad=(0, n.kw - 1, 0, n.kh - 1)),
-        )
+        lambda case: (
+            "your array has the right numbers but 4 axes (H_out, W_out, H, W): flatten "
+            f"it into the matrix with .reshape{case.expected.shape}."
+        ),
+        lambda case: case.expected.reshape(
+            _matrix_sizes(case).h_out, _matrix_sizes(case).w_out, *case["input_shape"]
+        ),
+    ),
+    Mistake(
+        "one_row_per_pixel",
+        "your matrix has one row per input pixel, with windows running past the "
+        "bottom and right edges. Without padding a kernel fits at only H_out·W_out "
+        "positions, H_out = (H - kH) // stride + 1 and W_out = (W - kW) // stride + 1.",
+        _padded_to_every_pixel,
+    ),
+)
 
 
-def _same(mistake: Callable, got) -> bool:
-    """Whether the matrix a mistake builds equals ``got`` (False if it cannot be)."""
-    try:
-        candidate = mistake()
-        got = np.asarray(got, dtype=np.float64)
-    except (RuntimeError, TypeError, ValueError):  # e.g. a transposed kernel too tall
-        return False
-    if candidate is None:
-        return False
-    return candidate.shape == got.shape and np.allclose(
-        candidate, got, rtol=RTOL, atol=ATOL
-    )
-
-
-def _diagnose_matrix(fn: Callable, cases: list[Case], case: Case, got) -> str | None:
-    """The hint of the common mistake whose matrix equals the learner's.
-
-    Some mistakes coincide on some cases (a symmetric kernel flipped is the kernel
-    transposed); then the one that agrees with the learner's function on most cases
-    is named.
-    """
-    matching = {
-        name: hint
-        for name, hint, mistake in _matrix_mistakes(case)
-        if _same(mistake, got)
-    }
-    if len(matching) <= 1:
-        if matching:
-            return next(iter(matching.values()))
-        return _matrix_shape_hint(case, got)
-    agreement = dict.fromkeys(matching, 0)
-    for other in cases:
-        try:
-            answer = call_learner(fn, other)[0]
-        except Exception:  # includes Mismatch and NotAttempted: no evidence here
-            continue
-        for name, _, mistake in _matrix_mistakes(other):
-            if name in agreement and _same(mistake, answer):
-                agreement[name] += 1
-    return matching[max(agreement, key=agreement.get)]  # the first of equals
-
-
-def _matrix_shape_hint(case: Case, got) -> str | None:
+def _matrix_shape_hint(case: Case, got, wrong=None) -> str | None:
     """A hint from the shape alone, when no mistake reproduced the learner's matrix."""
     n = _matrix_sizes(case)
     expected = case.info["expected"]
@@ -427,32 +410,15 @@ def restoring_output_padding(fn: Callable, *, raise_on_failure: bool = False) ->
     ``output_padding`` among those it accepts for which ``conv_transpose1d`` returns
     size ``i``. The answer must be that ``int``.
     """
-    cases = [
-        Case(zip(_PADDING_PARAMETERS, arguments), expected=answer)
-        for arguments, answer in _restoring_grid()
-    ]
+    return check(_RESTORING, fn, raise_on_failure=raise_on_failure)
 
-    def diagnose(case: Case, got) -> str | None:
-        return _diagnose_padding(fn, cases, case, got)
 
-    def explain_error(case: Case, error: Exception) -> str | None:
-        if isinstance(error, TypeError) and _SIGNATURE_ERROR.search(str(error)):
-            return "the checker calls fn(i, k, s, p, d), all five by position."
-        if isinstance(error, ZeroDivisionError):
-            return "s is at least 1: divide by s (or take % s), not by s - 1 or d - 1."
-        return None
-
-    return finish(
-        run_checker(
-            "restoring_output_padding",
-            fn,
-            cases,
-            compare=functools.partial(compare_int, what="output_padding"),
-            diagnose=diagnose,
-            explain_error=explain_error,
-        ),
-        raise_on_failure,
-    )
+def _explain_restoring_error(case: Case, error: Exception) -> str | None:
+    if isinstance(error, TypeError) and _SIGNATURE_ERROR.search(str(error)):
+        return "the checker calls `fn(i, k, s, p, d)`, all five by position."
+    if isinstance(error, ZeroDivisionError):
+        return "s is at least 1: divide by s (or take `% s`), not by s - 1 or d - 1."
+    return None
 
 
 @functools.cache
@@ -460,19 +426,9 @@ def _restoring_grid() -> tuple:
     """((i, k, s, p, d), output_padding) for every valid configuration, by PyTorch.
 
     Computed once per session (about a tenth of a second) and then reused. The tensors
-    are float64 (in float32, PyTorch prepares a oneDNN kernel for every new shape) and
-    PyTorch runs on one thread meanwhile: on tensors this small, waking a thread pool
-    for each call costs far more than the arithmetic, and on a busy machine seconds.
+    are float64 (in float32, PyTorch prepares a oneDNN kernel for every new shape);
+    like every checker, this runs with PyTorch on one thread (see ``known_state``).
     """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _restoring_grid_computed()
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _restoring_grid_computed() -> tuple:
     grid = []
     for d, s, p, k, i in itertools.product(
         range(1, 4), range(1, 5), range(0, 4), range(1, 5), range(1, 11)
@@ -498,12 +454,6 @@ def _restoring_grid_computed() -> tuple:
     return tuple(grid)
 
 
-class _PaddingMistake(NamedTuple):
-    name: str
-    formula: Callable  # the answer the mistake gives, from (i, k, s, p, d)
-    hint: str
-
-
 def _leftover(i, k, s, p, d):
     """The input positions after the last stride: i + 2p - d(k - 1) - 1."""
     return i + 2 * p - d * (k - 1) - 1
@@ -512,63 +462,76 @@ def _leftover(i, k, s, p, d):
 _RULE = "output_padding = (i + 2p - d(k - 1) - 1) mod s"
 
 _PADDING_MISTAKES = (
-    _PaddingMistake(
+    Mistake.formula(
         "no_mod",
-        lambda i, k, s, p, d: _leftover(i, k, s, p, d),
-        "you returned i + 2p - d(k - 1) - 1 without `% s`. That is the room the "
-        "windows step through; the strides use (o - 1)·s of it and the convolution "
-        f"ignores the rest, which is what output_padding adds back: {_RULE}.",
+        "you returned i + 2p - d(k - 1) - 1 without `% s`. That is the room the windows "
+        "step through; the strides use (o - 1)·s of it and the convolution ignores the "
+        f"rest, which is what output_padding adds back: {_RULE}.",
+        _leftover,
     ),
-    _PaddingMistake(
+    Mistake.formula(
         "always_zero",
-        lambda i, k, s, p, d: 0,
-        "0 is right only when the strides use up the whole input (always the case "
-        "with s = 1). With s > 1 several input sizes give the same output size, and "
+        "0 is right only when the strides use up the whole input (always the case with "
+        "s = 1). With s > 1 several input sizes give the same output size, and "
         f"output_padding tells which one to give back: {_RULE}.",
+        lambda i, k, s, p, d: 0,
     ),
-    _PaddingMistake(
+    Mistake.formula(
         "always_s_minus_1",
-        lambda i, k, s, p, d: s - 1,
         "s - 1 is the largest output_padding PyTorch accepts (when d ≤ s), not the one "
         "that restores this size. It depends on how many positions the strides left "
         f"over: {_RULE}.",
+        lambda i, k, s, p, d: s - 1,
     ),
-    _PaddingMistake(
+    Mistake.formula(
         "ignored_dilation",
+        f"you ignored the dilation: the kernel spans d(k - 1) + 1 positions, so {_RULE}.",
         lambda i, k, s, p, d: (i + 2 * p - k) % s,
-        "you ignored the dilation: the kernel spans d(k - 1) + 1 positions, so "
-        f"{_RULE}.",
     ),
-    _PaddingMistake(
+    Mistake.formula(
         "one_sided_padding",
+        f"padding p is added on each side, 2p in all: {_RULE}.",
         lambda i, k, s, p, d: (i + p - d * (k - 1) - 1) % s,
-        "padding p is added on each side, 2p in all: " + _RULE + ".",
     ),
-    _PaddingMistake(
+    Mistake.formula(
         "forgot_minus_one",
-        lambda i, k, s, p, d: (i + 2 * p - d * (k - 1)) % s,
         "you left out the - 1: the first window ends at position d(k - 1), so the "
         f"strides step through i + 2p - d(k - 1) - 1 positions: {_RULE}.",
+        lambda i, k, s, p, d: (i + 2 * p - d * (k - 1)) % s,
     ),
-    _PaddingMistake(
+    Mistake.formula(
         "conv_output_size",
+        f"that is the output size of the convolution, not the output_padding: {_RULE}.",
         lambda i, k, s, p, d: _leftover(i, k, s, p, d) // s + 1,
-        "that is the output size of the convolution, not the output_padding: " + _RULE
-        + ".",
     ),
-    _PaddingMistake(
+    Mistake.formula(
         "negated",
+        f"output_padding is added, so it is never negative: {_RULE}.",
         lambda i, k, s, p, d: -(_leftover(i, k, s, p, d) % s),
-        "output_padding is added, so it is never negative: " + _RULE + ".",
     ),
 )
 
 
-def _diagnose_padding(fn: Callable, cases: list[Case], case: Case, got) -> str | None:
-    """The hint of the mistake giving ``got`` that agrees most with the learner."""
-    arguments = tuple(case.positional.values())
-    matching = [m for m in _PADDING_MISTAKES if m.formula(*arguments) == int(got)]
-    return likeliest_hint(
-        fn, cases, matching,
-        lambda mistake, answer, other: answer == mistake.formula(*other.positional.values()),
+def _matrix_exercise(with_stride: bool) -> Exercise:
+    return Exercise(
+        "conv2d_matrix",
+        lambda: _matrix_cases(with_stride),
+        _compare_matrix,
+        mistakes=_MATRIX_MISTAKES,
+        describe=_matrix_shape_hint,
+        explain_error=functools.partial(_explain_matrix_error, with_stride),
     )
+
+
+_MATRIX = _matrix_exercise(True)
+_MATRIX_NO_STRIDE = _matrix_exercise(False)
+_RESTORING = Exercise(
+    "restoring_output_padding",
+    lambda: [
+        Case(zip(_PADDING_PARAMETERS, arguments), expected=answer)
+        for arguments, answer in _restoring_grid()
+    ],
+    lambda answer, case: compare_int(answer, case.expected, what="output_padding"),
+    mistakes=_PADDING_MISTAKES,
+    explain_error=_explain_restoring_error,
+)

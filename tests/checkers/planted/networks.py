@@ -1,42 +1,17 @@
-"""Tests of the chapter 2 checkers ``conv2d_parameters`` and ``network_output_shape``.
-
-Each checker passes correct solutions (written here, the way a learner would), calls a
-stub "not attempted", and rejects every planted wrong solution, with the hint aimed at
-its mistake where the checker recognises one. Then: verdicts name the failing case,
-are deterministic, leave the global random state alone, and come quickly.
-"""
+"""conv2d_parameters and network_output_shape: correct answers and planted mistakes."""
 
 from __future__ import annotations
 
+import functools
 import math
-import time
 
 import numpy as np
-import pytest
 import torch
 from torch import nn
 
 from labs import check
-from labs.check import Result, networks
 
-from .verdicts import assert_rejected, flat, stub
-
-# --- Helpers --------------------------------------------------------------------------
-
-
-def assert_passed(result: Result) -> None:
-    assert result.status == "passed", result.message
-    assert result and result.hint is None
-    assert result.cases == result.total > 0
-
-
-def test_checkers_are_registered():
-    assert check.conv2d_parameters is networks.conv2d_parameters
-    assert check.network_output_shape is networks.network_output_shape
-    assert {"conv2d_parameters", "network_output_shape"} <= set(check.__all__)
-
-
-# --- conv2d_parameters ----------------------------------------------------------------
+from ..registry import Entry, planted
 
 
 def kernel_pair(kernel_size):
@@ -54,20 +29,6 @@ def conv2d_parameters_numpy(c_in, c_out, k, bias=True):
     """Another correct answer: numpy's product, an np.int64, and other names."""
     weight_shape = (c_out, c_in, *np.broadcast_to(k, 2))
     return np.prod(weight_shape) + (c_out if bias else 0)
-
-
-@pytest.mark.parametrize("solution", [conv2d_parameters, conv2d_parameters_numpy])
-def test_conv2d_parameters_passes_correct_solutions(solution):
-    result = check.conv2d_parameters(solution)
-    assert_passed(result)
-    assert result.cases == 147
-    assert result.message == "✔ conv2d_parameters: passed all 147 cases."
-
-
-def test_conv2d_parameters_stub_is_not_attempted():
-    result = check.conv2d_parameters(stub)
-    assert result.status == "not attempted" and not result
-    assert "raise NotImplementedError" in flat(result)
 
 
 def weights(c_in, c_out, kernel_size):
@@ -144,7 +105,7 @@ PARAMETER_MISTAKES = {
         ),
         "integers",
     ),
-    "returns-none": (lambda c_in, c_out, k, bias=True: None, "forget `return`"),
+    "returns-none": (lambda c_in, c_out, k, bias=True: None, "forget return"),
     "returns-tensor": (
         lambda c_in, c_out, k, bias=True: torch.tensor(
             conv2d_parameters(c_in, c_out, k, bias)
@@ -152,34 +113,6 @@ PARAMETER_MISTAKES = {
         "plain Python int",
     ),
 }
-
-
-@pytest.mark.parametrize("name", PARAMETER_MISTAKES)
-def test_conv2d_parameters_rejects_mistake(name):
-    fn, hint = PARAMETER_MISTAKES[name]
-    assert_rejected(check.conv2d_parameters(fn), hint)
-
-
-def test_conv2d_parameters_failure_names_the_case():
-    result = check.conv2d_parameters(PARAMETER_MISTAKES["bias-left-out"][0])
-    assert result.case == {"in_channels": 1, "out_channels": 1, "kernel_size": 1}
-    assert (result.expected, result.got) == (2, 1)
-    assert "in_channels=1, out_channels=1, kernel_size=1" in flat(result)
-    assert "expected: 2" in flat(result) and "got: 1" in flat(result)
-
-
-def test_conv2d_parameters_expected_counts_are_pytorchs():
-    """Spot checks of the grid against layers built on the CPU (not on meta)."""
-    grid = dict(networks._parameter_grid())
-    assert grid[(3, 16, 3, None)] == 448
-    assert grid[(16, 8, 3, True)] == 1160
-    assert grid[(20, 16, (3, 5), False)] == 16 * 20 * 3 * 5
-    with torch.random.fork_rng(devices=[]):
-        layer = nn.Conv2d(20, 16, (3, 5))
-    assert grid[(20, 16, (3, 5), None)] == sum(p.numel() for p in layer.parameters())
-
-
-# --- network_output_shape -------------------------------------------------------------
 
 
 def pair(value):
@@ -266,19 +199,6 @@ def output_shape_by_running(input_shape, layers):
         return nn.Sequential(*layers)(torch.zeros(input_shape)).shape
 
 
-@pytest.mark.parametrize("solution", [make_output_shape(), output_shape_by_running])
-def test_network_output_shape_passes_correct_solutions(solution):
-    result = check.network_output_shape(solution)
-    assert_passed(result)
-    assert result.cases == 40
-
-
-def test_network_output_shape_stub_is_not_attempted():
-    result = check.network_output_shape(stub)
-    assert result.status == "not attempted" and not result
-    assert "raise NotImplementedError" in flat(result)
-
-
 SHAPE_MISTAKES = {
     "ceil": "you rounded up",
     "float-division": "use // (floor division)",
@@ -304,14 +224,8 @@ SHAPE_MISTAKES = {
 }
 
 
-@pytest.mark.parametrize("name", SHAPE_MISTAKES)
-def test_network_output_shape_rejects_mistake(name):
-    result = check.network_output_shape(make_output_shape(name))
-    assert_rejected(result, SHAPE_MISTAKES[name])
-
-
 OTHER_WRONG_ANSWERS = {
-    "returns-none": (lambda input_shape, layers: None, "forget `return`"),
+    "returns-none": (lambda input_shape, layers: None, "forget return"),
     "returns-output": (
         lambda input_shape, layers: nn.Sequential(*layers)(torch.zeros(input_shape)),
         "not a tensor or array",
@@ -330,101 +244,26 @@ OTHER_WRONG_ANSWERS = {
 }
 
 
-@pytest.mark.parametrize("name", OTHER_WRONG_ANSWERS)
-def test_network_output_shape_rejects_wrong_answer(name):
-    fn, hint = OTHER_WRONG_ANSWERS[name]
-    assert_rejected(check.network_output_shape(fn), hint)
 
+SHAPE_TABLE = {name: (make_output_shape(name), hint) for name, hint in SHAPE_MISTAKES.items()}
+SHAPE_TABLE.update(OTHER_WRONG_ANSWERS)
 
-def test_network_output_shape_failure_names_the_case():
-    result = check.network_output_shape(make_output_shape("pool-stride-one"))
-    assert result.case["input_shape"] == (1, 3, 9, 9)
-    assert (result.expected, result.got) == ((1, 3, 4, 4), (1, 3, 8, 8))
-    text = flat(result)
-    assert "input_shape=(1, 3, 9, 9), layers=[MaxPool2d(kernel_size=2" in text
-    assert "expected: (1, 3, 4, 4)" in text and "got: (1, 3, 8, 8)" in text
-    assert "wrong in dimensions 2, 3" in text
-
-
-def test_network_output_shape_names_the_first_wrong_layer():
-    result = check.network_output_shape(make_output_shape("only-first-layer"))
-    assert result.case["input_shape"] == (4, 3, 32, 32)  # the chapter's small CNN
-    hint = " ".join(result.hint.split())
-    assert "expected (4, 16, 16, 16), got (4, 16, 32, 32)" in hint
-
-
-def test_network_output_shape_expected_shapes_are_pytorchs():
-    cases = networks._shape_cases()
-    shapes = {case[0]: case[2] for case in cases[:16]}
-    assert shapes[(1, 20, 64, 128)] in {(1, 16, 62, 124), (1, 16, 64, 128)}
-    small_cnn = cases[14]
-    assert small_cnn[0] == (4, 3, 32, 32) and small_cnn[2] == (4, 2)
-    assert small_cnn[3][:3] == ((4, 16, 32, 32), (4, 16, 32, 32), (4, 16, 16, 16))
-    for shape, layers, expected, prefixes in cases:
-        assert len(prefixes) == len(layers) and prefixes[-1] == expected
-
-
-def test_learner_cannot_spoil_the_cached_layers():
-    def meddler(input_shape, layers):
-        for layer in layers:
-            if isinstance(layer, nn.Conv2d):
-                layer.padding = (7, 7)
-        return None
-
-    check.network_output_shape(meddler)
-    assert_passed(check.network_output_shape(make_output_shape()))
-
-
-# --- Both -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("checker", ["conv2d_parameters", "network_output_shape"])
-def test_not_callable(checker):
-    result = getattr(check, checker)(42)
-    assert result.status == "failed"
-    assert "without calling it" in result.hint
-
-
-def _run_both():
-    return [
-        check.conv2d_parameters(conv2d_parameters),
-        check.conv2d_parameters(PARAMETER_MISTAKES["bias-per-weight"][0]),
-        check.network_output_shape(make_output_shape()),
-        check.network_output_shape(make_output_shape("ceil")),
-    ]
-
-
-def test_checkers_leave_global_random_state_alone():
-    numpy_state = np.random.get_state()
-    torch_state = torch.get_rng_state()
-    networks._shape_cases.cache_clear()  # building the layers must not consume it
-    networks._parameter_grid.cache_clear()
-    _run_both()
-    after = np.random.get_state()
-    assert numpy_state[0] == after[0] and numpy_state[2:] == after[2:]
-    np.testing.assert_array_equal(numpy_state[1], after[1])
-    assert torch.equal(torch_state, torch.get_rng_state())
-
-
-def test_verdicts_are_deterministic():
-    first = [result.message for result in _run_both()]
-    networks._shape_cases.cache_clear()
-    networks._parameter_grid.cache_clear()
-    second = [result.message for result in _run_both()]
-    assert first == second
-
-
-def test_checker_speed():
-    """Each check of a correct solution takes well under half a second."""
-    for name, run in [
-        ("conv2d_parameters", lambda: check.conv2d_parameters(conv2d_parameters)),
-        (
-            "network_output_shape",
-            lambda: check.network_output_shape(make_output_shape()),
+ENTRIES = [
+    Entry(
+        "conv2d_parameters",
+        learner=check.conv2d_parameters,
+        solutions=tuple((fn.__name__, functools.partial(check.conv2d_parameters, fn))
+                        for fn in (conv2d_parameters, conv2d_parameters_numpy)),
+        mistakes=planted(check.conv2d_parameters, PARAMETER_MISTAKES),
+    ),
+    Entry(
+        "network_output_shape",
+        learner=check.network_output_shape,
+        solutions=(
+            ("arithmetic", lambda: check.network_output_shape(make_output_shape())),
+            ("by running the layers",
+             lambda: check.network_output_shape(output_shape_by_running)),
         ),
-    ]:
-        start = time.perf_counter()
-        assert run()
-        elapsed = time.perf_counter() - start
-        print(f"{name}: {elapsed:.3f} s")
-        assert elapsed < 2.0  # generous: machines vary; typically < 0.05 s once cached
+        mistakes=planted(check.network_output_shape, SHAPE_TABLE),
+    ),
+]
