@@ -30,10 +30,28 @@ def run(path: Path) -> None:
     client = NotebookClient(notebook, timeout=600, kernel_name="python3", record_timing=False,
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = merged_streams(cell.outputs)
     # Saved widget state (sliders) has random ids and is useless without a kernel.
     notebook.metadata.pop("widgets", None)
     nbformat.write(notebook, path)
     print(f"executed {path.relative_to(ROOT)}")
+
+
+def merged_streams(outputs: list) -> list:
+    """One output per run of stdout (or stderr) text: a busy machine may deliver a cell's
+    printed text in several messages, which would otherwise be committed as several
+    outputs and differ from run to run."""
+    merged = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (output.output_type == "stream" and previous is not None
+                and previous.output_type == "stream" and previous.name == output.name):
+            previous.text += output.text
+        else:
+            merged.append(output)
+    return merged
 
 
 def main(arguments: list[str]) -> None:
