@@ -342,13 +342,14 @@ def select(cells: list[Cell], answers: list[str]) -> list[Cell]:
 
 
 def renamed(cells: list[Cell], chapter_cell_ids: list[str], name: str) -> str | None:
-    """A note for a missing answer: which names the exercise's cell defines instead."""
-    for cell in cells:
-        if cell.id in chapter_cell_ids and cell.defines and name not in cell.defines:
-            others = ", ".join(f"`{n}`" for n in sorted(cell.defines))
-            return f"the exercise's cell defines {others} instead: was `{name}` renamed?"
-    if not any(cell.id in chapter_cell_ids for cell in cells):
+    """A note for a missing answer: which names the exercise's cells define instead."""
+    present = [cell for cell in cells if cell.id in chapter_cell_ids]
+    if not present:
         return "the exercise's cells are not in the notebook: were they deleted?"
+    defined = set().union(*(cell.defines for cell in present))
+    if defined and name not in defined:
+        others = ", ".join(f"`{n}`" for n in sorted(defined))
+        return f"the exercise's cells define {others} instead: was `{name}` renamed?"
     return None
 
 
