@@ -74,7 +74,7 @@ def encode(value, budget=None, depth=0):
 def _array(tag, array, budget):
     import numpy as np
 
-    array = np.ascontiguousarray(array)
+    array = np.array(array, order="C", copy=True)  # ascontiguousarray would make 0-d 1-d
     budget[0] -= array.nbytes
     if budget[0] < 0:
         raise _TooBig("the answer is too large")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -114,7 +115,9 @@ def release(chapter: Chapter, out: Path, assignment: str, nbgrader: bool = False
         sys.executable, "-m", "nbgrader", "generate_assignment", assignment,
         "--force", "--create",
     ]
-    done = subprocess.run(command, cwd=out, capture_output=True, text=True)
+    # nbgrader runs alembic (its database migrations) as a command: find it beside python
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    done = subprocess.run(command, cwd=out, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise SystemExit(f"error: nbgrader generate_assignment failed:\n{done.stdout}{done.stderr}")
     return out / "release" / assignment / chapter.path.name
