@@ -22,9 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from grading import grader, notebooks, release, report  # noqa: E402
+from labs.grading import grader, notebooks, release, report
 
 
 def submissions(folder: Path, chapter: notebooks.Chapter) -> list[tuple[str, Path]]:

@@ -1,5 +1,9 @@
 """Release a chapter's exercises and grade a class's notebooks with the course's checkers.
 
+This is the machinery behind ``tools/grade.py``; nothing in a chapter uses it. It lives
+in the ``labs`` package so that the checkers treat its frames as library code: when a
+student's function raises, the verdict names the student's line, not the grader's.
+
 The command is ``tools/grade.py`` (``release`` and ``grade``); the page for instructors
 is ``book/instructors.md``. The parts:
 

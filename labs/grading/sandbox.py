@@ -124,10 +124,17 @@ class Sandbox:
         """Run ``code`` in the kernel; never raises for anything the code does."""
         if not self.alive:
             return Outcome("died", killed=True)
+        return self.wait(self.submit(code), timeout)
+
+    def submit(self, code: str) -> str:
+        """Start running ``code``; :meth:`wait` for it to finish."""
+        return self.kc.execute(code, store_history=False, allow_stdin=False, stop_on_error=False)
+
+    def wait(self, msg_id: str, timeout: float) -> Outcome:
+        """Read the outputs of execution ``msg_id`` until it ends, or stop it at ``timeout``."""
         start = time.monotonic()
         outcome = Outcome("ok")
         kept: list[str] = []
-        msg_id = self.kc.execute(code, store_history=False, allow_stdin=False, stop_on_error=False)
         deadline = start + max(timeout, 0.1)
         interrupted_at = None
         while True:

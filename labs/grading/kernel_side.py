@@ -2,11 +2,14 @@
 
 It runs in the student's process, so nothing it reports is trusted beyond what the
 student controls anyway: the answers of the student's own functions. It never imports
-the checkers. For each request the grader writes the arguments to a file (a pickle,
-made by the grader: trusted data going into the sandbox); the helper calls the student's
+the checkers. For each request the grader sends the arguments (a pickle made by the
+grader: trusted data going into the sandbox); the helper calls the student's
 function and writes back a JSON description of the answer made only of plain values,
 lists and base64 array buffers (:func:`encode`), which the grader decodes without ever
 unpickling or evaluating anything that came from the kernel (``codec.decode``).
+Requests and answers travel over a Unix socket in the submission's directory
+(:func:`serve`); a checker call run inside the kernel writes its verdict to a file
+(:func:`run_check`).
 """
 
 import base64
@@ -93,13 +96,29 @@ def _error(error):
         message = str(error)
     except BaseException:
         message = ""
-    return {"type": str(getattr(kind, "__name__", "Exception")), "module": str(getattr(kind, "__module__", "")), "message": message[:2000], "exit": isinstance(error, (SystemExit, KeyboardInterrupt, GeneratorExit))}
+    return {"type": str(getattr(kind, "__name__", "Exception")), "module": str(getattr(kind, "__module__", "")), "message": message[:2000], "exit": isinstance(error, (SystemExit, KeyboardInterrupt, GeneratorExit)), "where": _where(error)}
 
 
-def describe(namespace, name, answer_path):
-    """Write what ``name`` is in the student's namespace: missing, a value, or a callable."""
-    with open(answer_path, "w") as file:
-        json.dump(_describe(namespace, name), file)
+def _where(error):
+    """[function, line number, line] of the innermost frame of the student's code."""
+    import linecache
+    import os
+    import sys
+    import sysconfig
+
+    libraries = [os.path.dirname(os.path.dirname(m.__file__)) if name == "labs" else os.path.dirname(m.__file__) for name, m in (("numpy", sys.modules.get("numpy")), ("torch", sys.modules.get("torch")), ("labs", sys.modules.get("labs"))) if m is not None and getattr(m, "__file__", None)]
+    libraries += [sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"]]
+    libraries = tuple(os.path.join(d, "") for d in libraries)
+    found, traceback = None, error.__traceback__
+    while traceback is not None:
+        code = traceback.tb_frame.f_code
+        if code.co_filename != "labs_grader" and not code.co_filename.startswith("<frozen") and not os.path.abspath(code.co_filename).startswith(libraries):
+            found = traceback
+        traceback = traceback.tb_next
+    if found is None:
+        return None
+    code = found.tb_frame.f_code
+    return [code.co_name, found.tb_lineno, linecache.getline(code.co_filename, found.tb_lineno).strip()]
 
 
 def _describe(namespace, name):
@@ -125,13 +144,44 @@ def _describe(namespace, name):
     return {"kind": "callable", "signature": signature, "parameters": parameters, "class": is_class, "name": str(getattr(value, "__name__", name))}
 
 
-def call(namespace, name, request_path, answer_path):
-    """Call the student's function on the pickled arguments; write the answer as JSON."""
+def serve(namespace, path):
+    """Answer the grader's requests, one JSON line each, over a Unix socket at ``path``.
+
+    Runs in the kernel's main thread, so the grader's interrupt (its time limit) stops
+    the student's function with KeyboardInterrupt, which becomes that call's answer.
+    """
+    import socket
+
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    connection.connect(path)
+    reader = connection.makefile("rb")
+    try:
+        while True:
+            line = reader.readline()
+            if not line:
+                return
+            request = json.loads(line)
+            if request.get("op") == "stop":
+                return
+            try:
+                if request.get("op") == "describe":
+                    answer = _describe(namespace, request["name"])
+                else:
+                    answer = _call(namespace, request["name"], request["arguments"])
+            except BaseException as error:
+                answer = {"error": _error(error), "changed": []}
+            connection.sendall((json.dumps(answer) + "\n").encode())
+    finally:
+        reader.close()
+        connection.close()
+
+
+def _call(namespace, name, arguments):
+    """Call the student's function on the (base64, pickled) arguments; describe the answer."""
     import numpy as np
 
     torch = _torch()
-    with open(request_path, "rb") as file:
-        positional, keywords = pickle.load(file)
+    positional, keywords = pickle.loads(base64.b64decode(arguments))
     arguments = list(positional) + list(keywords.values())
     before = [_copy(a, np, torch) for a in arguments]
     try:
@@ -149,8 +199,7 @@ def call(namespace, name, request_path, answer_path):
             except _TooBig:
                 pass
     answer["changed"] = changed
-    with open(answer_path, "w") as file:
-        json.dump(answer, file)
+    return answer
 
 
 def _copy(value, np, torch):

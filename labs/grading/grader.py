@@ -23,11 +23,13 @@ when the notebook touches the checkers.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import pickle
 import re
 import shutil
+import socket
 import tempfile
 import time
 import uuid
@@ -147,6 +149,9 @@ class Session:
         self.notes: list[str] = []
         self.outcomes: dict[int, Outcome] = {}
         self.skip: set[int] = set()  # cells that stopped the kernel: not run again
+        self.connection: socket.socket | None = None  # to the helper's request loop
+        self.serving = ""  # the execution running that loop
+        self.buffer = bytearray()
         (workdir / "grader").mkdir()
 
     def remaining(self) -> float:
@@ -154,9 +159,23 @@ class Session:
 
     def open(self) -> None:
         self.sandbox.start()
+        self._preload()
         self._run_cells()
 
+    def _preload(self) -> None:
+        """Import the course's libraries first, so that no cell's time limit pays for them.
+
+        ``__import__`` binds no name: the student's cells still need their imports.
+        """
+        self.sandbox.execute(
+            "for __m in ('numpy', 'torch', 'matplotlib.pyplot', 'labs', 'labs.check'):\n"
+            "    __import__(__m)\n"
+            "del __m",
+            min(120, max(self.remaining(), 1)),
+        )
+
     def close(self) -> None:
+        self._drop()
         self.sandbox.stop()
 
     def _run_cells(self) -> None:
@@ -190,42 +209,129 @@ class Session:
             self.notes.append("the kernel stopped too often; the rest was not graded.")
             return False
         self.restarts += 1
+        self._drop()
         try:
             self.sandbox.restart()
         except KernelDied as error:
             self.notes.append(str(error))
             return False
+        self._preload()
         self._run_cells()
         return self.sandbox.alive
 
+    # --- requests over the socket (see kernel_side.serve) ---------------------------
+
+    def _serve(self) -> None:
+        """Start the helper's request loop in the kernel, connected to a socket here."""
+        if self.connection is not None:
+            return
+        if not self.sandbox.alive:
+            raise KernelDied("the Python kernel running your notebook had stopped.")
+        path = str(self.workdir / "grader" / f"{uuid.uuid4().hex[:8]}.sock")
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            server.bind(path)
+            server.listen(1)
+            server.settimeout(30)
+            self.serving = self.sandbox.submit(f"__labs_grader__.serve(globals(), {path!r})")
+            try:
+                self.connection, _ = server.accept()
+            except OSError:
+                raise GraderError("the grader's helper in the kernel did not connect") from None
+        finally:
+            server.close()
+        self.buffer = bytearray()
+
+    def _stop_serving(self) -> None:
+        if self.connection is None:
+            return
+        try:
+            self.connection.sendall(b'{"op": "stop"}\n')
+        except OSError:
+            pass
+        self.connection.close()
+        self.connection = None
+        self.sandbox.wait(self.serving, 10)
+
+    def _drop(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+        self.connection = None
+
+    def _readline(self, timeout: float) -> bytes:
+        deadline = time.monotonic() + timeout
+        while (end := self.buffer.find(b"\n")) < 0:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            self.connection.settimeout(remaining)
+            try:
+                chunk = self.connection.recv(1 << 20)
+            except socket.timeout:
+                raise TimeoutError from None
+            if not chunk:
+                raise EOFError
+            self.buffer += chunk
+            if len(self.buffer) > 300 * 2**20:
+                raise codec.DecodeError("the answer is too large")
+        line = bytes(self.buffer[:end])
+        del self.buffer[: end + 1]
+        return line
+
+    def _ask(self, request: dict, timeout: float) -> dict:
+        self._serve()
+        try:
+            self.connection.sendall(json.dumps(request).encode() + b"\n")
+            line = self._readline(timeout)
+        except TimeoutError:
+            self.sandbox.km.interrupt_kernel()  # KeyboardInterrupt in the student's code
+            where = None
+            try:
+                interrupted = json.loads(self._readline(5))  # the interrupted call's answer
+                where = interrupted.get("error", {}).get("where")
+            except (TimeoutError, EOFError, OSError, ValueError, AttributeError):
+                self._drop()
+                self.sandbox._kill()
+            error = TimeLimit(f"your function did not return within {timeout:g} s, and was stopped.")
+            codec.raise_from_student(error, where)  # where it was when it was stopped
+        except (EOFError, OSError):
+            self._drop()
+            self.sandbox.wait(self.serving, 5)
+            raise KernelDied(
+                "the Python kernel running your notebook stopped while running your code "
+                "(it called os._exit, exit(), crashed, or ran out of memory)."
+            ) from None
+        try:
+            answer = json.loads(line)
+        except ValueError:
+            raise codec.DecodeError("the kernel's answer is not JSON") from None
+        if type(answer) is not dict:
+            raise codec.DecodeError("the kernel's answer is not a description")
+        return answer
+
     def describe(self, name: str) -> dict:
-        return self._request(f"__labs_grader__.describe(globals(), {name!r}, ANSWER)", timeout=30)
+        return self._ask({"op": "describe", "name": name}, timeout=30)
 
     def call(self, name: str, positional: tuple, keywords: dict):
-        if not self.sandbox.alive:
-            raise KernelDied("the Python kernel running your notebook had stopped before this call.")
-        request = self.workdir / "grader" / f"{uuid.uuid4().hex}.pkl"
         try:
-            with open(request, "wb") as file:
-                pickle.dump((tuple(positional), dict(keywords)), file, protocol=pickle.HIGHEST_PROTOCOL)
+            arguments = pickle.dumps((tuple(positional), dict(keywords)), protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as error:
             raise GraderError(f"the checker's arguments cannot be sent to the kernel ({error})") from None
         timeout = min(self.options.call_timeout, max(self.remaining(), 0.1))
-        try:
-            answer = self._request(
-                f"__labs_grader__.call(globals(), {name!r}, {str(request)!r}, ANSWER)", timeout
-            )
-        finally:
-            request.unlink(missing_ok=True)
-        for index, encoded in answer.get("changed", []) if type(answer.get("changed")) is list else []:
-            arguments = list(positional) + list(keywords.values())
-            if type(index) is int and 0 <= index < len(arguments):
-                _write_back(arguments[index], codec.decode(encoded))
+        answer = self._ask(
+            {"op": "call", "name": name, "arguments": base64.b64encode(arguments).decode()}, timeout
+        )
+        changed = answer.get("changed", [])
+        for item in changed if type(changed) is list else []:
+            everything = list(positional) + list(keywords.values())
+            if type(item) is list and len(item) == 2 and type(item[0]) is int and 0 <= item[0] < len(everything):
+                _write_back(everything[item[0]], codec.decode(item[1]))
         if "error" in answer:
-            raise codec.exception(answer["error"])
-        return codec.decode(answer["answer"])
+            codec.raise_from_student(codec.exception(answer["error"]), answer["error"].get("where"))
+        return codec.decode(answer.get("answer"))
 
     def run_check(self, setup: str, expression: str) -> dict:
+        self._stop_serving()
         outcome = self.sandbox.execute(setup, min(60, max(self.remaining(), 0.1)))
         if outcome.status != "ok":
             raise RuntimeError(f"{outcome.ename}: {outcome.evalue}")
@@ -235,7 +341,7 @@ class Session:
         )
 
     def _request(self, code: str, timeout: float) -> dict:
-        """Run one helper call (``ANSWER`` is its answer file) and read the JSON answer."""
+        """Run one helper function (``ANSWER`` is its answer file) and read its JSON answer."""
         path = self.workdir / "grader" / f"{uuid.uuid4().hex}.json"
         outcome = self.sandbox.execute(code.replace("ANSWER", repr(str(path))), timeout)
         try:
