@@ -14,6 +14,7 @@ import csv
 import json
 import sys
 import textwrap
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -28,6 +29,7 @@ CHAPTER = notebooks.read_chapter(notebooks.chapter_path("04"))
 LABELS = ["ex-transposed-matrix", "ex-transposed-numpy", "ex-transposed-output-padding"]
 SOLUTIONS = notebooks.solution_cells(CHAPTER)
 POINTS = 10.0
+LEFTOVER = "321.5"  # seconds: a sleep no other process runs
 OPTIONS = ["--cell-timeout", "10", "--call-timeout", "10", "--notebook-timeout", "300"]
 
 # The planted mistakes: a transposed convolution that forgets the bias, and an
@@ -134,11 +136,15 @@ def _class(folder):
 
     # sys.exit() in a cell (IPython survives it); os._exit in a function kills the kernel.
     exits = _stubs()
-    _replace(exits, LABELS[0], _solution(LABELS[0]) + "\n\nimport sys\nsys.exit('bye')")
+    _replace(exits, LABELS[0], _solution(LABELS[0]) + textwrap.dedent(f"""
+
+        import subprocess, sys
+        subprocess.Popen(["sleep", "{LEFTOVER}"], start_new_session=True)  # outlives the kernel
+        sys.exit('bye')"""))
     _replace(exits, LABELS[1], "import os\ndef conv_transpose2d(*args, **kwargs):\n    os._exit(3)")
     _replace(exits, LABELS[2], ALWAYS_ZERO)
     hand_in("exits", exits, [POINTS, 0, _expected_partial(ALWAYS_ZERO, "restoring_output_padding")],
-            ["SystemExit", "stopped while running your code"])
+            ["SystemExit", "stopped while running your code", "still running after it; they were stopped"])
 
     # Cells deleted, a function renamed, the rest in reverse order.
     renamed = notebooks.solved(CHAPTER)
@@ -191,6 +197,15 @@ def test_notes_say_what_happened(graded):
     assert all(e["status"] == "passed" for e in results["solutions"]["exercises"])
     assert not results["solutions"]["flags"] and not results["stubs"]["flags"]
     assert [e["status"] for e in results["fake_check"]["exercises"]] == ["failed", "not attempted", "not attempted"]
+
+
+def test_no_process_a_submission_started_outlives_it(graded):
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        assert command[:2] != [b"sleep", LEFTOVER.encode()], f"process {entry.name} still runs"
 
 
 def test_gradebook_and_feedback_pages(graded):

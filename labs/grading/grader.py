@@ -174,9 +174,11 @@ class Session:
             min(120, max(self.remaining(), 1)),
         )
 
-    def close(self) -> None:
+    def close(self) -> list[int]:
+        """Stop the kernel and whatever it started; the ids of leftover processes killed."""
         self._drop()
         self.sandbox.stop()
+        return self.sandbox.kill_leftovers()
 
     def _run_cells(self) -> None:
         for cell in self.cells:
@@ -276,6 +278,7 @@ class Session:
                 raise codec.DecodeError("the answer is too large")
         line = bytes(self.buffer[:end])
         del self.buffer[: end + 1]
+        self.sandbox.drain()
         return line
 
     def _ask(self, request: dict, timeout: float) -> dict:
@@ -466,15 +469,18 @@ class Grader:
         try:
             try:
                 session.open()
-            except KernelDied as error:
-                result.notes.append(str(error))
-                session.sandbox.km = None
+            except Exception as error:  # KernelDied, or the kernel could not be launched
+                result.notes.append(f"the notebook's kernel could not be started: {error}")
+                session.sandbox.stop()
             for exercise in self.chapter.exercises:
                 result.exercises.append(self._exercise(exercise, session, cells, result.flags))
             result.notes += _cell_notes(session)
             result.notes += session.notes
         finally:
-            session.close()
+            if session.close():
+                result.notes.append(
+                    "processes the notebook started were still running after it; they were stopped."
+                )
             shutil.rmtree(workdir, ignore_errors=True)
             changed = _restore(LABS, self.labs_files)
             if changed:

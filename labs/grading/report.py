@@ -25,6 +25,11 @@ def safe_name(student: str) -> str:
     return re.sub(r"[^\w.-]", "_", student)[:100] or "student"
 
 
+def _cell(text: str) -> str:
+    """A CSV field that a spreadsheet will not read as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def _points(value: float) -> str:
     return f"{value:g}"
 
@@ -42,12 +47,12 @@ def write(out: Path, chapter: Chapter, grades: list[StudentGrade]) -> None:
             ]
             writer.writerow(
                 [
-                    grade.student,
+                    _cell(grade.student),
                     _points(grade.points),
                     _points(grade.max_points),
                     *[_points(by_label[label].points) if label in by_label else "0" for label in labels],
-                    " | ".join(grade.flags),
-                    " | ".join(notes),
+                    _cell(" | ".join(grade.flags)),
+                    _cell(" | ".join(notes)),
                 ]
             )
     with open(out / "verdicts.csv", "w", newline="") as file:
@@ -60,7 +65,7 @@ def write(out: Path, chapter: Chapter, grades: list[StudentGrade]) -> None:
                 for check in exercise.checks:
                     writer.writerow(
                         [
-                            grade.student, exercise.label, check.checker, check.mode, check.status,
+                            _cell(grade.student), exercise.label, check.checker, check.mode, check.status,
                             _points(check.points), _points(check.max_points), check.cases, check.total,
                         ]
                     )

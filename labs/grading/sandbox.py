@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import queue
 import resource
+import signal
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,7 @@ class Sandbox:
         for sub in ("home", "tmp", "home/.ipython", "home/.matplotlib"):
             (self.workdir / sub).mkdir(parents=True, exist_ok=True)
         env.update(
+            LABS_GRADER_SANDBOX=str(self.workdir),  # marks every process the kernel starts
             HOME=str(home),
             TMPDIR=str(self.workdir / "tmp"),
             IPYTHONDIR=str(home / ".ipython"),
@@ -111,6 +113,34 @@ class Sandbox:
             except Exception:
                 pass
         self.km = None
+
+    def drain(self) -> None:
+        """Drop the outputs waiting to be read (what a student's function printed)."""
+        if self.km is None:
+            return
+        try:
+            while self.kc.iopub_channel.msg_ready():
+                self.kc.iopub_channel.get_msg(timeout=0)
+        except Exception:
+            pass
+
+    def kill_leftovers(self) -> list[int]:
+        """Kill processes the submission started that outlived its kernel (Linux only).
+
+        Every process started from the kernel inherits ``LABS_GRADER_SANDBOX``, even one
+        that left the kernel's process group; none may run on while the next submission
+        is graded.
+        """
+        marker = f"LABS_GRADER_SANDBOX={self.workdir}".encode()
+        killed = []
+        for entry in Path("/proc").glob("[0-9]*"):
+            try:
+                if marker in (entry / "environ").read_bytes().split(b"\0"):
+                    os.kill(int(entry.name), signal.SIGKILL)
+                    killed.append(int(entry.name))
+            except (OSError, ValueError):
+                continue
+        return killed
 
     def restart(self) -> None:
         self.stop()
