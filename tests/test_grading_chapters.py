@@ -36,3 +36,26 @@ def test_stubs_get_nothing_and_solutions_everything(name, tmp_path):
     assert not wrong
     assert solutions.points == judge.max_points == 10 * len(chapter.exercises)
     assert not solutions.notes and not solutions.flags
+
+
+def test_a_check_run_inside_the_kernel_is_marked_and_a_patched_checker_flagged(tmp_path):
+    """Chapter 8's checker takes a Function class, which cannot leave the kernel.
+
+    Its verdict is computed inside the student's kernel, so a notebook that patches the
+    checker there can change it: the grader cannot prevent that for these checkers, and
+    says so instead, in the verdict's mode and as a flag for review.
+    """
+    chapter = notebooks.read_chapter(notebooks.chapter_path("08"))
+    notebook = nbformat.read(chapter.path, as_version=4)
+    first = chapter.exercises[0]
+    stub = next(c for c in notebook.cells if c.get("id") == first.cell_ids[0])
+    stub.source += "\n\nfrom labs import check\ncheck.function = lambda *a, **k: None\n"
+    path = tmp_path / "patched.ipynb"
+    nbformat.write(notebook, path)
+    result = grader.Grader(chapter).grade(path, "patched")
+    assert result.flags and "patches the checker" in result.flags[0]
+    graded = result.exercises[0]
+    assert [c.mode for c in graded.checks] == ["in-kernel"]
+    assert "flagged for review" in graded.checks[0].message
+    # the patched checker returned None, which is no verdict: no points for it
+    assert graded.points == 0 and "raised AttributeError" in graded.checks[0].message

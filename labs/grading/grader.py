@@ -24,7 +24,6 @@ when the notebook touches the checkers.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import pickle
 import re
@@ -661,6 +660,3 @@ def _restore(root: Path, files: dict[str, bytes]) -> list[str]:
             changed.append(f"labs/{name} (added)")
     return changed
 
-
-def digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
