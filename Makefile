@@ -14,6 +14,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# requirements-instructor.txt (nbgrader), on top: the tests of tools/grade.py use it
+INSTRUCTOR := $(VENV)/.installed-instructor
 PYTHON_SUPPORTED := 3.11 to 3.14
 
 .PHONY: html test test-cpu-paths clean
@@ -22,7 +24,7 @@ PYTHON_SUPPORTED := 3.11 to 3.14
 html: $(INSTALLED)
 	$(BIN)/python tools/build_book.py --all --warningiserror --nitpick --keep-going .
 
-test: $(INSTALLED)
+test: $(INSTALLED) $(INSTRUCTOR)
 	tools/ensure_chromium.sh
 	$(BIN)/python -m pytest
 	$(BIN)/python tools/cpu_paths.py
@@ -46,6 +48,10 @@ $(INSTALLED): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -r requirements.txt
 	touch $(INSTALLED)
+
+$(INSTRUCTOR): $(INSTALLED) requirements-instructor.txt
+	$(BIN)/python -m pip install -r requirements-instructor.txt
+	touch $(INSTRUCTOR)
 
 clean:
 	rm -rf _build
