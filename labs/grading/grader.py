@@ -24,6 +24,7 @@ when the notebook touches the checkers.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import pickle
 import re
@@ -286,14 +287,7 @@ class Session:
             self.connection.sendall(json.dumps(request).encode() + b"\n")
             line = self._readline(timeout)
         except TimeoutError:
-            self.sandbox.km.interrupt_kernel()  # KeyboardInterrupt in the student's code
-            where = None
-            try:
-                interrupted = json.loads(self._readline(5))  # the interrupted call's answer
-                where = interrupted.get("error", {}).get("where")
-            except (TimeoutError, EOFError, OSError, ValueError, AttributeError):
-                self._drop()
-                self.sandbox._kill()
+            where = self._interrupt()
             error = TimeLimit(f"your function did not return within {timeout:g} s, and was stopped.")
             codec.raise_from_student(error, where)  # where it was when it was stopped
         except (EOFError, OSError):
@@ -303,6 +297,12 @@ class Session:
                 "the Python kernel running your notebook stopped while running your code "
                 "(it called os._exit, exit(), crashed, or ran out of memory)."
             ) from None
+        except BaseException:
+            # Stopped from outside while the student's code runs, for instance by the
+            # checker's own time limit: stop the call in the kernel too, so that the next
+            # request does not wait behind it.
+            self._interrupt()
+            raise
         try:
             answer = json.loads(line)
         except ValueError:
@@ -310,6 +310,17 @@ class Session:
         if type(answer) is not dict:
             raise codec.DecodeError("the kernel's answer is not a description")
         return answer
+
+    def _interrupt(self):
+        """Interrupt the running call in the kernel; where it was stopped, if it says."""
+        self.sandbox.km.interrupt_kernel()  # KeyboardInterrupt in the student's code
+        try:
+            interrupted = json.loads(self._readline(5))  # the interrupted call's answer
+            return interrupted.get("error", {}).get("where")
+        except (TimeoutError, EOFError, OSError, ValueError, AttributeError):
+            self._drop()
+            self.sandbox._kill()
+            return None
 
     def describe(self, name: str) -> dict:
         return self._ask({"op": "describe", "name": name}, timeout=30)
@@ -572,8 +583,28 @@ class Grader:
                     namespace[name] = codec.decode(info.get("value"))
                 except codec.DecodeError:
                     namespace[name] = codec.Opaque("<an answer the grader could not read>")
-        result = eval(compile(check.expression, f"<{exercise.label}>", "eval"), namespace)
+        with self._own_time_limits():
+            result = eval(compile(check.expression, f"<{exercise.label}>", "eval"), namespace)
         return result.status, int(result.cases), int(result.total), result.message
+
+    @contextlib.contextmanager
+    def _own_time_limits(self):
+        """Let the grader's limits decide, not the checker's (meant for a learner's cell).
+
+        In a notebook a checker stops a call after a few seconds and checks a slow
+        function on fewer cases. Here every call crosses to the student's kernel, the
+        grader stops a call itself (and can say where it was stopped), and every case is
+        graded: the checker's limits are set above the grader's for the check.
+        """
+        from labs.check import _core
+
+        saved = _core.CALL_LIMIT, _core.BUDGET
+        _core.CALL_LIMIT = self.options.call_timeout + 10
+        _core.BUDGET = float("inf")
+        try:
+            yield
+        finally:
+            _core.CALL_LIMIT, _core.BUDGET = saved
 
     def _in_kernel(self, exercise, check, session: Session) -> tuple:
         setup = "\n".join(
