@@ -14,22 +14,19 @@ from __future__ import annotations
 
 import re
 import shutil
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
 
-from .site import ROOT, Server, toc_files
+from .site import (DESKTOP, PHONE, ROOT, Server, axe_violations, overflowing,
+                   toc_files)
 
 SCREENSHOTS = ROOT / "screenshots"
 
-# Console messages that are not defects of the course, each with the reason it is benign.
-BENIGN_CONSOLE = [
-    # pydata-sphinx-theme logs this on a first visit, before any light/dark choice is
-    # stored in localStorage, and then uses the system setting, which is what we want.
-    re.compile(r"Got invalid theme mode: \. Resetting to auto\."),
-]
+PlaywrightTimeout = expect = None  # set by the browser fixture (Playwright is imported there)
 
 CHROMIUM_FLAGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -69,6 +66,8 @@ def browser():
         pytest.skip("Chromium is not installed (Debian: apt-get install chromium); "
                     ".ci/run installs it so that CI always runs these tests")
     playwright_api = pytest.importorskip("playwright.sync_api")
+    global PlaywrightTimeout, expect
+    PlaywrightTimeout, expect = playwright_api.TimeoutError, playwright_api.expect
     with playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         yield browser
@@ -96,11 +95,9 @@ class _Recorder:
         page.on("request", self._request)
 
     def _console(self, message):
-        if message.type != "error":
-            return
-        if any(pattern.search(message.text) for pattern in BENIGN_CONSOLE):
-            return
-        self.problems.append(f"console error: {message.text}")
+        # errors and warnings alike: a first visit must leave the console clean
+        if message.type in ("error", "warning"):
+            self.problems.append(f"console {message.type}: {message.text}")
 
     def _response(self, response):
         if response.status >= 400:
@@ -123,37 +120,142 @@ def _typeset_math(page):
             page.locator("mjx-merror").count())
 
 
-def test_every_page_loads_cleanly_and_offline(site, browser):
+@dataclass
+class Visit:
+    """What one page showed in one pass: load problems, axe violations, boxes too wide,
+    and (on a phone) what the navigation buttons did."""
+
+    problems: list = field(default_factory=list)
+    axe: dict = field(default_factory=dict)
+    overflow: list = field(default_factory=list)
+    navigation: list = field(default_factory=list)
+    math: int = 0
+
+
+def _crawl(site, browser, viewport, scheme, check):
+    """Load every page once, as a first visit (a fresh browser context: empty cache and
+    storage), wait for math, run axe-core, then ``check(page, name, visit)``."""
     html, base = site
-    pages = _pages(html)
-    assert "book/intro.html" in pages and "search.html" in pages
-    failures = {}
-    pages_with_math = 0
-    page = browser.new_page()
-    recorder = _Recorder(page, base)
-    for name in pages:
-        recorder.problems = []
+    visits = {}
+    for name in _pages(html):
+        context = browser.new_context(viewport=viewport, color_scheme=scheme)
+        page = context.new_page()
+        recorder = _Recorder(page, base)
+        visit = Visit(problems=recorder.problems)
         page.goto(base + name, wait_until="load")
         math, typeset, errors = _typeset_math(page)
-        pages_with_math += math > 0
+        visit.math = math
         if math and typeset < math:
-            recorder.problems.append(f"{math} math elements but only {typeset} typeset")
+            visit.problems.append(f"{math} math elements but only {typeset} typeset")
         if errors:
-            recorder.problems.append(f"{errors} MathJax errors")
-        images = page.evaluate("""() => Array.from(document.querySelectorAll('article img'))
-            .map(img => ({src: img.src.slice(0, 80), loaded: img.complete && img.naturalWidth > 0,
-                          alt: (img.getAttribute('alt') || '').trim()}))""")
-        for image in images:
-            if not image["loaded"]:
-                recorder.problems.append(f"image did not load: {image['src']}")
-            if not image["alt"]:
-                recorder.problems.append(f"image without alt text: {image['src']}")
+            visit.problems.append(f"{errors} MathJax errors")
         page.wait_for_load_state("networkidle")  # late requests (fonts, MathJax parts)
-        if recorder.problems:
-            failures[name] = list(recorder.problems)
+        visit.axe = axe_violations(page)
+        check(page, name, visit)
+        visits[name] = visit
+        context.close()
+    return visits
+
+
+def _desktop_checks(page, name, visit):
+    images = page.evaluate("""() => Array.from(document.querySelectorAll('article img'))
+        .map(img => ({src: img.src.slice(0, 80), loaded: img.complete && img.naturalWidth > 0,
+                      alt: (img.getAttribute('alt') || '').trim()}))""")
+    for image in images:
+        if not image["loaded"]:
+            visit.problems.append(f"image did not load: {image['src']}")
+        if not image["alt"]:
+            visit.problems.append(f"image without alt text: {image['src']}")
+    visit.overflow = overflowing(page)
+
+
+def _phone_checks(page, name, visit):
+    # On a phone, a long equation may scroll inside its box; it must not be cut off or
+    # push the page sideways.
+    visit.overflow = [box for box in overflowing(page) if not box["scrollable"]]
+    # Both header buttons open their panel (pydata-sphinx-theme's dialogs).
+    for button, dialog, content in (
+            (".primary-toggle", "#pst-primary-sidebar-modal", "nav.bd-links a"),
+            (".secondary-toggle", "#pst-secondary-sidebar-modal", "nav.page-toc a")):
+        visible = page.locator(f"{button}:visible")
+        if visible.count() == 0:
+            if name.startswith(("book/0", "solutions/")) and "secondary" in button:
+                visit.navigation.append(f"no visible {button} button")
+            elif "primary" in button:
+                visit.navigation.append(f"no visible {button} button")
+            continue
+        visible.first.click()
+        try:
+            page.wait_for_selector(f"{dialog}[open] {content}", state="visible", timeout=3000)
+        except PlaywrightTimeout:
+            visit.navigation.append(f"{button} did not open {dialog} with its links")
+            continue
+        page.keyboard.press("Escape")
+        page.wait_for_selector(f"{dialog}[open]", state="detached", timeout=3000)
+
+
+@pytest.fixture(scope="module")
+def desktop(site, browser):
+    """Every page at 1366 px in light mode."""
+    return _crawl(site, browser, DESKTOP, "light", _desktop_checks)
+
+
+@pytest.fixture(scope="module")
+def phone(site, browser):
+    """Every page at 390 px (a phone) in dark mode."""
+    return _crawl(site, browser, PHONE, "dark", _phone_checks)
+
+
+def _report(visits, attribute):
+    return "\n".join(f"{name}: {getattr(visit, attribute)}" for name, visit in visits.items()
+                     if getattr(visit, attribute))
+
+
+def test_every_page_loads_cleanly_and_offline(site, desktop, phone):
+    """No script error, console error or warning, failed or outside request; math typeset
+    and images loaded with alt text; at both widths, on a first visit."""
+    html, _ = site
+    assert "book/intro.html" in desktop and "search.html" in desktop
+    for visits in (desktop, phone):
+        assert not _report(visits, "problems"), _report(visits, "problems")
+    assert any(visit.math for visit in desktop.values()), "no page has typeset math"
+
+
+def test_no_serious_accessibility_violations(desktop, phone):
+    """axe-core (WCAG 2.1 A and AA): no serious or critical violation on any page, in
+    light mode at 1366 px and dark mode at 390 px."""
+    for visits in (desktop, phone):
+        assert not _report(visits, "axe"), _report(visits, "axe")
+
+
+def test_code_outputs_and_equations_fit_the_column(desktop):
+    """At 1366 px no code box, output box or display equation is wider than its box."""
+    assert not _report(desktop, "overflow"), _report(desktop, "overflow")
+
+
+def test_nothing_is_cut_on_a_phone(phone):
+    """At 390 px the page does not scroll sideways and a long equation scrolls in its box."""
+    assert not _report(phone, "overflow"), _report(phone, "overflow")
+
+
+def test_phone_navigation_opens(phone):
+    """At 390 px the header's menu button opens the table of contents and the "On this
+    page" button the page's sections, on every page."""
+    assert not _report(phone, "navigation"), _report(phone, "navigation")
+
+
+def test_sidebar_button_collapses_the_table_of_contents(site, browser):
+    """On a wide screen the article's sidebar button hides and shows the table of contents."""
+    _, base = site
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(base + "book/01_conv1d.html", wait_until="load")
+    sidebar = page.locator("#pst-primary-sidebar")
+    assert sidebar.is_visible()
+    page.locator(".primary-toggle:visible").first.click()
+    expect(sidebar).to_be_hidden()
+    page.locator(".primary-toggle:visible").first.click()
+    expect(sidebar).to_be_visible()
     page.close()
-    assert not failures, "\n".join(f"{name}: {problems}" for name, problems in failures.items())
-    assert pages_with_math >= 1, "no page has typeset math"
 
 
 class _Links(HTMLParser):
@@ -241,13 +343,14 @@ def test_animations_play_and_step(site, browser):
             player.scroll_into_view_if_needed()
             counter = player.locator(".labs-animation-counter")
             total = int(counter.inner_text().split("/")[1])
-            image = player.locator("img")
-            first = image.get_attribute("src")
-            assert image.get_attribute("alt"), f"{name}: animation {index + 1} has no alt text"
+            figure = player.locator("svg.labs-grids")
+            first = figure.inner_html()
+            assert figure.get_attribute("aria-label"), \
+                f"{name}: animation {index + 1} has no text alternative"
             if total > 1:
                 player.locator("button[data-step='1']").click()
                 assert counter.inner_text() == f"2 / {total}"
-                assert image.get_attribute("src") != first
+                assert figure.inner_html() != first, "the figure did not change"
                 player.locator("button[data-step='1']").focus()
                 page.keyboard.press("Enter")  # the buttons work from the keyboard too
                 assert counter.inner_text() == f"{min(3, total) if total > 2 else 1} / {total}"
