@@ -340,7 +340,7 @@ accent-color:var(--pst-color-primary,#0a6e80)}
 .labs-animation-caption{margin:.2em 0 0;min-height:3em}
 .labs-gallery{display:grid;gap:1em 1.5em;grid-template-columns:repeat(auto-fill,minmax(16em,1fr))}
 .labs-gallery figure{margin:0}
-.labs-gallery figcaption{font-size:.9em;margin-top:.4em}
+.labs-gallery figcaption{margin:.4em 0 0}
 </style>"""
 
 _PLAYER_JS = """<script>
@@ -460,8 +460,8 @@ class Gallery:
 
     def _repr_html_(self):
         items = "".join(
-            f"<figure>{figure.svg}<figcaption><code>{html.escape(figure.title)}</code>"
-            f"</figcaption></figure>" for figure in self.figures)
+            f'<figure>{figure.svg}<figcaption class="labs-animation-title">'
+            f"{html.escape(figure.title)}</figcaption></figure>" for figure in self.figures)
         return f'{_PLAYER_CSS}<div class="labs-gallery">{items}</div>'
 
 
