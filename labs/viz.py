@@ -340,7 +340,7 @@ accent-color:var(--pst-color-primary,#0a6e80)}
 .labs-animation-caption{margin:.2em 0 0;min-height:3em}
 .labs-gallery{display:grid;gap:1em 1.5em;grid-template-columns:repeat(auto-fill,minmax(16em,1fr))}
 .labs-gallery figure{margin:0}
-.labs-gallery figcaption{margin:.4em 0 0}
+.labs-gallery figcaption{margin:.4em 0 0;color:inherit}
 </style>"""
 
 _PLAYER_JS = """<script>
