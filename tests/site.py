@@ -85,6 +85,15 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 # accessible name must contain its visible label (2.5.3, "Label in Name")
 AXE_EXTRA_RULES = {"label-content-name-mismatch": {"enabled": True}}
 SERIOUS = ("serious", "critical")
+# What axe checks on every page: everything but two kinds of generated markup whose
+# colours come from one stylesheet for the whole site, and which made axe's contrast
+# rule take 10 to 20 s on a long chapter: MathJax's drawing of each formula
+# (mjx-container: hundreds of glyphs in the text's own colour) and the syntax-coloured
+# tokens of the code boxes (thousands of spans in the theme's Pygments colours).
+# CODE_BOXES checks the latter, every code box of the chapter with the most code, in
+# both modes (tests/test_website.py).
+AXE_CONTEXT = {"exclude": [["mjx-container"], ["div.highlight pre"]]}
+CODE_BOXES = {"include": [["div.highlight pre"]]}
 
 
 def axe_version() -> str:
@@ -93,17 +102,18 @@ def axe_version() -> str:
     return AXE_SCRIPT.split("\n", 1)[0].removeprefix("/*! axe ").strip()
 
 
-def axe_violations(page, impacts=SERIOUS):
+def axe_violations(page, impacts=SERIOUS, context=AXE_CONTEXT):
     """axe-core's violations on the page, as {rule id: [(impact, target, html), ...]}."""
     from axe_playwright_python.sync_playwright import Axe
 
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS},
-                                       "rules": AXE_EXTRA_RULES,
-                                       "resultTypes": ["violations"],
-                                       # axe would fetch every stylesheet again and
-                                       # resolve the theme's @import against the site's
-                                       # root (a 404); only an orientation rule uses it
-                                       "preload": False})
+    results = Axe().run(page, context=context,
+                        options={"runOnly": {"type": "tag", "values": AXE_TAGS},
+                                 "rules": AXE_EXTRA_RULES,
+                                 "resultTypes": ["violations"],
+                                 # axe would fetch every stylesheet again and resolve
+                                 # the theme's @import against the site's root (a
+                                 # 404); only an orientation rule uses it
+                                 "preload": False})
     found = {}
     for violation in results.response["violations"]:
         if violation["impact"] not in impacts:

@@ -1,13 +1,21 @@
 """The website as readers use it, in a real browser (headless Chromium via Playwright).
 
-The site is built once per session (the ``website`` fixture), served on 127.0.0.1, and
-every page is loaded. A page passes when nothing fails: no script error, no unexpected
-console error, no failed request, no request leaving this machine (the site must work
-offline), math typeset, every image loaded and described, animations and links working.
+The site is built once per session (the ``website`` fixture) and served on 127.0.0.1.
+Every page is loaded twice, each time as a first visit (a fresh browser context): at
+1366 px in light mode (the ``desktop`` fixture) and at 390 px, a phone, in dark mode
+(the ``phone`` fixture). The tests then read what those two passes recorded: no script
+error, console error or warning, failed request or request leaving this machine; math
+typeset and images described; no serious or critical axe-core violation (WCAG 2.1 A
+and AA); no code box, output box or display equation wider than its box at 1366 px and
+nothing cut off at 390 px; the phone's menu and "On this page" buttons open their
+panels; the cold page weight under a budget. Other tests drive the animations, the
+links, the exercise-to-solution links and the search.
 
-Screenshots of a few pages are written to ``screenshots/`` (not committed) for a person
-to look at. Chromium comes from the system (Debian's ``chromium`` package); ``.ci/run``
-installs it, and without it these tests are skipped with a message saying so.
+Screenshots of key pages at both widths, and the page weights, are written to
+``screenshots/`` (not committed) for a person to look at. Chromium comes from the system
+(Debian's ``chromium`` package); ``.ci/run`` installs it, and without it these tests are
+skipped with a message saying so. axe-core comes from the pinned axe-playwright-python
+package (see tests/site.py).
 """
 
 from __future__ import annotations
@@ -21,8 +29,8 @@ from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
 
-from .site import (DESKTOP, PHONE, ROOT, Server, axe_violations, overflowing,
-                   toc_files)
+from .site import (CODE_BOXES, DESKTOP, PHONE, ROOT, Server, axe_violations,
+                   cold_page_weight, overflowing, toc_files)
 
 SCREENSHOTS = ROOT / "screenshots"
 
@@ -130,6 +138,7 @@ class Visit:
     overflow: list = field(default_factory=list)
     navigation: list = field(default_factory=list)
     math: int = 0
+    bytes: int = 0  # what the first visit downloaded
 
 
 def _crawl(site, browser, viewport, scheme, check):
@@ -142,6 +151,8 @@ def _crawl(site, browser, viewport, scheme, check):
         page = context.new_page()
         recorder = _Recorder(page, base)
         visit = Visit(problems=recorder.problems)
+        requested = []
+        page.on("request", lambda request, requested=requested: requested.append(request.url))
         page.goto(base + name, wait_until="load")
         math, typeset, errors = _typeset_math(page)
         visit.math = math
@@ -149,7 +160,9 @@ def _crawl(site, browser, viewport, scheme, check):
             visit.problems.append(f"{math} math elements but only {typeset} typeset")
         if errors:
             visit.problems.append(f"{errors} MathJax errors")
-        page.wait_for_load_state("networkidle")  # late requests (fonts, MathJax parts)
+        if viewport == DESKTOP:  # late requests (fonts, MathJax parts), the same on a phone
+            page.wait_for_load_state("networkidle")
+        visit.bytes, _ = cold_page_weight(html, base, requested)
         visit.axe = axe_violations(page)
         check(page, name, visit)
         visits[name] = visit
@@ -226,6 +239,20 @@ def test_no_serious_accessibility_violations(desktop, phone):
     light mode at 1366 px and dark mode at 390 px."""
     for visits in (desktop, phone):
         assert not _report(visits, "axe"), _report(visits, "axe")
+
+
+def test_code_box_colours_pass_axe_in_both_modes(site, browser):
+    """The code boxes' syntax colours (one stylesheet for the whole site, left out of the
+    per-page checks for speed): every code box of the chapter with the most code."""
+    _, base = site
+    for scheme in ("light", "dark"):
+        context = browser.new_context(viewport=DESKTOP, color_scheme=scheme)
+        page = context.new_page()
+        page.goto(base + "book/07_engine.html", wait_until="load")
+        assert page.locator("div.highlight pre").count() > 40
+        violations = axe_violations(page, context=CODE_BOXES)
+        context.close()
+        assert not violations, f"{scheme} mode: {violations}"
 
 
 def test_code_outputs_and_equations_fit_the_column(desktop):
@@ -389,17 +416,59 @@ def test_keyboard_reaches_the_content(site, browser):
     page.close()
 
 
+# A first visit to any page downloads at most this much. It was 2.5 to 4.9 MB while the
+# animations' frames were inlined PNG images and every page loaded the Font Awesome
+# script and MathJax (see labs/viz.py and _ext/page_assets.py); what remains on a page
+# with math is mostly MathJax itself (1.2 MB) and the theme's CSS (0.4 MB).
+# screenshots/page-weight.txt lists every page.
+PAGE_WEIGHT_BUDGET = 3_000_000
+
+
+def test_page_weight_in_check(desktop):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    rows = sorted(((visit.bytes, name) for name, visit in desktop.items()), reverse=True)
+    (SCREENSHOTS / "page-weight.txt").write_text(
+        "bytes a first visit downloads (uncompressed), per page\n"
+        + "".join(f"{size:>10,}  {name}\n" for size, name in rows))
+    assert all(size > 0 for size, _ in rows), "a page's weight was not measured"
+    heavy = [f"{name}: {size:,} bytes" for size, name in rows if size > PAGE_WEIGHT_BUDGET]
+    assert not heavy, "\n".join(heavy)
+
+
 def test_screenshots_for_a_person_to_look_at(site, browser):
+    """Key pages at 1366 px (light mode) and at 390 px (dark mode, a phone)."""
     html, base = site
     SCREENSHOTS.mkdir(exist_ok=True)
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
     names = ["book/intro.html", "book/checks.html", "book/01_conv1d.html",
-             "book/04_transposed.html", "book/09_capstone.html", "book/formulas.html",
-             "book/glossary.html", "solutions/01_conv1d.html"]
-    for name in (n for n in names if (html / n).exists()):
-        page.goto(base + name, wait_until="networkidle")
-        _typeset_math(page)
-        target = SCREENSHOTS / (name.replace("/", "_").replace(".html", ".png"))
-        page.screenshot(path=str(target), full_page=False)
-        assert target.stat().st_size > 0
-    page.close()
+             "book/03_arithmetic.html", "book/04_transposed.html", "book/08_custom_functions.html",
+             "book/09_capstone.html", "book/formulas.html", "book/glossary.html",
+             "book/references.html", "solutions/01_conv1d.html"]
+    for width, viewport, scheme in (("desktop", DESKTOP, "light"), ("phone", PHONE, "dark")):
+        context = browser.new_context(viewport=viewport, color_scheme=scheme)
+        page = context.new_page()
+        for name in (n for n in names if (html / n).exists()):
+            page.goto(base + name, wait_until="networkidle")
+            _typeset_math(page)
+            target = SCREENSHOTS / f"{name.replace('/', '_').replace('.html', '')}-{width}.png"
+            page.screenshot(path=str(target), full_page=False)
+            assert target.stat().st_size > 0
+        context.close()
+
+
+CODE_LINE_LIMIT = 76  # what a code box shows without scrolling, in a solution's box too
+
+
+def test_code_cells_fit_the_code_box():
+    """Every line of every code cell fits the website's code box (see CONTRIBUTING)."""
+    import nbformat
+
+    long = []
+    for entry in toc_files():
+        path = ROOT / f"{entry}.ipynb"
+        if not path.exists():
+            continue
+        for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+            if cell.cell_type == "code":
+                long += [f"{entry} cell {index}: {line}" for line in cell.source.split("\n")
+                         if len(line) > CODE_LINE_LIMIT]
+    assert not long, "\n".join(long)
