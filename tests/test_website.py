@@ -288,11 +288,13 @@ def test_sidebar_button_collapses_the_table_of_contents(site, browser):
 class _Links(HTMLParser):
     def __init__(self):
         super().__init__()
-        self.hrefs, self.ids = [], set()
+        self.hrefs, self.ids, self.repeated = [], set(), set()
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if "id" in attrs:
+            if attrs["id"] in self.ids:
+                self.repeated.add(attrs["id"])
             self.ids.add(attrs["id"])
         if tag == "a" and attrs.get("href"):
             self.hrefs.append(attrs["href"])
@@ -318,6 +320,18 @@ def test_internal_links_resolve(site):
             if url.fragment and target in parsed and url.fragment not in parsed[target].ids:
                 broken.append(f"{name}: {href} (no element #{url.fragment})")
     assert not broken, "\n".join(broken)
+
+
+def test_ids_are_unique_in_each_page(site):
+    """An id names one element (links and screen readers' landmarks rely on it)."""
+    html, _ = site
+    repeated = {}
+    for name in _pages(html):
+        parser = _Links()
+        parser.feed((html / name).read_text())
+        if parser.repeated:
+            repeated[name] = sorted(parser.repeated)
+    assert not repeated, repeated
 
 
 def test_exercises_link_to_their_solutions(site, browser):
