@@ -10,6 +10,8 @@
  *    entries have role="doc-biblioentry", which ARIA 1.2 no longer counts as list items
  *    (axe-core: aria-required-children). Each entry becomes a listitem.
  *
+ * No upstream issue was found for either (pydata-sphinx-theme, myst-nb, docutils
+ * trackers, searched when this was written); report them there before removing this.
  * Remove this file and its line in _config.yml (html_js_files) once the packages do
  * this themselves; tests/test_website.py runs axe-core on every page.
  */
