@@ -154,6 +154,9 @@ def _crawl(site, browser, viewport, scheme, check):
         requested = []
         page.on("request", lambda request, requested=requested: requested.append(request.url))
         page.goto(base + name, wait_until="load")
+        if 'http-equiv="Refresh"' in (html / name).read_text():  # index.html
+            page.wait_for_url(lambda url: not url.endswith("/" + name))
+            page.wait_for_load_state("load")
         math, typeset, errors = _typeset_math(page)
         visit.math = math
         if math and typeset < math:
