@@ -303,13 +303,18 @@ class _Links(HTMLParser):
             self.hrefs.append(attrs["href"])
 
 
-def test_internal_links_resolve(site):
-    html, _ = site
+def _parsed(html):
+    """Every page's links and ids, by page name."""
     parsed = {}
     for name in _pages(html):
-        parser = _Links()
-        parser.feed((html / name).read_text())
-        parsed[name] = parser
+        parsed[name] = _Links()
+        parsed[name].feed((html / name).read_text())
+    return parsed
+
+
+def test_internal_links_resolve(site):
+    html, _ = site
+    parsed = _parsed(html)
     broken = []
     for name, parser in parsed.items():
         for href in parser.hrefs:
@@ -328,12 +333,8 @@ def test_internal_links_resolve(site):
 def test_ids_are_unique_in_each_page(site):
     """An id names one element (links and screen readers' landmarks rely on it)."""
     html, _ = site
-    repeated = {}
-    for name in _pages(html):
-        parser = _Links()
-        parser.feed((html / name).read_text())
-        if parser.repeated:
-            repeated[name] = sorted(parser.repeated)
+    repeated = {name: sorted(parser.repeated) for name, parser in _parsed(html).items()
+                if parser.repeated}
     assert not repeated, repeated
 
 
@@ -341,11 +342,7 @@ def test_exercises_link_to_their_solutions(site, browser):
     """Every exercise block links to a solution block; following one link in the browser
     lands on it (the other links are resolved against the built pages)."""
     html, base = site
-    ids = {}
-    for name in _pages(html):
-        parser = _Links()
-        parser.feed((html / name).read_text())
-        ids[name] = parser.ids
+    ids = {name: parser.ids for name, parser in _parsed(html).items()}
     page = browser.new_page()
     checked, followed = 0, False
     for name in _pages(html):
