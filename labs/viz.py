@@ -2,10 +2,12 @@
 
 In the spirit of Dumoulin and Visin's well-known convolution-arithmetic animations, but
 generated for any input size, kernel, stride, padding and dilation, for 1-D and 2-D, and
-for transposed convolutions. Every animation is a self-contained HTML player (frames as
-embedded PNG images, a few lines of JavaScript, no network access, no kernel): it plays
-on the static website and in a notebook alike, can be stepped with the keyboard, and
-carries a text description of every frame for readers who cannot see it.
+for transposed convolutions. Every animation is a self-contained HTML player: one SVG
+drawing whose cells change state from frame to frame (a frame is one letter per cell,
+so it stays sharp at any size and costs a few bytes), a few lines of JavaScript, no
+network access, no kernel. It plays on the static website and in a notebook alike, can
+be stepped with the keyboard, and carries a text description of every frame for readers
+who cannot see it. On the website its buttons take the theme's colours.
 
 Sizes may be an int (the same on both axes) or a (rows, columns) pair; a 1-D
 convolution is drawn as one row. Colours are never the only cue: the kernel's window
@@ -14,18 +16,17 @@ is outlined and hatched, padding is dashed, and positions no window reaches are 
     labs.viz.animate_conv(5, 3, stride=2, padding=1)
     labs.viz.animate_conv_transpose(3, 3, stride=2, padding=1, output_padding=1)
     labs.viz.explore_conv()        # sliders, in a live notebook
+    labs.viz.gallery_conv([dict(input_size=5, kernel_size=3, stride=2), ...])  # stills
 
-Frames are drawn with Pillow (a dependency of matplotlib) rather than matplotlib
-itself: a frame takes a few milliseconds instead of a few hundred, which keeps the
-chapters quick to run and the website quick to build.
+The SVG is written by hand rather than by matplotlib: a figure is a grid of squares,
+and one drawing serves every frame, so an animation takes milliseconds to make and a
+few kilobytes to show.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import html
-import io
 import json
 from dataclasses import dataclass
 
@@ -41,6 +42,9 @@ __all__ = [
     "animate_conv_transpose",
     "draw_conv",
     "explore_conv",
+    "Figure",
+    "Gallery",
+    "gallery_conv",
 ]
 
 # Colours (Okabe-Ito-inspired, distinguishable with common colour-vision deficiencies);
@@ -130,159 +134,165 @@ def conv_transpose_steps(input_size, kernel_size, stride=1, padding=0, dilation=
 
 
 # --------------------------------------------------------------------------------------
-# Drawing (with Pillow, which matplotlib already depends on: a frame takes milliseconds)
+# Drawing: one SVG per figure. Every cell is an SVG group whose class is its state
+# ("s-w": in the kernel's window, "s-n": the output being written, ...); a frame of an
+# animation is one letter per cell, so the player changes classes instead of swapping
+# images: the figure stays sharp at any size and a frame costs a few bytes.
 # --------------------------------------------------------------------------------------
 
-CELL = 26  # pixels per cell
-MARGIN = 12
+CELL = 34  # SVG units per cell
+SCALE = 1.3  # shown at 1.3 SVG units per CSS pixel (a cell 44 px wide), or narrower to fit
+MARGIN = 6
 GAP = 2  # cells between the two grids
-HEADER = 52  # pixels above the grids for the title and the grid labels
+LABEL = 26  # units above the grids for "input" and "output"
+
+# state letter -> (fill, hatch pattern or None, outline colour, outline width, dashed)
+STATES = {
+    "i": (INPUT, None, "#4d4d4d", 1, False),  # an input cell
+    "w": (WINDOW, "rise", "#000000", 3, False),  # read by the current window
+    "p": (PADDING, None, "#737373", 1, True),  # padding
+    "l": (LEFTOVER, "cross", "#4d4d4d", 1, False),  # never read by any window
+    "e": ("#ffffff", None, "#4d4d4d", 1, False),  # an output not written yet
+    "d": (OUTPUT_DONE, None, "#4d4d4d", 1, False),  # written already
+    "n": (OUTPUT_NOW, "fall", "#000000", 3, False),  # being written now
+    "c": (CROPPED, None, "#737373", 1, True),  # cropped away by a transposed padding
+}
+_PATTERNS = {  # hatch -> (line colour, angle, crossed)
+    "rise": ("#ffffff", 45, False), "fall": ("#ffffff", -45, False),
+    "cross": ("#525252", 45, True),
+}
 
 
-def _font(size):
-    import matplotlib
-    from PIL import ImageFont
-
-    path = f"{matplotlib.get_data_path()}/fonts/ttf/DejaVuSans.ttf"
-    return ImageFont.truetype(path, size)
-
-
-class _Canvas:
-    """A white image on which cells are drawn in grid coordinates (row 0 at the top)."""
-
-    def __init__(self, width_cells, height_cells, title):
-        from PIL import Image, ImageDraw
-
-        width = 2 * MARGIN + width_cells * CELL
-        width = max(width, 2 * MARGIN + 8 * len(title))
-        self.image = Image.new("RGB", (width, HEADER + height_cells * CELL + MARGIN), "white")
-        self.draw = ImageDraw.Draw(self.image)
-        self.small, self.large = _font(11), _font(13)
-        self.draw.text((width // 2, 12), title, fill="black", font=self.large, anchor="mt")
-
-    def box(self, row, column, origin):
-        x = MARGIN + (origin[0] + column) * CELL
-        y = HEADER + (origin[1] + row) * CELL
-        return x, y, x + CELL, y + CELL
-
-    def cell(self, row, column, origin, face, hatch=None, bold=False, dashed=False, text=None):
-        x0, y0, x1, y1 = self.box(row, column, origin)
-        self.draw.rectangle((x0, y0, x1, y1), fill=face)
+def _svg_style(key):
+    """The states as CSS, scoped to one figure (inline SVG styles apply page-wide)."""
+    rules = [f"#{key} text{{font:13px sans-serif;fill:#000}}",
+             f"#{key} .h{{fill:none}}",
+             f"#{key} .t{{font:bold 13px sans-serif;text-anchor:middle;"
+             "dominant-baseline:central;paint-order:stroke;stroke:#fff;stroke-width:4px}"]
+    for state, (face, hatch, line, width, dashed) in STATES.items():
+        rules.append(f"#{key} .s-{state}>.f{{fill:{face};stroke:{line};stroke-width:{width}"
+                     + (";stroke-dasharray:4 3" if dashed else "") + "}")
         if hatch:
-            colour = "#ffffff" if face in (WINDOW, OUTPUT_NOW) else "#525252"
-            tile = _hatch_tile(hatch, colour)
-            self.image.paste(tile, (x0, y0), tile)
-        if dashed:
-            for x in range(x0, x1, 6):
-                self.draw.line((x, y0, min(x + 3, x1), y0), fill="#737373")
-                self.draw.line((x, y1, min(x + 3, x1), y1), fill="#737373")
-            for y in range(y0, y1, 6):
-                self.draw.line((x0, y, x0, min(y + 3, y1)), fill="#737373")
-                self.draw.line((x1, y, x1, min(y + 3, y1)), fill="#737373")
-        else:
-            self.draw.rectangle((x0, y0, x1, y1), outline="#000000" if bold else "#4d4d4d",
-                                width=3 if bold else 1)
-        if text is not None:
-            centre = ((x0 + x1) // 2, (y0 + y1) // 2)
-            self.draw.rectangle((centre[0] - 6, centre[1] - 7, centre[0] + 6, centre[1] + 7),
-                                fill="white")
-            self.draw.text(centre, text, fill="black", font=self.small, anchor="mm")
+            rules.append(f"#{key} .s-{state}>.h{{fill:url(#{key}-{hatch})}}")
+    return "".join(rules)
+
+
+def _svg_patterns(key):
+    parts = []
+    for name, (colour, angle, crossed) in _PATTERNS.items():
+        lines = f'<line x1="0" y1="0" x2="0" y2="7" stroke="{colour}" stroke-width="1.5"/>'
+        if crossed:
+            lines += f'<line x1="0" y1="3.5" x2="7" y2="3.5" stroke="{colour}" stroke-width="1.5"/>'
+        parts.append(f'<pattern id="{key}-{name}" width="7" height="7" '
+                     f'patternUnits="userSpaceOnUse" patternTransform="rotate({angle})">'
+                     f"{lines}</pattern>")
+    return "<defs>" + "".join(parts) + "</defs>"
+
+
+class _Grids:
+    """Cells laid out on a grid (row 0 at the top); ``svg`` draws them in one state."""
+
+    def __init__(self, width_cells, height_cells):
+        self.width = 2 * MARGIN + width_cells * CELL
+        self.height = LABEL + height_cells * CELL + MARGIN
+        self.cells, self.labels = [], []
+
+    def add(self, row, column, origin, counted=False):
+        """Add a cell; returns its index in every frame's state string."""
+        self.cells.append((MARGIN + (origin[0] + column) * CELL,
+                           LABEL + (origin[1] + row) * CELL, counted))
+        return len(self.cells) - 1
 
     def label(self, column, row, text):
-        x = MARGIN + column * CELL
-        y = HEADER + row * CELL - 10
-        self.draw.text((x, y), text, fill="black", font=self.small, anchor="ls")
+        self.labels.append((MARGIN + column * CELL, LABEL + row * CELL - 8, text))
+        self.width = max(self.width, MARGIN + column * CELL + 8 * len(text) + MARGIN)
+
+    def svg(self, key, states, counts=None, description=""):
+        """The figure with cell ``n`` in state ``states[n]`` and count ``counts[n]``."""
+        width, height = round(self.width * SCALE), round(self.height * SCALE)
+        parts = [f'<svg xmlns="http://www.w3.org/2000/svg" id="{key}" class="labs-grids" '
+                 f'viewBox="0 0 {self.width} {self.height}" width="{width}" '
+                 f'height="{height}" role="img" aria-label="{html.escape(description)}">',
+                 f"<style>{_svg_style(key)}</style>", _svg_patterns(key),
+                 f'<rect width="{self.width}" height="{self.height}" fill="#ffffff"/>']
+        for x, y, text in self.labels:
+            parts.append(f'<text x="{x}" y="{y}">{html.escape(text)}</text>')
+        for n, (x, y, counted) in enumerate(self.cells):
+            box = f'x="{x}" y="{y}" width="{CELL}" height="{CELL}"'
+            text = ""
+            if counted:
+                value = counts[n] if counts else 0
+                text = (f'<text class="t" x="{x + CELL // 2}" y="{y + CELL // 2}">'
+                        f'{value or ""}</text>')
+            parts.append(f'<g class="s-{states[n]}" data-cell="{n}"><rect class="f" {box}/>'
+                         f'<rect class="h" {box}/>{text}</g>')
+        parts.append("</svg>")
+        return "".join(parts)
 
 
-_TILES: dict = {}
-
-
-def _hatch_tile(hatch, colour):
-    """A transparent cell-sized image with diagonal lines: "rising", "falling" or "crossed"."""
-    key = (hatch, colour)
-    if key not in _TILES:
-        from PIL import Image, ImageDraw
-
-        tile = Image.new("RGBA", (CELL + 1, CELL + 1), (0, 0, 0, 0))
-        draw = ImageDraw.Draw(tile)
-        for offset in range(-CELL, CELL + 1, 7):
-            if hatch in ("rising", "crossed"):
-                draw.line((offset, CELL, offset + CELL, 0), fill=colour, width=1)
-            if hatch in ("falling", "crossed"):
-                draw.line((offset, 0, offset + CELL, CELL), fill=colour, width=1)
-        _TILES[key] = tile
-    return _TILES[key]
-
-
-def _conv_frame(steps, index, out, padded, padding, leftover, title):
-    """Padded input (left) and output (right) with step ``index`` highlighted."""
-    canvas = _Canvas(padded[1] + GAP + out[1], max(padded[0], out[0]), title)
+def _conv_frames(steps, out, padded, padding, leftover):
+    """The grids of a convolution and, per step, (states, None): padded input on the left,
+    output on the right."""
+    grids = _Grids(padded[1] + GAP + out[1], max(padded[0], out[0]))
     p_rows, p_cols = padding
-    window = set(steps[index].window) if index is not None else set()
+    inputs = {}
     for r in range(padded[0]):
         for c in range(padded[1]):
             inside = p_rows <= r < padded[0] - p_rows and p_cols <= c < padded[1] - p_cols
-            if (r, c) in window:
-                canvas.cell(r, c, (0, 0), WINDOW, hatch="rising", bold=True)
-            elif not inside:
-                canvas.cell(r, c, (0, 0), PADDING, dashed=True)
-            elif (r, c) in leftover:
-                canvas.cell(r, c, (0, 0), LEFTOVER, hatch="crossed")
-            else:
-                canvas.cell(r, c, (0, 0), INPUT)
+            base = "i" if inside else "p"
+            if (r, c) in leftover:
+                base = "l"
+            inputs[(r, c)] = (grids.add(r, c, (0, 0)), base)
     origin = (padded[1] + GAP, (padded[0] - out[0]) // 2)
-    for position, step in enumerate(steps):
-        r, c = step.output
-        if index is not None and position == index:
-            canvas.cell(r, c, origin, OUTPUT_NOW, hatch="falling", bold=True)
-        elif index is not None and position < index:
-            canvas.cell(r, c, origin, OUTPUT_DONE)
-        else:
-            canvas.cell(r, c, origin, "#ffffff")
-    canvas.label(0, 0, "input (padded)" if any(padding) else "input")
-    canvas.label(origin[0], origin[1], "output")
-    return canvas.image
+    outputs = [grids.add(*step.output, origin) for step in steps]
+    grids.label(0, 0, "input (padded)" if any(padding) else "input")
+    grids.label(origin[0], origin[1], "output")
+
+    def frame(index):
+        states = [""] * len(grids.cells)
+        window = set(steps[index].window)
+        for cell, (n, base) in inputs.items():
+            states[n] = "w" if cell in window else base
+        for position, n in enumerate(outputs):
+            states[n] = "n" if position == index else "d" if position < index else "e"
+        return "".join(states), None
+
+    return grids, frame
 
 
-def _scatter_frame(steps, index, input_shape, size, padding, title):
-    """Input (left) and the uncropped output (right); numbers count overlapping patches."""
-    canvas = _Canvas(input_shape[1] + GAP + size[1], max(input_shape[0], size[0]), title)
-    current = steps[index] if index is not None else None
-    for r in range(input_shape[0]):
-        for c in range(input_shape[1]):
-            if current is not None and (r, c) == current.input:
-                canvas.cell(r, c, (0, 0), WINDOW, hatch="rising", bold=True)
-            else:
-                canvas.cell(r, c, (0, 0), INPUT)
-    counts = np.zeros(size, dtype=int)
-    for step in steps[: index + 1] if index is not None else steps:
-        for t in step.targets:
-            counts[t] += 1
-    targets = set(current.targets) if current is not None else set()
+def _scatter_frames(steps, input_shape, size, padding):
+    """The grids of a transposed convolution and, per step, (states, counts): the input on
+    the left, the uncropped output on the right, numbers counting overlapping patches."""
+    grids = _Grids(input_shape[1] + GAP + size[1], max(input_shape[0], size[0]))
+    inputs = {(r, c): grids.add(r, c, (0, 0))
+              for r in range(input_shape[0]) for c in range(input_shape[1])}
     origin = (input_shape[1] + GAP, 0)
     p_rows, p_cols = padding
+    outputs = {}
     for r in range(size[0]):
         for c in range(size[1]):
             cropped = not (p_rows <= r < size[0] - p_rows and p_cols <= c < size[1] - p_cols)
-            text = str(counts[r, c]) if counts[r, c] else None
-            if (r, c) in targets:
-                canvas.cell(r, c, origin, OUTPUT_NOW, hatch="falling", bold=True, text=text)
-            elif cropped:
-                canvas.cell(r, c, origin, CROPPED, dashed=True, text=text)
-            elif counts[r, c]:
-                canvas.cell(r, c, origin, OUTPUT_DONE, text=text)
-            else:
-                canvas.cell(r, c, origin, "#ffffff")
-    canvas.label(0, 0, "input")
-    canvas.label(origin[0], 0, "output (dashed cells: cropped by padding)"
-                 if any(padding) else "output")
-    return canvas.image
+            outputs[(r, c)] = (grids.add(r, c, origin, counted=True), cropped)
+    grids.label(0, 0, "input")
+    grids.label(origin[0], 0, "output")
 
+    def frame(index):
+        states, counts = [""] * len(grids.cells), [0] * len(grids.cells)
+        current = steps[index]
+        for cell, n in inputs.items():
+            states[n] = "w" if cell == current.input else "i"
+        tally = np.zeros(size, dtype=int)
+        for step in steps[: index + 1]:
+            for t in step.targets:
+                tally[t] += 1
+        targets = set(current.targets)
+        for cell, (n, cropped) in outputs.items():
+            counts[n] = int(tally[cell])
+            states[n] = ("n" if cell in targets else "c" if cropped
+                         else "d" if tally[cell] else "e")
+        return "".join(states), counts
 
-def _png(image) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
+    return grids, frame
 
 
 def _labeller(*pairs):
@@ -297,24 +307,101 @@ def _labeller(*pairs):
     return label
 
 
+def _key(*content):
+    """A short id, the same for the same figure (notebook outputs must not change)."""
+    return "labs-" + hashlib.sha1(json.dumps(content).encode()).hexdigest()[:12]
+
+
 # --------------------------------------------------------------------------------------
-# The player
+# The player and the static figures
 # --------------------------------------------------------------------------------------
+
+# The player's look: the theme's colours and button shape on the website (pydata-sphinx-
+# theme's CSS variables), plain fallbacks in Jupyter. The same rules for every player.
+_PLAYER_CSS = """<style>
+.labs-animation,.labs-gallery{margin:1em 0 1.5em}
+.labs-animation svg.labs-grids,.labs-gallery svg.labs-grids{display:block;max-width:100%;
+height:auto;border:1px solid var(--pst-color-border,#d1d5da);border-radius:.25rem}
+.labs-animation-title{font-family:var(--pst-font-family-monospace,monospace);
+font-size:.9em;margin:0 0 .4em}
+.labs-animation-controls{display:flex;flex-wrap:wrap;align-items:center;gap:.5em;
+margin:.6em 0 .3em}
+.labs-animation-controls button{font:inherit;font-size:.9em;line-height:1.4;
+padding:.3em .8em;border-radius:.25rem;cursor:pointer;
+border:1px solid var(--pst-color-border,#8c959f);
+background:var(--pst-color-surface,#f6f8fa);color:var(--pst-color-text-base,#222)}
+.labs-animation-controls button:hover{border-color:var(--pst-color-primary,#0a6e80);
+color:var(--pst-color-primary,#0a6e80)}
+.labs-animation-controls button:focus-visible,.labs-animation-controls input:focus-visible{
+outline:3px solid var(--pst-color-accent,#c132af);outline-offset:2px}
+.labs-animation-controls input{flex:1 1 8em;max-width:16em;
+accent-color:var(--pst-color-primary,#0a6e80)}
+.labs-animation-counter{font-variant-numeric:tabular-nums;min-width:4.5em}
+.labs-animation-caption{margin:.2em 0 0;min-height:3em}
+.labs-gallery{display:grid;gap:1em 1.5em;grid-template-columns:repeat(auto-fill,minmax(16em,1fr))}
+.labs-gallery figure{margin:0}
+.labs-gallery figcaption{margin:.4em 0 0;color:inherit}
+</style>"""
+
+_PLAYER_JS = """<script>
+(function () {
+  var root = document.getElementById("%s-player");
+  if (!root || root.dataset.ready) return;
+  root.dataset.ready = "1";
+  var data = JSON.parse(root.querySelector(".labs-animation-data").textContent);
+  var cells = root.querySelectorAll("[data-cell]"), slider = root.querySelector("input");
+  var caption = root.querySelector(".labs-animation-caption");
+  var counter = root.querySelector(".labs-animation-counter");
+  var play = root.querySelector("[data-play]"), timer = null, frame = 0;
+  function show(n) {
+    var count = data.states.length;
+    frame = ((n %% count) + count) %% count;
+    var states = data.states[frame], counts = data.counts && data.counts[frame];
+    cells.forEach(function (cell, i) {
+      cell.setAttribute("class", "s-" + states[i]);
+      var text = cell.querySelector("text");
+      if (text && counts) text.textContent = counts[i] ? counts[i] : "";
+    });
+    root.dataset.frame = frame;
+    slider.value = frame;
+    caption.textContent = data.captions[frame];
+    counter.textContent = (frame + 1) + " / " + count;
+  }
+  function label(text, symbol) {
+    play.innerHTML = '<span aria-hidden="true">' + symbol + "</span> " + text;
+  }
+  function stop() { clearInterval(timer); timer = null; label("Play", "&#9654;"); }
+  play.addEventListener("click", function () {
+    if (timer) { stop(); return; }
+    label("Pause", "&#10074;&#10074;");
+    timer = setInterval(function () { show(frame + 1); }, data.interval);
+  });
+  root.querySelectorAll("[data-step]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      stop(); show(frame + Number(button.dataset.step));
+    });
+  });
+  slider.addEventListener("input", function () { stop(); show(Number(slider.value)); });
+})();
+</script>"""
 
 
 class Animation:
-    """A sequence of PNG frames with captions, shown as a small HTML player.
+    """An animated figure: one SVG drawing, a state per cell per frame, and a caption per
+    frame, shown as a small HTML player with Back, Play and Next buttons and a slider.
 
     ``description`` is the alternative text of the whole animation; ``captions`` has one
-    sentence per frame, shown under the image and announced to screen readers.
+    sentence per frame, shown under the figure and announced to screen readers.
     """
 
-    def __init__(self, frames, captions, description, interval=700):
+    def __init__(self, grids, frames, captions, description, title="", interval=700):
         if len(frames) != len(captions) or not frames:
             raise ValueError("an animation needs one caption per frame and at least one frame")
-        self.frames = list(frames)
+        self.grids = grids
+        self.frames = list(frames)  # (states, counts or None) per frame
         self.captions = list(captions)
         self.description = description
+        self.title = title
         self.interval = int(interval)
 
     def __len__(self):
@@ -324,61 +411,58 @@ class Animation:
         return f"<labs.viz.Animation: {len(self.frames)} frames. {self.description}>"
 
     def _repr_html_(self):
-        key = hashlib.sha1(
-            json.dumps([self.description, self.captions]).encode()
-        ).hexdigest()[:12]
-        element = f"labs-anim-{key}"
-        sources = [
-            "data:image/png;base64," + base64.b64encode(frame).decode("ascii")
-            for frame in self.frames
-        ]
-        alt = html.escape(self.description, quote=True)
-        first_caption = html.escape(self.captions[0])
-        data = json.dumps({"frames": sources, "captions": self.captions,
-                           "interval": self.interval})
+        key = _key(self.description, self.captions, self.title)
+        states = [states for states, _ in self.frames]
+        counts = ([counts for _, counts in self.frames]
+                  if self.frames[0][1] is not None else None)
+        data = json.dumps({"states": states, "counts": counts, "captions": self.captions,
+                           "interval": self.interval}, separators=(",", ":"))
+        figure = self.grids.svg(key, states[0], counts and counts[0], self.description)
         last = len(self.frames) - 1
-        return f"""<div class="labs-animation" id="{element}" role="group" aria-label="{alt}">
-<img class="labs-animation-frame" src="{sources[0]}" alt="{alt}" style="max-width:100%">
+        return f"""<div class="labs-animation" id="{key}-player" role="group" \
+aria-label="{html.escape(self.title or 'animation')}">{_PLAYER_CSS}
+<p class="labs-animation-title">{html.escape(self.title)}</p>
+{figure}
 <div class="labs-animation-controls">
-<button type="button" data-step="-1" aria-label="previous frame">&#9664; Back</button>
-<button type="button" data-play aria-label="play or pause">&#9654; Play</button>
-<button type="button" data-step="1" aria-label="next frame">Next &#9654;</button>
-<input type="range" min="0" max="{last}" value="0" aria-label="frame">
+<button type="button" data-step="-1"><span aria-hidden="true">&#9664;</span> Back</button>
+<button type="button" data-play><span aria-hidden="true">&#9654;</span> Play</button>
+<button type="button" data-step="1">Next <span aria-hidden="true">&#9654;</span></button>
+<input type="range" min="0" max="{last}" value="0" aria-label="Frame">
 <span class="labs-animation-counter">1 / {last + 1}</span>
 </div>
-<p class="labs-animation-caption" aria-live="polite">{first_caption}</p>
+<p class="labs-animation-caption" aria-live="polite">{html.escape(self.captions[0])}</p>
 <script type="application/json" class="labs-animation-data">{data}</script>
-<script>
-(function () {{
-  var root = document.getElementById("{element}");
-  if (!root || root.dataset.ready) return;
-  root.dataset.ready = "1";
-  var data = JSON.parse(root.querySelector(".labs-animation-data").textContent);
-  var image = root.querySelector("img"), slider = root.querySelector("input");
-  var caption = root.querySelector(".labs-animation-caption");
-  var counter = root.querySelector(".labs-animation-counter");
-  var play = root.querySelector("[data-play]"), timer = null, frame = 0;
-  function show(n) {{
-    var count = data.frames.length;
-    frame = ((n % count) + count) % count;
-    image.src = data.frames[frame];
-    slider.value = frame;
-    caption.textContent = data.captions[frame];
-    counter.textContent = (frame + 1) + " / " + count;
-  }}
-  function stop() {{ clearInterval(timer); timer = null; play.innerHTML = "&#9654; Play"; }}
-  play.addEventListener("click", function () {{
-    if (timer) {{ stop(); return; }}
-    play.innerHTML = "&#10074;&#10074; Pause";
-    timer = setInterval(function () {{ show(frame + 1); }}, data.interval);
-  }});
-  root.querySelectorAll("[data-step]").forEach(function (button) {{
-    button.addEventListener("click", function () {{ stop(); show(frame + Number(button.dataset.step)); }});
-  }});
-  slider.addEventListener("input", function () {{ stop(); show(Number(slider.value)); }});
-}})();
-</script>
+{_PLAYER_JS % key}
 </div>"""
+
+
+class Figure:
+    """One still frame (an SVG drawing in an HTML wrapper), e.g. from :func:`draw_conv`."""
+
+    def __init__(self, svg, title, description):
+        self.svg, self.title, self.description = svg, title, description
+
+    def __repr__(self):
+        return f"<labs.viz.Figure: {self.description}>"
+
+    def _repr_html_(self):
+        return f"{_PLAYER_CSS}<figure class=\"labs-gallery-item\">{self.svg}</figure>"
+
+
+class Gallery:
+    """Still frames side by side, each with its settings as a caption."""
+
+    def __init__(self, figures):
+        self.figures = list(figures)
+
+    def __repr__(self):
+        return f"<labs.viz.Gallery of {len(self.figures)} figures>"
+
+    def _repr_html_(self):
+        items = "".join(
+            f'<figure>{figure.svg}<figcaption class="labs-animation-title">'
+            f"{html.escape(figure.title)}</figcaption></figure>" for figure in self.figures)
+        return f'{_PLAYER_CSS}<div class="labs-gallery">{items}</div>'
 
 
 # --------------------------------------------------------------------------------------
@@ -417,10 +501,10 @@ def animate_conv(input_size, kernel_size, stride=1, padding=0, dilation=1, *,
     one_d = i[0] == 1 and k[0] == 1 and p[0] == 0
     leftover = _leftover(steps, padded, p)
     _label = _labeller(i, k, s, p, d, out)
-    title = _conv_title(_label, i, k, s, p, d, out)
+    grids, frame = _conv_frames(steps, out, padded, p, leftover)
     frames, captions = [], []
     for index, step in enumerate(steps):
-        frames.append(_png(_conv_frame(steps, index, out, padded, p, leftover, title)))
+        frames.append(frame(index))
         rows = sorted({r - p[0] for r, _ in step.window})
         cols = sorted({c - p[1] for _, c in step.window})
         where = (f"positions {_list(cols)}" if one_d
@@ -431,19 +515,24 @@ def animate_conv(input_size, kernel_size, stride=1, padding=0, dilation=1, *,
             f"Step {index + 1} of {len(steps)}: output {_position(step.output, out)} reads "
             f"input {where}{padded_note}."
         )
-    if one_d:
+    return Animation(grids, frames, captions, _conv_description(i, k, s, p, d, out, leftover),
+                     _conv_title(_label, i, k, s, p, d, out), interval)
+
+
+def _conv_description(i, k, s, p, d, out, leftover):
+    _label = _labeller(i, k, s, p, d, out)
+    if i[0] == 1 and k[0] == 1 and p[0] == 0:
         shape_words = (f"a width-{k[1]} kernel sliding along a length-{i[1]} signal",
                        f"{out[1]} outputs, one per frame")
     else:
         shape_words = (f"a {_size_words(k, False)} kernel sliding over a "
                        f"{_size_words(i, False)} input",
                        f"a {_size_words(out, False)} output, one cell per frame")
-    description = (
+    return (
         f"Animation of {shape_words[0]} with stride {_label(s)}, padding {_label(p)} and "
         f"dilation {_label(d)}, producing {shape_words[1]}."
         + (f" {len(leftover)} input cells are never read." if leftover else "")
     )
-    return Animation(frames, captions, description, interval)
 
 
 def animate_conv_transpose(input_size, kernel_size, stride=1, padding=0, dilation=1,
@@ -459,10 +548,12 @@ def animate_conv_transpose(input_size, kernel_size, stride=1, padding=0, dilatio
                                                      dilation, output_padding))
     _label = _labeller(i, k, s, p, d, e, out)
     title = (f"transposed: i={_label(i)}, k={_label(k)}, s={_label(s)}, p={_label(p)}, "
-             f"d={_label(d)}, output_padding={_label(e)}  →  o={_label(out)}")
+             f"d={_label(d)}, output_padding={_label(e)}  →  o={_label(out)}"
+             + ("; dashed cells are cropped by padding" if any(p) else ""))
+    grids, frame = _scatter_frames(steps, i, canvas, p)
     frames, captions = [], []
     for index, step in enumerate(steps):
-        frames.append(_png(_scatter_frame(steps, index, i, canvas, p, title)))
+        frames.append(frame(index))
         captions.append(
             f"Step {index + 1} of {len(steps)}: input {_position(step.input, i)} adds the "
             f"kernel, scaled by its value, to {len(step.targets)} output cells starting at "
@@ -483,16 +574,34 @@ def animate_conv_transpose(input_size, kernel_size, stride=1, padding=0, dilatio
         f"and output_padding {_label(e)} added at the end, giving {shape_words[1]}. The "
         "numbers count the copies that overlap in each output cell."
     )
-    return Animation(frames, captions, description, interval)
+    return Animation(grids, frames, captions, description, title, interval)
 
 
-def draw_conv(input_size, kernel_size, stride=1, padding=0, dilation=1, step=0):
-    """One frame of :func:`animate_conv` as a PIL image (Jupyter shows it as a picture)."""
+def draw_conv(input_size, kernel_size, stride=1, padding=0, dilation=1, step=0) -> Figure:
+    """One frame of :func:`animate_conv`, as a still figure."""
     steps, out, padded = conv_steps(input_size, kernel_size, stride, padding, dilation)
     i, k, s, p, d = (_pair(v, "size") for v in (input_size, kernel_size, stride, padding,
                                                   dilation))
-    return _conv_frame(steps, step, out, padded, p, _leftover(steps, padded, p),
-                       _conv_title(_labeller(i, k, s, p, d, out), i, k, s, p, d, out))
+    leftover = _leftover(steps, padded, p)
+    grids, frame = _conv_frames(steps, out, padded, p, leftover)
+    title = _conv_title(_labeller(i, k, s, p, d, out), i, k, s, p, d, out)
+    description = (_conv_description(i, k, s, p, d, out, leftover)
+                   .replace("Animation of", "Frame of an animation of", 1)
+                   + f" Shown: step {step + 1} of {len(steps)}.")
+    key = _key("still", title, step)
+    return Figure(grids.svg(key, frame(step)[0], None, description), title, description)
+
+
+def gallery_conv(settings, step=1) -> Gallery:
+    """Still frames of several convolutions side by side: the static stand-in for
+    :func:`explore_conv`'s sliders on the website. ``settings`` is a list of dicts of
+    :func:`draw_conv`'s arguments; each frame shows the window at ``step`` (the second
+    output by default, so that the stride is visible)."""
+    figures = []
+    for setting in settings:
+        count = len(conv_steps(**setting)[0])
+        figures.append(draw_conv(**setting, step=min(step, count - 1)))
+    return Gallery(figures)
 
 
 def explore_conv(input_size=5, kernel_size=3, stride=1, padding=0, dilation=1):

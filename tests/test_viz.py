@@ -77,11 +77,32 @@ def test_player_is_self_contained_and_described():
     animation = viz.animate_conv(4, 3, stride=1, padding=0)
     page = animation._repr_html_()
     assert len(animation) == 4
-    assert page.count("data:image/png;base64,") == 1 + 4  # first frame shown + the 4 frames
+    assert page.count("<svg") == 1, "one drawing; frames are states of its cells"
+    assert len(page) < 20_000, "a small animation is a few kilobytes of HTML"
     assert not re.search(r"(src|href)=\"https?://", page), "the player must work offline"
-    assert 'alt="Animation of a 3×3 kernel sliding over a 4×4 input' in page
+    assert 'aria-label="Animation of a 3×3 kernel sliding over a 4×4 input' in page
     assert "Step 1 of 4: output (0, 0) reads input rows 0 to 2 and columns 0 to 2." in page
     assert page == animation._repr_html_(), "the HTML must be deterministic for nbval"
+
+
+def test_buttons_are_named_by_their_visible_labels():
+    """WCAG 2.5.3: a control's accessible name contains the words it shows."""
+    page = viz.animate_conv(4, 3)._repr_html_()
+    buttons = re.findall(r"<button[^>]*>(.*?)</button>", page)
+    assert [re.sub(r"<span aria-hidden=\"true\">.*?</span>", "", b).strip()
+            for b in buttons] == ["Back", "Play", "Next"]
+    assert "aria-label" not in "".join(re.findall(r"<button[^>]*>", page))
+
+
+def test_frames_are_cell_states():
+    """Frame n: the window's nine cells in state "w", earlier outputs done, output n now."""
+    animation = viz.animate_conv(4, 3)
+    states, counts = animation.frames[1]
+    assert counts is None
+    assert len(states) == 16 + 4
+    assert states[:16].count("w") == 9 and states[16:] == "dnee"
+    for index, (states, _) in enumerate(viz.animate_conv(5, 3, padding=1).frames):
+        assert states.count("n") == 1 and states.count("d") == index
 
 
 def test_one_dimensional_descriptions_and_never_read_cells():
@@ -102,6 +123,18 @@ def test_transposed_animation_counts_overlaps():
         "width-4 copy of the kernel to the output, 1 cell apart")
 
 
-def test_static_frame_is_an_image():
-    image = viz.draw_conv(5, 3, stride=2, padding=1, step=4)
-    assert image.size[0] > 100 and image.size[1] > 100
+def test_transposed_frames_count_the_patches():
+    animation = viz.animate_conv_transpose(2, 3, stride=2)
+    states, counts = animation.frames[-1]
+    assert max(counts) == 4 and sum(counts) == 4 * 9  # the centre cell: four patches
+
+
+def test_still_frames_and_gallery():
+    figure = viz.draw_conv(5, 3, stride=2, padding=1, step=4)
+    assert figure.svg.startswith("<svg") and "Shown: step 5 of 9." in figure.description
+    gallery = viz.gallery_conv([dict(input_size=7, kernel_size=3),
+                                dict(input_size=7, kernel_size=3, dilation=2)])
+    page = gallery._repr_html_()
+    assert page.count("<figure>") == 2 and "i=7, k=3, s=1, p=0, d=2  →  o=3" in page
+    ids = re.findall(r' id="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), "two figures on a page must not share an id"

@@ -1,35 +1,40 @@
 """The website as readers use it, in a real browser (headless Chromium via Playwright).
 
-The site is built once per session (the ``website`` fixture), served on 127.0.0.1, and
-every page is loaded. A page passes when nothing fails: no script error, no unexpected
-console error, no failed request, no request leaving this machine (the site must work
-offline), math typeset, every image loaded and described, animations and links working.
+The site is built once per session (the ``website`` fixture) and served on 127.0.0.1.
+Every page is loaded twice, each time as a first visit (a fresh browser context): at
+1366 px in light mode (the ``desktop`` fixture) and at 390 px, a phone, in dark mode
+(the ``phone`` fixture). The tests then read what those two passes recorded: no script
+error, console error or warning, failed request or request leaving this machine; math
+typeset and images described; no serious or critical axe-core violation (WCAG 2.1 A
+and AA); no code box, output box or display equation wider than its box at 1366 px and
+nothing cut off at 390 px; the phone's menu and "On this page" buttons open their
+panels; the cold page weight under a budget. Other tests drive the animations, the
+links, the exercise-to-solution links and the search.
 
-Screenshots of a few pages are written to ``screenshots/`` (not committed) for a person
-to look at. Chromium comes from the system (Debian's ``chromium`` package); ``.ci/run``
-installs it, and without it these tests are skipped with a message saying so.
+Screenshots of key pages at both widths, and the page weights, are written to
+``screenshots/`` (not committed) for a person to look at. Chromium comes from the system
+(Debian's ``chromium`` package); ``.ci/run`` installs it, and without it these tests are
+skipped with a message saying so. axe-core comes from the pinned axe-playwright-python
+package (see tests/site.py).
 """
 
 from __future__ import annotations
 
 import re
 import shutil
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
 
-from .site import ROOT, Server, toc_files
+from .site import (CODE_BOXES, DESKTOP, PHONE, ROOT, Server, axe_violations,
+                   cold_page_weight, overflowing, toc_files)
 
 SCREENSHOTS = ROOT / "screenshots"
 
-# Console messages that are not defects of the course, each with the reason it is benign.
-BENIGN_CONSOLE = [
-    # pydata-sphinx-theme logs this on a first visit, before any light/dark choice is
-    # stored in localStorage, and then uses the system setting, which is what we want.
-    re.compile(r"Got invalid theme mode: \. Resetting to auto\."),
-]
+PlaywrightTimeout = expect = None  # set by the browser fixture (Playwright is imported there)
 
 CHROMIUM_FLAGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -69,6 +74,8 @@ def browser():
         pytest.skip("Chromium is not installed (Debian: apt-get install chromium); "
                     ".ci/run installs it so that CI always runs these tests")
     playwright_api = pytest.importorskip("playwright.sync_api")
+    global PlaywrightTimeout, expect
+    PlaywrightTimeout, expect = playwright_api.TimeoutError, playwright_api.expect
     with playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         yield browser
@@ -96,11 +103,9 @@ class _Recorder:
         page.on("request", self._request)
 
     def _console(self, message):
-        if message.type != "error":
-            return
-        if any(pattern.search(message.text) for pattern in BENIGN_CONSOLE):
-            return
-        self.problems.append(f"console error: {message.text}")
+        # errors and warnings alike: a first visit must leave the console clean
+        if message.type in ("error", "warning"):
+            self.problems.append(f"console {message.type}: {message.text}")
 
     def _response(self, response):
         if response.status >= 400:
@@ -123,59 +128,193 @@ def _typeset_math(page):
             page.locator("mjx-merror").count())
 
 
-def test_every_page_loads_cleanly_and_offline(site, browser):
+@dataclass
+class Visit:
+    """What one page showed in one pass: load problems, axe violations, boxes too wide,
+    and (on a phone) what the navigation buttons did."""
+
+    problems: list = field(default_factory=list)
+    axe: dict = field(default_factory=dict)
+    overflow: list = field(default_factory=list)
+    navigation: list = field(default_factory=list)
+    math: int = 0
+    bytes: int = 0  # what the first visit downloaded
+
+
+def _crawl(site, browser, viewport, scheme, check):
+    """Load every page once, as a first visit (a fresh browser context: empty cache and
+    storage), wait for math, run axe-core, then ``check(page, name, visit)``."""
     html, base = site
-    pages = _pages(html)
-    assert "book/intro.html" in pages and "search.html" in pages
-    failures = {}
-    pages_with_math = 0
-    page = browser.new_page()
-    recorder = _Recorder(page, base)
-    for name in pages:
-        recorder.problems = []
+    visits = {}
+    for name in _pages(html):
+        context = browser.new_context(viewport=viewport, color_scheme=scheme)
+        page = context.new_page()
+        recorder = _Recorder(page, base)
+        visit = Visit(problems=recorder.problems)
+        requested = []
+        page.on("request", lambda request, requested=requested: requested.append(request.url))
         page.goto(base + name, wait_until="load")
+        if 'http-equiv="Refresh"' in (html / name).read_text():  # index.html
+            page.wait_for_url(lambda url: not url.endswith("/" + name))
+            page.wait_for_load_state("load")
         math, typeset, errors = _typeset_math(page)
-        pages_with_math += math > 0
+        visit.math = math
         if math and typeset < math:
-            recorder.problems.append(f"{math} math elements but only {typeset} typeset")
+            visit.problems.append(f"{math} math elements but only {typeset} typeset")
         if errors:
-            recorder.problems.append(f"{errors} MathJax errors")
-        images = page.evaluate("""() => Array.from(document.querySelectorAll('article img'))
-            .map(img => ({src: img.src.slice(0, 80), loaded: img.complete && img.naturalWidth > 0,
-                          alt: (img.getAttribute('alt') || '').trim()}))""")
-        for image in images:
-            if not image["loaded"]:
-                recorder.problems.append(f"image did not load: {image['src']}")
-            if not image["alt"]:
-                recorder.problems.append(f"image without alt text: {image['src']}")
-        page.wait_for_load_state("networkidle")  # late requests (fonts, MathJax parts)
-        if recorder.problems:
-            failures[name] = list(recorder.problems)
+            visit.problems.append(f"{errors} MathJax errors")
+        if viewport == DESKTOP:  # late requests (fonts, MathJax parts), the same on a phone
+            page.wait_for_load_state("networkidle")
+        visit.bytes, _ = cold_page_weight(html, base, requested)
+        visit.axe = axe_violations(page)
+        check(page, name, visit)
+        visits[name] = visit
+        context.close()
+    return visits
+
+
+def _desktop_checks(page, name, visit):
+    images = page.evaluate("""() => Array.from(document.querySelectorAll('article img'))
+        .map(img => ({src: img.src.slice(0, 80), loaded: img.complete && img.naturalWidth > 0,
+                      alt: (img.getAttribute('alt') || '').trim()}))""")
+    for image in images:
+        if not image["loaded"]:
+            visit.problems.append(f"image did not load: {image['src']}")
+        if not image["alt"]:
+            visit.problems.append(f"image without alt text: {image['src']}")
+    visit.overflow = overflowing(page)
+
+
+def _phone_checks(page, name, visit):
+    # On a phone, a long equation may scroll inside its box; it must not be cut off or
+    # push the page sideways.
+    visit.overflow = [box for box in overflowing(page) if not box["scrollable"]]
+    # Both header buttons open their panel (pydata-sphinx-theme's dialogs).
+    for button, dialog, content in (
+            (".primary-toggle", "#pst-primary-sidebar-modal", "nav.bd-links a"),
+            (".secondary-toggle", "#pst-secondary-sidebar-modal", "nav.page-toc a")):
+        visible = page.locator(f"{button}:visible")
+        if visible.count() == 0:
+            if name.startswith(("book/0", "solutions/")) and "secondary" in button:
+                visit.navigation.append(f"no visible {button} button")
+            elif "primary" in button:
+                visit.navigation.append(f"no visible {button} button")
+            continue
+        visible.first.click()
+        try:
+            page.wait_for_selector(f"{dialog}[open] {content}", state="visible", timeout=3000)
+        except PlaywrightTimeout:
+            visit.navigation.append(f"{button} did not open {dialog} with its links")
+            continue
+        page.keyboard.press("Escape")
+        page.wait_for_selector(f"{dialog}[open]", state="detached", timeout=3000)
+
+
+@pytest.fixture(scope="module")
+def desktop(site, browser):
+    """Every page at 1366 px in light mode."""
+    return _crawl(site, browser, DESKTOP, "light", _desktop_checks)
+
+
+@pytest.fixture(scope="module")
+def phone(site, browser):
+    """Every page at 390 px (a phone) in dark mode."""
+    return _crawl(site, browser, PHONE, "dark", _phone_checks)
+
+
+def _report(visits, attribute):
+    return "\n".join(f"{name}: {getattr(visit, attribute)}" for name, visit in visits.items()
+                     if getattr(visit, attribute))
+
+
+def test_every_page_loads_cleanly_and_offline(site, desktop, phone):
+    """No script error, console error or warning, failed or outside request; math typeset
+    and images loaded with alt text; at both widths, on a first visit."""
+    html, _ = site
+    assert "book/intro.html" in desktop and "search.html" in desktop
+    for visits in (desktop, phone):
+        assert not _report(visits, "problems"), _report(visits, "problems")
+    assert any(visit.math for visit in desktop.values()), "no page has typeset math"
+
+
+def test_no_serious_accessibility_violations(desktop, phone):
+    """axe-core (WCAG 2.1 A and AA): no serious or critical violation on any page, in
+    light mode at 1366 px and dark mode at 390 px."""
+    for visits in (desktop, phone):
+        assert not _report(visits, "axe"), _report(visits, "axe")
+
+
+def test_code_box_colours_pass_axe_in_both_modes(site, browser):
+    """The code boxes' syntax colours (one stylesheet for the whole site, left out of the
+    per-page checks for speed): every code box of the chapter with the most code."""
+    _, base = site
+    for scheme in ("light", "dark"):
+        context = browser.new_context(viewport=DESKTOP, color_scheme=scheme)
+        page = context.new_page()
+        page.goto(base + "book/07_engine.html", wait_until="load")
+        assert page.locator("div.highlight pre").count() > 40
+        violations = axe_violations(page, context=CODE_BOXES)
+        context.close()
+        assert not violations, f"{scheme} mode: {violations}"
+
+
+def test_code_outputs_and_equations_fit_the_column(desktop):
+    """At 1366 px no code box, output box or display equation is wider than its box."""
+    assert not _report(desktop, "overflow"), _report(desktop, "overflow")
+
+
+def test_nothing_is_cut_on_a_phone(phone):
+    """At 390 px the page does not scroll sideways and a long equation scrolls in its box."""
+    assert not _report(phone, "overflow"), _report(phone, "overflow")
+
+
+def test_phone_navigation_opens(phone):
+    """At 390 px the header's menu button opens the table of contents and the "On this
+    page" button the page's sections, on every page."""
+    assert not _report(phone, "navigation"), _report(phone, "navigation")
+
+
+def test_sidebar_button_collapses_the_table_of_contents(site, browser):
+    """On a wide screen the article's sidebar button hides and shows the table of contents."""
+    _, base = site
+    page = browser.new_page(viewport=DESKTOP)
+    page.goto(base + "book/01_conv1d.html", wait_until="load")
+    sidebar = page.locator("#pst-primary-sidebar")
+    assert sidebar.is_visible()
+    page.locator(".primary-toggle:visible").first.click()
+    expect(sidebar).to_be_hidden()
+    page.locator(".primary-toggle:visible").first.click()
+    expect(sidebar).to_be_visible()
     page.close()
-    assert not failures, "\n".join(f"{name}: {problems}" for name, problems in failures.items())
-    assert pages_with_math >= 1, "no page has typeset math"
 
 
 class _Links(HTMLParser):
     def __init__(self):
         super().__init__()
-        self.hrefs, self.ids = [], set()
+        self.hrefs, self.ids, self.repeated = [], set(), set()
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if "id" in attrs:
+            if attrs["id"] in self.ids:
+                self.repeated.add(attrs["id"])
             self.ids.add(attrs["id"])
         if tag == "a" and attrs.get("href"):
             self.hrefs.append(attrs["href"])
 
 
-def test_internal_links_resolve(site):
-    html, _ = site
+def _parsed(html):
+    """Every page's links and ids, by page name."""
     parsed = {}
     for name in _pages(html):
-        parser = _Links()
-        parser.feed((html / name).read_text())
-        parsed[name] = parser
+        parsed[name] = _Links()
+        parsed[name].feed((html / name).read_text())
+    return parsed
+
+
+def test_internal_links_resolve(site):
+    html, _ = site
+    parsed = _parsed(html)
     broken = []
     for name, parser in parsed.items():
         for href in parser.hrefs:
@@ -191,15 +330,19 @@ def test_internal_links_resolve(site):
     assert not broken, "\n".join(broken)
 
 
+def test_ids_are_unique_in_each_page(site):
+    """An id names one element (links and screen readers' landmarks rely on it)."""
+    html, _ = site
+    repeated = {name: sorted(parser.repeated) for name, parser in _parsed(html).items()
+                if parser.repeated}
+    assert not repeated, repeated
+
+
 def test_exercises_link_to_their_solutions(site, browser):
     """Every exercise block links to a solution block; following one link in the browser
     lands on it (the other links are resolved against the built pages)."""
     html, base = site
-    ids = {}
-    for name in _pages(html):
-        parser = _Links()
-        parser.feed((html / name).read_text())
-        ids[name] = parser.ids
+    ids = {name: parser.ids for name, parser in _parsed(html).items()}
     page = browser.new_page()
     checked, followed = 0, False
     for name in _pages(html):
@@ -241,13 +384,14 @@ def test_animations_play_and_step(site, browser):
             player.scroll_into_view_if_needed()
             counter = player.locator(".labs-animation-counter")
             total = int(counter.inner_text().split("/")[1])
-            image = player.locator("img")
-            first = image.get_attribute("src")
-            assert image.get_attribute("alt"), f"{name}: animation {index + 1} has no alt text"
+            figure = player.locator("svg.labs-grids")
+            first = figure.inner_html()
+            assert figure.get_attribute("aria-label"), \
+                f"{name}: animation {index + 1} has no text alternative"
             if total > 1:
                 player.locator("button[data-step='1']").click()
                 assert counter.inner_text() == f"2 / {total}"
-                assert image.get_attribute("src") != first
+                assert figure.inner_html() != first, "the figure did not change"
                 player.locator("button[data-step='1']").focus()
                 page.keyboard.press("Enter")  # the buttons work from the keyboard too
                 assert counter.inner_text() == f"{min(3, total) if total > 2 else 1} / {total}"
@@ -286,17 +430,59 @@ def test_keyboard_reaches_the_content(site, browser):
     page.close()
 
 
+# A first visit to any page downloads at most this much. It was 2.5 to 4.9 MB while the
+# animations' frames were inlined PNG images and every page loaded the Font Awesome
+# script and MathJax (see labs/viz.py and _ext/page_assets.py); what remains on a page
+# with math is mostly MathJax itself (1.2 MB) and the theme's CSS (0.4 MB).
+# screenshots/page-weight.txt lists every page.
+PAGE_WEIGHT_BUDGET = 3_000_000
+
+
+def test_page_weight_in_check(desktop):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    rows = sorted(((visit.bytes, name) for name, visit in desktop.items()), reverse=True)
+    (SCREENSHOTS / "page-weight.txt").write_text(
+        "bytes a first visit downloads (uncompressed), per page\n"
+        + "".join(f"{size:>10,}  {name}\n" for size, name in rows))
+    assert all(size > 0 for size, _ in rows), "a page's weight was not measured"
+    heavy = [f"{name}: {size:,} bytes" for size, name in rows if size > PAGE_WEIGHT_BUDGET]
+    assert not heavy, "\n".join(heavy)
+
+
 def test_screenshots_for_a_person_to_look_at(site, browser):
+    """Key pages at 1366 px (light mode) and at 390 px (dark mode, a phone)."""
     html, base = site
     SCREENSHOTS.mkdir(exist_ok=True)
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
     names = ["book/intro.html", "book/checks.html", "book/01_conv1d.html",
-             "book/04_transposed.html", "book/09_capstone.html", "book/formulas.html",
-             "book/glossary.html", "solutions/01_conv1d.html"]
-    for name in (n for n in names if (html / n).exists()):
-        page.goto(base + name, wait_until="networkidle")
-        _typeset_math(page)
-        target = SCREENSHOTS / (name.replace("/", "_").replace(".html", ".png"))
-        page.screenshot(path=str(target), full_page=False)
-        assert target.stat().st_size > 0
-    page.close()
+             "book/03_arithmetic.html", "book/04_transposed.html", "book/08_custom_functions.html",
+             "book/09_capstone.html", "book/formulas.html", "book/glossary.html",
+             "book/references.html", "solutions/01_conv1d.html"]
+    for width, viewport, scheme in (("desktop", DESKTOP, "light"), ("phone", PHONE, "dark")):
+        context = browser.new_context(viewport=viewport, color_scheme=scheme)
+        page = context.new_page()
+        for name in (n for n in names if (html / n).exists()):
+            page.goto(base + name, wait_until="networkidle")
+            _typeset_math(page)
+            target = SCREENSHOTS / f"{name.replace('/', '_').replace('.html', '')}-{width}.png"
+            page.screenshot(path=str(target), full_page=False)
+            assert target.stat().st_size > 0
+        context.close()
+
+
+CODE_LINE_LIMIT = 76  # what a code box shows without scrolling, in a solution's box too
+
+
+def test_code_cells_fit_the_code_box():
+    """Every line of every code cell fits the website's code box (see CONTRIBUTING)."""
+    import nbformat
+
+    long = []
+    for entry in toc_files():
+        path = ROOT / f"{entry}.ipynb"
+        if not path.exists():
+            continue
+        for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+            if cell.cell_type == "code":
+                long += [f"{entry} cell {index}: {line}" for line in cell.source.split("\n")
+                         if len(line) > CODE_LINE_LIMIT]
+    assert not long, "\n".join(long)
