@@ -16,6 +16,7 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
 
@@ -32,7 +33,10 @@ def run(path: Path) -> None:
     client.execute()
     for cell in notebook.cells:
         if cell.cell_type == "code":
-            cell.outputs = merged_streams(cell.outputs)
+            # A widget's saved view is useless without its kernel (and its model id
+            # changes every run): sliders appear when the cell is run.
+            cell.outputs = [o for o in merged_streams(cell.outputs)
+                            if WIDGET_VIEW not in o.get("data", {})]
     # Saved widget state (sliders) has random ids and is useless without a kernel.
     notebook.metadata.pop("widgets", None)
     nbformat.write(notebook, path)
