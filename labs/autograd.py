@@ -99,12 +99,14 @@ def version(array) -> int:
 
 
 def bump_version(array: np.ndarray) -> None:
-    """Record an in-place change to ``array``'s memory (PyTorch's version counter)."""
+    """Record an in-place change to ``array``'s memory (PyTorch's version
+    counter)."""
     owner = _storage(array)
     key = id(owner)
     if key not in _versions:
         _versions[key] = 0
-        weakref.finalize(owner, _versions.pop, key, None)  # forget it with the memory
+        # forget the counter when the memory is freed
+        weakref.finalize(owner, _versions.pop, key, None)
     _versions[key] += 1
 
 
@@ -359,16 +361,19 @@ def _edge(value):
 
 
 def sum_to(grad, shape: tuple):
-    """Sum ``grad`` down to ``shape``: the adjoint of broadcasting ``shape`` up to ``grad.shape``.
+    """Sum ``grad`` down to ``shape``: the adjoint of broadcasting ``shape``
+    up to ``grad.shape``.
 
-    Leading axes that broadcasting added are summed away; axes where ``shape`` has
-    size 1 are summed with ``keepdims``. ``sum_to(np.ones((2, 3)), (3,))`` is
-    ``[2., 2., 2.]``. Works on numpy arrays and on labs tensors alike.
+    Leading axes that broadcasting added are summed away; axes where
+    ``shape`` has size 1 are summed with ``keepdims``:
+    ``sum_to(np.ones((2, 3)), (3,))`` is ``[2., 2., 2.]``. Works on numpy
+    arrays and on labs tensors alike.
     """
     extra = grad.ndim - len(shape)
     if extra:
         grad = grad.sum(axis=tuple(range(extra)))
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    axes = tuple(i for i, n in enumerate(shape)
+                 if n == 1 and grad.shape[i] != 1)
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
     return grad
@@ -423,10 +428,11 @@ class _BackwardMode:
 
 
 def _topological_order(roots):
-    """Nodes reachable from ``roots``, each after every node that feeds gradients into it.
+    """Nodes reachable from ``roots``, each after every node that feeds
+    gradients into it.
 
-    An iterative depth-first search: a recursive one would overflow Python's stack on
-    a long chain of operations.
+    An iterative depth-first search: a recursive one would overflow Python's
+    stack on a long chain of operations.
     """
     order, visited = [], set()
     for root in roots:
@@ -451,9 +457,11 @@ def _topological_order(roots):
 def _add_to_buffer(buffers, node, nr, gradient):
     slots = buffers.get(id(node))
     if slots is None:
-        count = len(node._outputs_meta) if isinstance(node, FunctionCtx) else 1
+        count = 1 if isinstance(node, AccumulateGrad) else len(
+            node._outputs_meta)
         slots = buffers[id(node)] = [None] * count
-    # Never add in place: the array may be shared with another buffer or with the caller.
+    # Never add in place: the array may be shared with another buffer or
+    # with the caller.
     slots[nr] = gradient if slots[nr] is None else slots[nr] + gradient
 
 
@@ -473,31 +481,33 @@ def _backward_mode(create_graph: bool):
 
 
 def _run_backward(roots, retain_graph, create_graph=False, capture=None):
-    """Propagate gradients from ``roots``, a list of (tensor, gradient) pairs.
+    """Propagate gradients from ``roots``, (tensor, gradient) pairs.
 
-    Without ``capture`` the gradients reaching leaves are accumulated into their
-    ``.grad``. With ``capture`` (a dict keyed by (node, output index)), the total
-    gradient reaching each key is stored there instead and no ``.grad`` is touched:
-    that is :func:`grad`.
+    Without ``capture`` the gradients reaching leaves are accumulated into
+    their ``.grad``. With ``capture``, a dict keyed by (node, output index),
+    the total gradient reaching each key is stored there instead and no
+    ``.grad`` is touched: that is :func:`grad`.
     """
     buffers = {}  # id(node) -> one gradient slot per output of the node
     for tensor, gradient in roots:
-        _add_to_buffer(buffers, _node_of(tensor), tensor._output_nr, gradient)
+        node = _node_of(tensor)
+        _add_to_buffer(buffers, node, tensor._output_nr, gradient)
     with _backward_mode(create_graph):
         for node in _topological_order([_node_of(t) for t, _ in roots]):
             grads = buffers.pop(id(node), None)
             if grads is None:  # no gradient reached this node
                 continue
             grads = _apply_hooks(node, grads, capture)
-            if isinstance(node, AccumulateGrad):  # a leaf: deliver to its .grad
+            if isinstance(node, AccumulateGrad):  # a leaf: to its .grad
                 if capture is None:
                     node.variable._accumulate(grads[0])
                 continue
-            for (child, nr), g in zip(node.next_functions, _call_backward(node, grads)):
+            input_grads = _call_backward(node, grads)
+            for (child, nr), g in zip(node.next_functions, input_grads):
                 if child is not None and g is not None:
                     _add_to_buffer(buffers, child, nr, g)
             if not retain_graph:
-                node._free()  # drop the arrays it saved: the graph is used up
+                node._free()  # drop what it saved: the graph is used up
 
 
 def _apply_hooks(node, grads, capture):

@@ -127,14 +127,15 @@ class ConvNd(Function):
         grad_input = grad_weight = grad_bias = None
         if needs_input:
             grad_input = kernels.conv_input_grad(
-                input.shape, weight, grad_output, stride, padding, dilation, groups
-            )
+                input.shape, weight, grad_output, stride, padding, dilation,
+                groups)
         if needs_weight:
             grad_weight = kernels.conv_weight_grad(
-                input, weight.shape, grad_output, stride, padding, dilation, groups, cols
-            )
-        if needs_bias:
-            grad_bias = grad_output.sum(axis=(0,) + tuple(range(2, grad_output.ndim)))
+                input, weight.shape, grad_output, stride, padding, dilation,
+                groups, cols)
+        if needs_bias:  # summed over the batch and every position
+            positions = tuple(range(2, grad_output.ndim))
+            grad_bias = grad_output.sum(axis=(0,) + positions)
         return grad_input, grad_weight, grad_bias, None, None, None, None
 
 

@@ -189,8 +189,11 @@ class Mul(Function):
     @staticmethod
     def backward(ctx, grad_output):
         a, b = ctx.saved_tensors
-        grad_a = sum_to(grad_output * b, np.shape(a)) if ctx.needs_input_grad[0] else None
-        grad_b = sum_to(grad_output * a, np.shape(b)) if ctx.needs_input_grad[1] else None
+        grad_a = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_a = sum_to(grad_output * b, np.shape(a))
+        if ctx.needs_input_grad[1]:
+            grad_b = sum_to(grad_output * a, np.shape(b))
         return grad_a, grad_b
 
 

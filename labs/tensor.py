@@ -171,10 +171,12 @@ class Tensor:
         return node
 
     def _accumulate(self, gradient) -> None:
-        if isinstance(gradient, Tensor):  # create_graph=True: keep the gradient's graph
-            self._grad = gradient if self._grad is None else self._grad + gradient
+        if isinstance(gradient, Tensor):  # create_graph=True: keep its graph
+            old = self._grad
+            self._grad = gradient if old is None else old + gradient
         elif self._grad is None:
-            self._grad = Tensor._make(np.array(gradient, dtype=self.dtype, copy=True))
+            copy = np.array(gradient, dtype=self.dtype, copy=True)
+            self._grad = Tensor._make(copy)
         else:
             self._grad.data += gradient
             autograd.bump_version(self._grad.data)
