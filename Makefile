@@ -22,7 +22,7 @@ PYTHON_SUPPORTED := 3.11 to 3.14
 
 # tools/build_book.py is `jupyter-book build` reading (executing) one notebook per core
 html: $(INSTALLED)
-	$(BIN)/python tools/build_book.py --all --warningiserror --nitpick --keep-going .
+	$(BIN)/python tools/build_book.py --execute cache --warningiserror --nitpick --keep-going .
 
 test: $(INSTALLED) $(INSTRUCTOR)
 	tools/ensure_chromium.sh
