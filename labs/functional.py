@@ -165,14 +165,19 @@ class ConvTransposeNd(Function):
         stride, padding, dilation, groups = ctx.config
         needs_input, needs_weight, needs_bias = ctx.needs_input_grad[:3]
         grad_input = grad_weight = grad_bias = None
+        # Both gradients read the same windows of grad_output: make the columns once.
+        # Only the first windows count: with output_padding >= stride (allowed when
+        # dilation is larger) the convolution would yield extra positions that no
+        # input value reached.
+        if needs_input or needs_weight:
+            cols, _ = kernels.columns(grad_output, weight.shape[2:], stride, dilation,
+                                      padding, groups, tuple(input.shape[2:]))
         if needs_input:
-            grad_input = kernels.conv_forward(grad_output, weight, stride, padding, dilation, groups)
-            # With output_padding >= stride (allowed when dilation is larger) the
-            # convolution yields extra positions that no input value reached: drop them.
-            grad_input = grad_input[(Ellipsis,) + tuple(slice(0, n) for n in input.shape[2:])]
+            grad_input = kernels.conv_forward(grad_output, weight, stride, padding,
+                                              dilation, groups, cols, input.shape[2:])
         if needs_weight:
             grad_weight = kernels.conv_weight_grad(
-                grad_output, weight.shape, input, stride, padding, dilation, groups
+                grad_output, weight.shape, input, stride, padding, dilation, groups, cols
             )
         if needs_bias:
             grad_bias = grad_output.sum(axis=(0,) + tuple(range(2, grad_output.ndim)))

@@ -146,16 +146,17 @@ def _grouped_grad_output(grad_output, groups):
     return g.reshape(groups, c_out // groups, -1)
 
 
-def conv_forward(input, weight, stride, padding, dilation, groups=1, cols=None):
+def conv_forward(input, weight, stride, padding, dilation, groups=1, cols=None, out=None):
     """Cross-correlate ``input`` (N, C_in, *i) with ``weight`` (C_out, C_in/groups, *k).
 
-    Returns (N, C_out, *o) with ``o = floor((i + before + after - d(k - 1) - 1) / s) + 1``.
-    ``cols`` may be passed in when :func:`columns` was already computed.
+    Returns (N, C_out, *o) with ``o = floor((i + before + after - d(k - 1) - 1) / s) + 1``,
+    or only the first ``out`` positions along each axis. ``cols`` may be passed in when
+    :func:`columns` was already computed (with the same ``out``).
     """
     kernel = weight.shape[2:]
     if cols is None:
-        cols, out = columns(input, kernel, stride, dilation, padding, groups)
-    else:
+        cols, out = columns(input, kernel, stride, dilation, padding, groups, out)
+    elif out is None:
         out = _out_shape(input.shape[2:], kernel, stride, padding, dilation)
     n, c_out = input.shape[0], weight.shape[0]
     w = weight.reshape(groups, c_out // groups, -1)  # (G, C_out/G, C_in/G * K)
@@ -178,29 +179,63 @@ def conv_input_grad(input_size, weight, grad_output, stride, padding, dilation, 
 
     Mathematically this is the transposed convolution of ``grad_output`` with the same
     weight; :func:`labs.functional.conv_transpose2d` is built on it.
+
+    One matrix product gives every kernel tap's contribution (a "column"); each column
+    is then added to the positions it came from. Along an axis with stride s and
+    dilation d, tap j reaches padded positions ``s * (x + q) + r`` with ``r = j*d % s``
+    and ``q = j*d // s``: the taps of one phase ``r`` fill every s-th position, shifted
+    by whole steps. Each phase gets its own array in which those shifts are plain
+    offsets into flat rows, so every tap is one long contiguous addition (the columns
+    carry zero margins, which absorb the wrap-around), and the phases are interleaved
+    into the result at the end. This layout is for speed only: the sum is the one
+    :func:`labs.reference.conv_transpose2d` writes as plain loops.
     """
     kernel = tuple(weight.shape[2:])
     n, c_out = grad_output.shape[:2]
     out = tuple(grad_output.shape[2:])
     c_in = input_size[1]
     nd = len(kernel)
-    # (G, K, C_in/G, C_out/G): the product's rows come out kernel offset first, so that
-    # the columns of one offset are one contiguous block for the additions below.
+    padded = tuple(size + before + after
+                   for size, (before, after) in zip(input_size[2:], padding))
+    # Each phase array covers every position of its phase and every shifted column.
+    extent = tuple(max(o + (d * (k - 1)) // s, -(-p // s))
+                   for o, k, s, d, p in zip(out, kernel, stride, dilation, padded))
+    rows = (extent[0] + 1,) + extent[1:]  # one spare row for the last wrap-around
+    # grad_output as (G, C_out/G, N, out_0, extent_1, ...), zero beyond ``out``
+    g = np.zeros((groups, c_out // groups, n, out[0]) + extent[1:], dtype=grad_output.dtype)
+    g[(Ellipsis,) + tuple(slice(0, o) for o in out[1:])] = grad_output.reshape(
+        (n, groups, c_out // groups) + out).transpose((1, 2, 0) + tuple(range(3, 3 + nd)))
+    # (G, K, C_in/G, C_out/G): the product's rows come out kernel tap first
     w = weight.reshape((groups, c_out // groups, c_in // groups) + kernel)
-    w = w.transpose((0,) + tuple(range(3, 3 + nd)) + (2, 1)).reshape(groups, -1, c_out // groups)
-    g = _grouped_grad_output(grad_output, groups)  # (G, C_out/G, N * L)
-    cols = np.matmul(w, g).reshape((groups,) + kernel + (c_in // groups, n) + out)
-    cols = np.moveaxis(cols, 0, nd).reshape(kernel + (c_in, n) + out)  # (*K, C_in, N, *out)
-    padded = tuple(size + before + after for size, (before, after) in zip(input_size[2:], padding))
-    result = np.zeros((n, c_in) + padded, dtype=cols.dtype)
-    target = result.swapaxes(0, 1)  # (C_in, N, *padded), a view
-    for offset in itertools.product(*(range(k) for k in kernel)):
-        window = tuple(slice(j * d, j * d + s * (o - 1) + 1, s)
-                       for j, s, d, o in zip(offset, stride, dilation, out))
-        target[(slice(None), slice(None)) + window] += cols[offset]
-    if not any(before or after for before, after in padding):
-        return result
-    return np.ascontiguousarray(_crop(result, padding))
+    w = w.transpose((0,) + tuple(range(3, 3 + nd)) + (2, 1))
+    w = w.reshape(groups, -1, c_out // groups)
+    length = g[0, 0].size // n  # one (channel, sample) row of a column
+    cols = np.matmul(w, g.reshape(groups, c_out // groups, -1))
+    cols = cols.reshape((groups,) + kernel + (c_in // groups, n, length))
+    cols = np.moveaxis(cols, 0, nd).reshape(kernel + (c_in * n, length))
+    row_steps = tuple(int(np.prod(rows[i + 1:])) for i in range(nd))
+    phases = {}
+    for tap in itertools.product(*(range(k) for k in kernel)):
+        phase = tuple(j * d % s for j, d, s in zip(tap, dilation, stride))
+        if phase not in phases:
+            phases[phase] = np.zeros((c_in * n, int(np.prod(rows))), dtype=cols.dtype)
+        start = sum(j * d // s * step
+                    for j, d, s, step in zip(tap, dilation, stride, row_steps))
+        phases[phase][:, start:start + length] += cols[tap]
+    covered = len(phases) == int(np.prod(stride))
+    result = (np.empty if covered else np.zeros)((n, c_in) + tuple(input_size[2:]),
+                                                 dtype=cols.dtype)
+    target = result.swapaxes(0, 1)  # (C_in, N, *input), a view
+    for phase, values in phases.items():
+        values = values.reshape((c_in, n) + rows)
+        into, source = [slice(None)] * 2, [slice(None)] * 2
+        for r, s, size, (before, _) in zip(phase, stride, input_size[2:], padding):
+            first = (r - before) % s  # the first unpadded position of this phase
+            count = len(range(first, size, s))
+            into.append(slice(first, size, s))
+            source.append(slice((first + before) // s, (first + before) // s + count))
+        target[tuple(into)] = values[tuple(source)]
+    return result
 
 
 def conv_weight_grad(input, weight_size, grad_output, stride, padding, dilation, groups=1,
