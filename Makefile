@@ -1,7 +1,7 @@
 # The README's two commands:
 #   make html   builds the website into _build/html
 #   make test   runs every test: engine, checkers, notebooks (strict nbval, then again with
-#               PyTorch, numpy and OpenBLAS forced onto other CPUs' code paths), website
+#               PyTorch, numpy and OpenBLAS forced onto two other CPUs' code paths), website
 #               build and browser tests (installing Debian's chromium first where it can)
 # Both first create the virtual environment .venv and install requirements.txt into it,
 # once (again only when requirements.txt or pyproject.toml change).
@@ -24,10 +24,13 @@ PYTHON_SUPPORTED := 3.11 to 3.14
 html: $(INSTALLED)
 	$(BIN)/python tools/build_book.py --execute cache --warningiserror --nitpick --keep-going .
 
+# The notebooks run again under two other CPUs' code paths. The third variant,
+# avx512-intel, only switches OpenBLAS to the kernels this machine already picks (its
+# --probe changes nothing here but a thread count), so it waits for make test-cpu-paths.
 test: $(INSTALLED) $(INSTRUCTOR)
 	tools/ensure_chromium.sh
 	$(BIN)/python -m pytest
-	$(BIN)/python tools/cpu_paths.py
+	$(BIN)/python tools/cpu_paths.py avx2 baseline
 
 # only the notebooks, under every other CPU's code paths (tools/cpu_paths.py says which)
 test-cpu-paths: $(INSTALLED)

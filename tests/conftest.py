@@ -5,7 +5,9 @@ red CI run can be reproduced exactly. Raise ``max_examples`` locally when huntin
 """
 
 import pytest
+import torch
 from hypothesis import HealthCheck, settings
+from threadpoolctl import threadpool_limits
 
 from .site import Build
 
@@ -18,8 +20,15 @@ settings.register_profile(
 )
 settings.load_profile("course")
 
+# One thread per test process for PyTorch and for numpy's BLAS. pytest-xdist already
+# runs one process per core; a second thread each only makes them wait for one another.
+# Measured here on a busy machine: torch's float64 max_pool2d forward + backward on a
+# small sample took 6 ms with two threads and 0.02 ms with one.
+torch.set_num_threads(1)
+threadpool_limits(limits=1)
+
 
 @pytest.fixture(scope="session")
 def website(tmp_path_factory):
-    """The website, built once per test session (about a minute: it runs every notebook)."""
+    """The website, built once per test session from the committed outputs."""
     return Build(tmp_path_factory.mktemp("website"))

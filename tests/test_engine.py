@@ -120,10 +120,11 @@ def test_a_graph_without_saved_values_can_be_walked_twice():
     assert x.grad.item() == 2.0
 
 
-def test_chain_of_100000_ops_has_no_recursion_limit():
+def test_chain_of_20000_ops_has_no_recursion_limit():
+    # 20 times Python's default recursion limit: backward and freeing the graph loop
     x = labs.tensor(1.0, requires_grad=True)
     y = x
-    for _ in range(100_000):
+    for _ in range(20_000):
         y = y * 1.0
     y.backward()
     assert x.grad.item() == 1.0
