@@ -25,6 +25,7 @@ few kilobytes to show.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html
 import json
@@ -320,7 +321,7 @@ def _key(*content):
 # theme's CSS variables), plain fallbacks in Jupyter. The same rules for every player.
 _PLAYER_CSS = """<style>
 .labs-animation,.labs-gallery{margin:1em 0 1.5em}
-.labs-animation svg.labs-grids,.labs-gallery svg.labs-grids{display:block;max-width:100%;
+.labs-animation .labs-grids,.labs-gallery .labs-grids{display:block;max-width:100%;
 height:auto;border:1px solid var(--pst-color-border,#d1d5da);border-radius:.25rem}
 .labs-animation-title{font-family:var(--pst-font-family-monospace,monospace);
 font-size:.9em;margin:0 0 .4em}
@@ -338,6 +339,7 @@ outline:3px solid var(--pst-color-accent,#c132af);outline-offset:2px}
 accent-color:var(--pst-color-primary,#0a6e80)}
 .labs-animation-counter{font-variant-numeric:tabular-nums;min-width:4.5em}
 .labs-animation-caption{margin:.2em 0 0;min-height:3em}
+.labs-animation-note{font-style:italic}
 .labs-gallery{display:grid;gap:1em 1.5em;grid-template-columns:repeat(auto-fill,minmax(16em,1fr))}
 .labs-gallery figure{margin:0}
 .labs-gallery figcaption{margin:.4em 0 0;color:inherit}
@@ -349,6 +351,17 @@ _PLAYER_JS = """<script>
   if (!root || root.dataset.ready) return;
   root.dataset.ready = "1";
   var data = JSON.parse(root.querySelector(".labs-animation-data").textContent);
+  var still = root.querySelector("img.labs-grids");
+  if (still) {
+    var bytes = atob(still.getAttribute("src").split(",")[1]);
+    var box = document.createElement("div");
+    box.innerHTML = new TextDecoder().decode(
+      Uint8Array.from(bytes, function (c) { return c.charCodeAt(0); }));
+    still.replaceWith(box.firstChild);
+  }
+  var note = root.querySelector(".labs-animation-note");
+  if (note) note.remove();
+  root.querySelector(".labs-animation-controls").removeAttribute("style");
   var cells = root.querySelectorAll("[data-cell]"), slider = root.querySelector("input");
   var caption = root.querySelector(".labs-animation-caption");
   var counter = root.querySelector(".labs-animation-counter");
@@ -417,13 +430,19 @@ class Animation:
                   if self.frames[0][1] is not None else None)
         data = json.dumps({"states": states, "counts": counts, "captions": self.captions,
                            "interval": self.interval}, separators=(",", ":"))
-        figure = self.grids.svg(key, states[0], counts and counts[0], self.description)
+        figure = _still(self.grids.svg(key, states[0], counts and counts[0],
+                                       self.description), self.description)
         last = len(self.frames) - 1
+        # Until its script runs, the player is a still of the first frame and a note:
+        # JupyterLab runs no script (and shows no inline SVG) in the saved outputs of a
+        # notebook it does not trust, so buttons there would do nothing. The script
+        # inlines the drawing, shows the controls and removes the note.
         return f"""<div class="labs-animation" id="{key}-player" role="group" \
 aria-label="{html.escape(self.title or 'animation')}">{_PLAYER_CSS}
 <p class="labs-animation-title">{html.escape(self.title)}</p>
 {figure}
-<div class="labs-animation-controls">
+<p class="labs-animation-note">{RUN_TO_PLAY}</p>
+<div class="labs-animation-controls" style="display:none">
 <button type="button" data-step="-1"><span aria-hidden="true">&#9664;</span> Back</button>
 <button type="button" data-play><span aria-hidden="true">&#9654;</span> Play</button>
 <button type="button" data-step="1">Next <span aria-hidden="true">&#9654;</span></button>
@@ -436,6 +455,20 @@ aria-label="{html.escape(self.title or 'animation')}">{_PLAYER_CSS}
 </div>"""
 
 
+RUN_TO_PLAY = "Run this cell to play the animation."
+
+
+def _still(svg, description):
+    """A drawing as an image (an SVG data URL): unlike inline SVG, JupyterLab shows it
+    in the saved outputs of a notebook it does not trust, and it is one file for a
+    screen reader, described by ``description``."""
+    width = svg.split(' width="', 1)[1].split('"', 1)[0]
+    height = svg.split(' height="', 1)[1].split('"', 1)[0]
+    data = base64.b64encode(svg.encode()).decode()
+    return (f'<img class="labs-grids" src="data:image/svg+xml;base64,{data}" '
+            f'width="{width}" height="{height}" alt="{html.escape(description)}">')
+
+
 class Figure:
     """One still frame (an SVG drawing in an HTML wrapper), e.g. from :func:`draw_conv`."""
 
@@ -446,7 +479,8 @@ class Figure:
         return f"<labs.viz.Figure: {self.description}>"
 
     def _repr_html_(self):
-        return f"{_PLAYER_CSS}<figure class=\"labs-gallery-item\">{self.svg}</figure>"
+        return (f'{_PLAYER_CSS}<figure class="labs-gallery-item">'
+                f"{_still(self.svg, self.description)}</figure>")
 
 
 class Gallery:
@@ -460,7 +494,8 @@ class Gallery:
 
     def _repr_html_(self):
         items = "".join(
-            f'<figure>{figure.svg}<figcaption class="labs-animation-title">'
+            f"<figure>{_still(figure.svg, figure.description)}"
+            f'<figcaption class="labs-animation-title">'
             f"{html.escape(figure.title)}</figcaption></figure>" for figure in self.figures)
         return f'{_PLAYER_CSS}<div class="labs-gallery">{items}</div>'
 
@@ -617,7 +652,11 @@ def explore_conv(input_size=5, kernel_size=3, stride=1, padding=0, dilation=1):
             return
         display(draw_conv(i, k, s, p, d, min(step, len(steps) - 1)))
 
-    return widgets.interactive(
+    class Sliders(widgets.interactive):
+        def __repr__(self):
+            return EXPLORE_TEXT
+
+    return Sliders(
         show,
         i=widgets.IntSlider(input_size, 1, 10, description="input i"),
         k=widgets.IntSlider(kernel_size, 1, 6, description="kernel k"),
@@ -626,6 +665,12 @@ def explore_conv(input_size=5, kernel_size=3, stride=1, padding=0, dilation=1):
         d=widgets.IntSlider(dilation, 1, 4, description="dilation d"),
         step=widgets.IntSlider(0, 0, 99, description="step"),
     )
+
+
+# What a notebook shows for the sliders where they cannot be drawn: in the saved
+# output of a notebook just opened (its widgets' state is not saved), or where
+# ipywidgets' JupyterLab extension is missing. ipywidgets cuts it at 110 characters.
+EXPLORE_TEXT = "Sliders for i, k, s, p, d and the step: run this cell to show them."
 
 
 def _position(cell, shape):

@@ -3,6 +3,7 @@ the gradient of the real convolution, and the player works offline."""
 
 from __future__ import annotations
 
+import base64
 import re
 
 import numpy as np
@@ -77,12 +78,35 @@ def test_player_is_self_contained_and_described():
     animation = viz.animate_conv(4, 3, stride=1, padding=0)
     page = animation._repr_html_()
     assert len(animation) == 4
-    assert page.count("<svg") == 1, "one drawing; frames are states of its cells"
+    stills = re.findall(r'<img class="labs-grids" src="data:image/svg\+xml;base64,([^"]+)"',
+                        page)
+    assert len(stills) == 1, "one drawing; frames are states of its cells"
+    drawing = base64.b64decode(stills[0]).decode()
+    assert drawing.startswith("<svg") and drawing.count("<svg") == 1
     assert len(page) < 20_000, "a small animation is a few kilobytes of HTML"
     assert not re.search(r"(src|href)=\"https?://", page), "the player must work offline"
-    assert 'aria-label="Animation of a 3×3 kernel sliding over a 4×4 input' in page
+    assert 'aria-label="Animation of a 3×3 kernel sliding over a 4×4 input' in drawing
+    assert 'alt="Animation of a 3×3 kernel sliding over a 4×4 input' in page
     assert "Step 1 of 4: output (0, 0) reads input rows 0 to 2 and columns 0 to 2." in page
     assert page == animation._repr_html_(), "the HTML must be deterministic for nbval"
+
+
+def test_player_degrades_to_a_still_and_a_note_without_its_script():
+    """JupyterLab shows a saved output of a notebook it does not trust without its
+    script, style or inline SVG: what is left must be a still of the first frame and a
+    note saying how to play it, not buttons that do nothing. The script removes both."""
+    page = viz.animate_conv(4, 3)._repr_html_()
+    assert f'<p class="labs-animation-note">{viz.RUN_TO_PLAY}</p>' in page
+    assert '<div class="labs-animation-controls" style="display:none">' in page
+    script = page[page.index("<script>"):]
+    assert 'note.remove()' in script and 'removeAttribute("style")' in script
+
+
+def test_sliders_say_how_to_show_them():
+    """A saved slider output, or one without ipywidgets' extension, shows a sentence."""
+    sliders = viz.explore_conv(input_size=7, kernel_size=3, stride=2, padding=1)
+    assert sliders._repr_mimebundle_()["text/plain"] == viz.EXPLORE_TEXT
+    sliders.close_all()
 
 
 def test_buttons_are_named_by_their_visible_labels():

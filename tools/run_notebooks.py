@@ -34,9 +34,12 @@ def run(path: Path) -> None:
     for cell in notebook.cells:
         if cell.cell_type == "code":
             # A widget's saved view is useless without its kernel (and its model id
-            # changes every run): sliders appear when the cell is run.
-            cell.outputs = [o for o in merged_streams(cell.outputs)
-                            if WIDGET_VIEW not in o.get("data", {})]
+            # changes every run): its text stays ("run this cell to show the
+            # sliders", labs.viz.EXPLORE_TEXT), and the sliders appear when the cell
+            # is run.
+            cell.outputs = merged_streams(cell.outputs)
+            for output in cell.outputs:
+                output.get("data", {}).pop(WIDGET_VIEW, None)
     # Saved widget state (sliders) has random ids and is useless without a kernel.
     notebook.metadata.pop("widgets", None)
     nbformat.write(notebook, path)

@@ -10,6 +10,9 @@ from labs.check._text import labelled, labelled_block, plain, to_html
 _SYMBOL = {"passed": "✔", "failed": "✘", "not attempted": "…"}
 _WORD = {"passed": "Passed", "failed": "Failed", "not attempted": "Not attempted yet"}
 _COLOUR = {"passed": "#2e7d32", "failed": "#c62828", "not attempted": "#757575"}
+# one label or value of a verdict's details: every property a page's styles might set
+_CELL = ("margin: 0; padding: 0; border: none; background: none; text-align: left; "
+         "vertical-align: top")
 
 
 class CheckFailed(AssertionError):
@@ -112,22 +115,31 @@ class Result:
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
+        # Divisions with inline styles, not a table: JupyterLab's output styles
+        # (.jp-RenderedHTMLCommon) stripe, right-align and centre tables, and the
+        # website's theme has its own table styles. Every box property is set here,
+        # so neither page's stylesheet can change how a verdict looks.
         colour = _COLOUR[self.status]
         head = (
             f"<strong>{_SYMBOL[self.status]} {_WORD[self.status]}</strong> "
             f"&middot; {html.escape(self.name)}: {to_html(self._summary)}"
         )
-        rows = "".join(
-            f'<tr><td style="padding: 0 1em 0 0; vertical-align: top; border: none">'
-            f"<em>{html.escape(detail[0])}</em></td>"
-            f'<td style="text-align: left; border: none; white-space: pre-wrap">'
-            f"{_html_value(detail)}</td></tr>"
+        cells = "".join(
+            f'<div style="{_CELL}"><em>{html.escape(detail[0])}</em></div>'
+            f'<div style="{_CELL}; white-space: pre-wrap; overflow-wrap: anywhere">'
+            f"{_html_value(detail)}</div>"
             for detail in self._lines()
         )
-        table = f'<table style="margin: 0.3em 0 0 0">{rows}</table>' if rows else ""
+        details = (
+            f'<div style="display: grid; grid-template-columns: max-content '
+            f'minmax(0, 1fr); gap: 0 1em; margin: 0.3em 0 0; padding: 0">{cells}</div>'
+            if cells else ""
+        )
         return (
-            f'<div style="border-left: 0.3em solid {colour}; padding: 0.3em 0.8em; '
-            f'margin: 0.3em 0; font-family: monospace">{head}{table}</div>'
+            f'<div class="labs-verdict" style="border: none; border-left: 0.3em solid '
+            f"{colour}; padding: 0.3em 0.8em; margin: 0.3em 0; background: none; "
+            f'text-align: left; font-family: monospace">'
+            f"<div>{head}</div>{details}</div>"
         )
 
     def raise_for_failure(self) -> Result:
