@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as TF
 
 from labs.check._compare import compare_values, require_ndarray
 from labs.check._core import Case, Exercise, Impossible, Mistake, check
@@ -199,7 +199,7 @@ _CONV1D = _Operation(
     name="conv1d",
     dims=1,
     transposed=False,
-    oracle=F.conv1d,
+    oracle=TF.conv1d,
     hyper=("stride", "padding", "dilation"),
     ranges=_ranges(size=(1, 12), kernel=(1, 5), stride=(1, 3), padding=(0, 3),
                    dilation=(1, 3)),
@@ -222,7 +222,7 @@ _CONV2D = _Operation(
     name="conv2d",
     dims=2,
     transposed=False,
-    oracle=F.conv2d,
+    oracle=TF.conv2d,
     hyper=("stride", "padding", "dilation"),
     ranges=_ranges(size=(1, 7), kernel=(1, 4), stride=(1, 3), padding=(0, 2),
                    dilation=(1, 2)),
@@ -246,7 +246,7 @@ _TRANSPOSED2D = _Operation(
     name="conv_transpose2d",
     dims=2,
     transposed=True,
-    oracle=F.conv_transpose2d,
+    oracle=TF.conv_transpose2d,
     hyper=("stride", "padding", "output_padding", "dilation"),
     ranges=_ranges(size=(1, 5), kernel=(1, 3), stride=(1, 3), padding=(0, 2),
                    dilation=(1, 2), output_padding=(0, 2)),

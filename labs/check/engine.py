@@ -38,7 +38,7 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as TF
 
 from labs.check._compare import compare_values, none_mismatch
 from labs.check._core import Case, Cases, Exercise, Mismatch, Mistake, check
@@ -898,7 +898,7 @@ def _conv1d_case(x, w, stride, use_stride, source) -> Case:
         source = _Fixed(source)
 
     def forward(x, w):
-        return F.conv1d(x, w, stride=stride)
+        return TF.conv1d(x, w, stride=stride)
 
     grad_output, expected = _torch_backward(forward, (x, w), source)
     keywords = {"stride": stride} if use_stride else {}

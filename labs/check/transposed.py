@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as TF
 
 from labs.check._compare import compare_int, compare_values, require_ndarray
 from labs.check._core import Case, Exercise, Impossible, Mistake, check
@@ -97,7 +97,7 @@ def _conv_matrix(kernel: np.ndarray, input_shape, stride: int = 1,
     basis = torch.eye(h * w, dtype=torch.float64).reshape(h * w, 1, h, w)
     weight = torch.from_numpy(np.ascontiguousarray(kernel, dtype=np.float64))
     weight = weight[None, None]
-    columns = F.conv2d(F.pad(basis, pad), weight, stride=stride)
+    columns = TF.conv2d(TF.pad(basis, pad), weight, stride=stride)
     return columns.reshape(h * w, -1).T.numpy().copy()
 
 
@@ -436,12 +436,12 @@ def _restoring_grid() -> tuple:
         weight = torch.zeros(1, 1, k, dtype=torch.float64)
         x = torch.zeros(1, 1, i, dtype=torch.float64)
         try:
-            o = F.conv1d(x, weight, stride=s, padding=p, dilation=d)
+            o = TF.conv1d(x, weight, stride=s, padding=p, dilation=d)
         except RuntimeError:  # PyTorch rejects this configuration
             continue
         for a in range(max(s, d)):  # the output_paddings PyTorch accepts, in order
             try:
-                back = F.conv_transpose1d(
+                back = TF.conv_transpose1d(
                     o, weight, stride=s, padding=p, output_padding=a, dilation=d
                 )
             except RuntimeError:  # "Output size is too small": padding crops all
