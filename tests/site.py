@@ -15,7 +15,14 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 # The README's `make html`, with the output sent elsewhere so the tests never touch _build.
-BUILD_FLAGS = ["--all", "--execute", "off", "--warningiserror", "--nitpick", "--keep-going"]
+BUILD_FLAGS = [
+    "--all",
+    "--execute",
+    "off",
+    "--warningiserror",
+    "--nitpick",
+    "--keep-going",
+]
 
 
 def toc_files():
@@ -42,8 +49,14 @@ class Build:
     """The result of one website build: exit code, log, and the HTML folder."""
 
     def __init__(self, folder: Path):
-        command = [sys.executable, str(ROOT / "tools" / "build_book.py"), *BUILD_FLAGS,
-                   "--path-output", str(folder), str(ROOT)]
+        command = [
+            sys.executable,
+            str(ROOT / "tools" / "build_book.py"),
+            *BUILD_FLAGS,
+            "--path-output",
+            str(folder),
+            str(ROOT),
+        ]
         result = subprocess.run(command, capture_output=True, text=True, timeout=1800)
         self.returncode = result.returncode
         self.log = result.stdout[-6000:] + result.stderr[-6000:]
@@ -106,21 +119,31 @@ def axe_violations(page, impacts=SERIOUS, context=AXE_CONTEXT):
     """axe-core's violations on the page, as {rule id: [(impact, target, html), ...]}."""
     from axe_playwright_python.sync_playwright import Axe
 
-    results = Axe().run(page, context=context,
-                        options={"runOnly": {"type": "tag", "values": AXE_TAGS},
-                                 "rules": AXE_EXTRA_RULES,
-                                 "resultTypes": ["violations"],
-                                 # axe would fetch every stylesheet again and resolve
-                                 # the theme's @import against the site's root (a
-                                 # 404); only an orientation rule uses it
-                                 "preload": False})
+    results = Axe().run(
+        page,
+        context=context,
+        options={
+            "runOnly": {"type": "tag", "values": AXE_TAGS},
+            "rules": AXE_EXTRA_RULES,
+            "resultTypes": ["violations"],
+            # axe would fetch every stylesheet again and resolve
+            # the theme's @import against the site's root (a
+            # 404); only an orientation rule uses it
+            "preload": False,
+        },
+    )
     found = {}
     for violation in results.response["violations"]:
         if violation["impact"] not in impacts:
             continue
         found[violation["id"]] = [
-            (violation["impact"], " ".join(map(str, node["target"])), node["html"][:120])
-            for node in violation["nodes"]]
+            (
+                violation["impact"],
+                " ".join(map(str, node["target"])),
+                node["html"][:120],
+            )
+            for node in violation["nodes"]
+        ]
     return found
 
 

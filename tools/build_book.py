@@ -71,7 +71,7 @@ def create_cache(output: Path) -> None:
     at once would collide (each reader process executes its own notebooks)."""
     from jupyter_cache import get_cache
 
-    get_cache(str(output / "_build" / ".jupyter_cache")).db  # creates the tables
+    _ = get_cache(str(output / "_build" / ".jupyter_cache")).db  # creates the tables
 
 
 def build(original, *args, mode=None, **kwargs):

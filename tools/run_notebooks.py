@@ -17,7 +17,11 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+KERNELSPEC = {
+    "name": "python3",
+    "display_name": "Python 3 (ipykernel)",
+    "language": "python",
+}
 
 
 def run(path: Path) -> None:
@@ -28,15 +32,23 @@ def run(path: Path) -> None:
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
-    client = NotebookClient(notebook, timeout=600, kernel_name="python3", record_timing=False,
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        record_timing=False,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     client.execute()
     for cell in notebook.cells:
         if cell.cell_type == "code":
             # A widget's saved view is useless without its kernel (and its model id
             # changes every run): sliders appear when the cell is run.
-            cell.outputs = [o for o in merged_streams(cell.outputs)
-                            if WIDGET_VIEW not in o.get("data", {})]
+            cell.outputs = [
+                o
+                for o in merged_streams(cell.outputs)
+                if WIDGET_VIEW not in o.get("data", {})
+            ]
     # Saved widget state (sliders) has random ids and is useless without a kernel.
     notebook.metadata.pop("widgets", None)
     nbformat.write(notebook, path)
@@ -50,8 +62,12 @@ def merged_streams(outputs: list) -> list:
     merged = []
     for output in outputs:
         previous = merged[-1] if merged else None
-        if (output.output_type == "stream" and previous is not None
-                and previous.output_type == "stream" and previous.name == output.name):
+        if (
+            output.output_type == "stream"
+            and previous is not None
+            and previous.output_type == "stream"
+            and previous.name == output.name
+        ):
             previous.text += output.text
         else:
             merged.append(output)
@@ -60,7 +76,9 @@ def merged_streams(outputs: list) -> list:
 
 def main(arguments: list[str]) -> None:
     paths = [Path(a).resolve() for a in arguments] or sorted(
-        p for folder in ("book", "solutions") for p in (ROOT / folder).rglob("*.ipynb")
+        p
+        for folder in ("book", "solutions")
+        for p in (ROOT / folder).rglob("*.ipynb")
         if ".ipynb_checkpoints" not in p.parts
     )
     for path in paths:

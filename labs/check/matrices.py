@@ -202,8 +202,9 @@ _MISTAKES = (
         "your matrix has `length` rows per output channel, and the kernel runs past the "
         "end of the input in the last K - 1 of them. Without padding a kernel of width "
         "K fits at length - K + 1 positions, so M has C_out·(length - K + 1) rows.",
-        lambda case: _expected(case["w"], case["length"],
-                               padding=(0, case["w"].shape[2] - 1)),
+        lambda case: _expected(
+            case["w"], case["length"], padding=(0, case["w"].shape[2] - 1)
+        ),
     ),
 )
 

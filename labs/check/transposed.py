@@ -86,8 +86,9 @@ def conv2d_matrix(
     return check(exercise, fn, raise_on_failure=raise_on_failure)
 
 
-def _conv_matrix(kernel: np.ndarray, input_shape, stride: int = 1,
-                 pad=(0, 0, 0, 0)) -> np.ndarray:
+def _conv_matrix(
+    kernel: np.ndarray, input_shape, stride: int = 1, pad=(0, 0, 0, 0)
+) -> np.ndarray:
     """PyTorch's conv2d applied to every basis image: the columns of the matrix.
 
     ``pad`` (left, right, top, bottom) pads each basis image with zeros first; the
@@ -101,8 +102,9 @@ def _conv_matrix(kernel: np.ndarray, input_shape, stride: int = 1,
     return columns.reshape(h * w, -1).T.numpy().copy()
 
 
-def _matrix_case(kernel: np.ndarray, input_shape, stride: int,
-                 with_stride: bool) -> Case:
+def _matrix_case(
+    kernel: np.ndarray, input_shape, stride: int, with_stride: bool
+) -> Case:
     keywords = {"stride": stride} if with_stride else {}
     return Case(
         {"kernel": kernel, "input_shape": tuple(input_shape)},
@@ -358,14 +360,18 @@ def _matrix_shape_hint(case: Case, got, wrong=None) -> str | None:
 _SIGNATURE_ERROR = re.compile(r"positional argument|multiple values|unexpected keyword")
 
 
-def _explain_matrix_error(with_stride: bool, case: Case,
-                          error: Exception) -> str | None:
+def _explain_matrix_error(
+    with_stride: bool, case: Case, error: Exception
+) -> str | None:
     """A hint for an exception raised by the learner's function."""
     n = _matrix_sizes(case)
     text = str(error)
     if isinstance(error, TypeError) and _SIGNATURE_ERROR.search(text):
-        call = "fn(kernel, input_shape, stride=...)" if with_stride else (
-            "fn(kernel, input_shape)")
+        call = (
+            "fn(kernel, input_shape, stride=...)"
+            if with_stride
+            else ("fn(kernel, input_shape)")
+        )
         hint = (
             f"the checker calls your function as {call}: the kernel (kH, kW) and the "
             "input shape (H, W), a pair of ints, by position"
