@@ -34,7 +34,7 @@ that the printed text does not move when the arithmetic underneath does.
 
     .venv/bin/python tools/cpu_paths.py                      # every variant, book and solutions
     .venv/bin/python tools/cpu_paths.py baseline             # one variant
-    .venv/bin/python tools/cpu_paths.py avx2 -- tests/test_ops.py   # other tests, same switches
+    .venv/bin/python tools/cpu_paths.py avx2 -- tests/engine   # other tests, same switches
     .venv/bin/python tools/cpu_paths.py --probe              # which switches change results here
 
 A variant that needs an instruction set this CPU lacks is skipped with a message (forcing

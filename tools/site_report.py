@@ -19,7 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests/ is not an installed package
 
-from tests.site import (  # noqa: E402
+from tests.site.test_website import CHROMIUM_FLAGS, _chromium, _pages  # noqa: E402
+from tests.site.website import (  # noqa: E402
     DESKTOP,
     PHONE,
     Server,
@@ -28,7 +29,6 @@ from tests.site import (  # noqa: E402
     cold_page_weight,
     overflowing,
 )
-from tests.test_website import CHROMIUM_FLAGS, _chromium, _pages  # noqa: E402
 
 
 def main(folder: Path) -> None:

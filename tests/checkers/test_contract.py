@@ -98,6 +98,7 @@ def test_planted_mistake_is_rejected(checker, mistake):
         assert_rejected(result, mistake.hint, *mistake.words, headline=mistake.headline)
 
 
+@pytest.mark.slow  # every planted mistake again, over 300 cases: make test runs it
 @pytest.mark.parametrize(
     "checker, mistake", all_planted(), ids=[f"{c}-{m.name}" for c, m in all_planted()]
 )
@@ -118,6 +119,7 @@ def short_time_limits(monkeypatch):
     return 0.3
 
 
+@pytest.mark.slow  # each case waits for time limits to expire: make test runs it
 @pytest.mark.parametrize("behaviour", list(BEHAVIOURS))
 @pytest.mark.parametrize("checker", CHECKERS)
 def test_hostile_learner_gets_a_clear_verdict(checker, behaviour, short_time_limits):

@@ -130,6 +130,7 @@ def test_a_graph_without_saved_values_can_be_walked_twice():
     assert x.grad.item() == 2.0
 
 
+@pytest.mark.slow
 def test_chain_of_100000_ops_has_no_recursion_limit():
     x = labs.tensor(1.0, requires_grad=True)
     y = x

@@ -1,7 +1,7 @@
 """Convolutions, padding and pooling against PyTorch (float64, forward and backward).
 
 Hyperparameters are drawn at random; configurations PyTorch rejects are never
-generated here (tests/test_errors.py covers those).
+generated here (tests/engine/test_errors.py covers those).
 """
 
 from __future__ import annotations
@@ -493,6 +493,7 @@ def test_weight_gradient_is_a_correlation_with_stride_and_dilation_swapped():
     )
 
 
+@pytest.mark.slow
 def test_pooling_edge_windows_over_a_grid():
     """Small inputs where ceil mode makes the last window hang over the end."""
     import itertools

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from .site import ROOT
+from ..paths import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
 import cpu_paths  # noqa: E402  (a script, not a package)

@@ -1,6 +1,6 @@
 """The book as a whole: every notebook is listed, executed and committed clean.
 
-The website build itself is tested in tests/test_website.py, next to the browser tests
+The website build itself is tested in tests/site/test_website.py, next to the browser tests
 that use it (one build per test run).
 
 The notebooks themselves are also collected by nbval (see pytest's addopts in
@@ -14,14 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .site import ROOT, toc_files
-
-NOTEBOOKS = sorted(
-    p
-    for folder in ("book", "solutions")
-    for p in (ROOT / folder).rglob("*.ipynb")
-    if ".ipynb_checkpoints" not in p.parts
-)
+from ..paths import NOTEBOOKS, ROOT, toc_files
 
 
 def test_every_notebook_is_in_the_table_of_contents():

@@ -15,7 +15,7 @@ Screenshots of key pages at both widths, and the page weights, are written to
 ``screenshots/`` (not committed) for a person to look at. Chromium comes from the system
 (Debian's ``chromium`` package); ``.ci/run`` installs it, and without it these tests are
 skipped with a message saying so. axe-core comes from the pinned axe-playwright-python
-package (see tests/site.py).
+package (see tests/site/website.py).
 """
 
 from __future__ import annotations
@@ -29,23 +29,21 @@ from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
 
-from .site import (
+from ..paths import ROOT, toc_files
+from .website import (
     CODE_BOXES,
     DESKTOP,
     PHONE,
-    ROOT,
     Server,
     axe_violations,
     cold_page_weight,
     overflowing,
-    toc_files,
 )
 
 SCREENSHOTS = ROOT / "screenshots"
 
-PlaywrightTimeout = expect = (
-    None  # set by the browser fixture (Playwright is imported there)
-)
+# set by the browser fixture (Playwright is imported there)
+PlaywrightTimeout = expect = None
 
 CHROMIUM_FLAGS = [
     "--no-sandbox",

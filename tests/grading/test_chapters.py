@@ -2,7 +2,7 @@
 
 The exercises and their checker calls are read from each chapter notebook, and the
 solutions from solutions/, so a new exercise, or a changed checker, is graded here
-without any list to update. (tests/test_grading.py grades a whole synthetic class.)
+without any list to update. (tests/grading/test_grading.py grades a whole synthetic class.)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 from labs.grading import grader, notebooks
 
-from .site import ROOT
+from ..paths import ROOT
 
 CHAPTERS = sorted(p.stem for p in (ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from .site import ROOT
+from ..paths import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
 import grade as grade_cli  # noqa: E402  (a script, not a package)

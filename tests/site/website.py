@@ -10,9 +10,7 @@ import threading
 from pathlib import Path
 from urllib.parse import unquote
 
-import yaml
-
-ROOT = Path(__file__).resolve().parents[1]
+from ..paths import ROOT
 
 # The README's `make html`, with the output sent elsewhere so the tests never touch _build.
 BUILD_FLAGS = [
@@ -23,26 +21,6 @@ BUILD_FLAGS = [
     "--nitpick",
     "--keep-going",
 ]
-
-
-def toc_files():
-    """Every document named in _toc.yml, as paths relative to the repository root."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    found = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                found.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc.get("parts", []))
-    walk(toc.get("chapters", []))
-    return found
 
 
 class Build:
@@ -104,7 +82,7 @@ SERIOUS = ("serious", "critical")
 # (mjx-container: hundreds of glyphs in the text's own colour) and the syntax-coloured
 # tokens of the code boxes (thousands of spans in the theme's Pygments colours).
 # CODE_BOXES checks the latter, every code box of the chapter with the most code, in
-# both modes (tests/test_website.py).
+# both modes (tests/site/test_website.py).
 AXE_CONTEXT = {"exclude": [["mjx-container"], ["div.highlight pre"]]}
 CODE_BOXES = {"include": [["div.highlight pre"]]}
 
