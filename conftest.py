@@ -17,9 +17,16 @@ nbval collects from book/ and solutions/.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# The notebooks' kernels compute on one thread, as the grader's do: the chapters' tensors
+# are tiny, and pytest's workers (and their kernels) share the cores. Nothing printed
+# depends on it: tools/cpu_paths.py re-runs the notebooks with 1 and with 4 threads.
+# An explicit OMP_NUM_THREADS (tools/cpu_paths.py sets one) wins.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 ROOT = Path(__file__).resolve().parent
 FOLDERS = {

@@ -9,11 +9,18 @@ shows; `make test` (nbval) then compares a fresh run with exactly these outputs.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+
+# The notebooks' kernels compute on one thread, as the grader's do: the chapters' tensors
+# are tiny, and several kernels (or pytest's workers) share the cores. Nothing printed
+# depends on it: tools/cpu_paths.py re-runs the notebooks with 1 and with 4 threads.
+# An explicit OMP_NUM_THREADS (tools/cpu_paths.py sets one) wins.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"

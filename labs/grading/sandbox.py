@@ -65,9 +65,8 @@ class Sandbox:
         for sub in ("home", "tmp", "home/.ipython", "home/.matplotlib"):
             (self.workdir / sub).mkdir(parents=True, exist_ok=True)
         env.update(
-            LABS_GRADER_SANDBOX=str(
-                self.workdir
-            ),  # marks every process the kernel starts
+            # marks every process the kernel starts
+            LABS_GRADER_SANDBOX=str(self.workdir),
             HOME=str(home),
             TMPDIR=str(self.workdir / "tmp"),
             IPYTHONDIR=str(home / ".ipython"),
