@@ -85,9 +85,7 @@ def _storage(array: np.ndarray) -> np.ndarray:
         base = getattr(array, "base", None)
         if isinstance(base, np.ndarray):
             array = base
-        elif isinstance(
-            getattr(base, "base", None), np.ndarray
-        ):  # as_strided's wrapper
+        elif isinstance(getattr(base, "base", None), np.ndarray):  # as_strided wrapper
             array = base.base
         else:
             return array
@@ -132,11 +130,9 @@ class SavedTensor:
 
     def unpack(self, node):
         if isinstance(self.value, np.ndarray) and version(self.value) != self.version:
-            which = (
-                f", which is output {self.origin} of {node.name()},"
-                if isinstance(self.origin, int)
-                else ""
-            )
+            which = ""
+            if isinstance(self.origin, int):
+                which = f", which is output {self.origin} of {node.name()},"
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified "
                 f"by an inplace operation: {_describe(self.value)}{which} is at version "
@@ -155,11 +151,8 @@ def _as_graph_tensor(saved: SavedTensor, node):
         return saved.origin
     tensor = Tensor._make(saved.value)
     if isinstance(saved.origin, int):  # an output of this very node
-        tensor.grad_fn, tensor._output_nr, tensor._requires_grad = (
-            node,
-            saved.origin,
-            True,
-        )
+        tensor.grad_fn, tensor._output_nr = node, saved.origin
+        tensor._requires_grad = True
     return tensor
 
 
@@ -535,9 +528,8 @@ def _apply_hooks(node, grads, capture):
         for hook in list(table.values()):
             if grads[nr] is None:
                 break
-            as_tensor = (
-                grads[nr] if isinstance(grads[nr], Tensor) else Tensor._make(grads[nr])
-            )
+            g = grads[nr]
+            as_tensor = g if isinstance(g, Tensor) else Tensor._make(g)
             new = hook(as_tensor)
             if new is not None:
                 grads[nr] = new if _BackwardMode.create_graph else np.asarray(new.data)

@@ -16,31 +16,28 @@ from __future__ import annotations
 
 import inspect
 import textwrap
-from typing import Any
 
 import numpy as np
 
 __all__ = ["assert_close", "show_source"]
 
 
-def show_source(obj: Any) -> None:
+def show_source(obj) -> None:
     """Print the source of a function or class, as it is in the installed package."""
     print(textwrap.dedent(inspect.getsource(obj)).rstrip())
 
 
-def assert_close(
-    actual: Any, expected: Any, *, rtol: float = 1e-10, atol: float = 1e-12
-) -> None:
+def assert_close(actual, expected, rtol=1e-10, atol=1e-12) -> None:
     """Same shape, and the same values up to float64 rounding.
 
-    Either side may be a labs or torch tensor, a numpy array, a list or a number.
+    Each side may be a labs or torch tensor, an array, a list or a number.
     """
     actual, expected = _float64(actual), _float64(expected)
     assert actual.shape == expected.shape, (actual.shape, expected.shape)
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol)
 
 
-def _float64(value: Any) -> np.ndarray:
+def _float64(value) -> np.ndarray:
     if hasattr(value, "detach"):  # a labs or torch tensor: its values only
         value = value.detach()
     return np.asarray(value, dtype=np.float64)
