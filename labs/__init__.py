@@ -25,7 +25,7 @@ What is where:
   ``functional``) and ``_memory.py`` (asks glibc to keep freed memory; opt out with
   ``LABS_KEEP_FREED_MEMORY=0``). Neither changes a result, only how fast it comes;
 * ``viz.py`` (figures and animations), ``capstone.py`` (chapter 9's data and loop),
-  ``check/`` (the checkers).
+  ``notebook.py`` (helpers the chapters share), ``check/`` (the checkers).
 
 What labs deliberately leaves out of PyTorch's API (each is refused with an error, never
 silently wrong): ``out=`` arguments; devices and memory formats (``memory_format`` is
