@@ -35,7 +35,7 @@ test: $(INSTALLED) $(INSTRUCTOR)
 	$(BIN)/python tools/cpu_paths.py
 
 # the inner loop: lint, then engine and checker tests (hypothesis profile "quick", see
-# tests/conftest.py; the tests marked slow, over ten seconds each, are left to make test)
+# tests/conftest.py; the tests marked slow are left to make test)
 check: lint
 	LABS_HYPOTHESIS_PROFILE=quick $(BIN)/python -m pytest -q -m "not slow" tests/engine tests/checkers
 

@@ -493,7 +493,6 @@ def test_weight_gradient_is_a_correlation_with_stride_and_dilation_swapped():
     )
 
 
-@pytest.mark.slow
 def test_pooling_edge_windows_over_a_grid():
     """Small inputs where ceil mode makes the last window hang over the end."""
     import itertools

@@ -49,14 +49,7 @@ def test_every_exclusion_has_a_reason():
         assert exclusion.reason and (exclusion.op == "*" or exclusion.op in OPS)
 
 
-# PyTorch's samples for pooling take most of this file's time: `make check` skips them.
-SLOW = {"nn.functional.max_pool1d", "nn.functional.max_pool2d"}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in sorted(OPS)],
-)
+@pytest.mark.parametrize("name", sorted(OPS))
 def test_pytorch_samples(name):
     opinfo = OPINFOS[name]
     outcomes = run_op(opinfo)
