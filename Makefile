@@ -3,6 +3,11 @@
 #   make test   runs every test: engine, checkers, notebooks (strict nbval, then again with
 #               PyTorch, numpy and OpenBLAS forced onto two other CPUs' code paths), website
 #               build and browser tests (installing Debian's chromium first where it can)
+# and, for maintainers (CONTRIBUTING.md, "What to run"):
+#   make check  the inner loop, well under a minute: lint, then the engine's and the
+#               checkers' tests with fewer hypothesis examples and without the few slow ones
+#   make lint   ruff check and ruff format --check (CI runs it before make test)
+#   make format ruff's fixes and formatting, applied
 # Both first create the virtual environment .venv and install requirements.txt into it,
 # once (again only when requirements.txt or pyproject.toml change).
 #
@@ -18,7 +23,7 @@ INSTALLED := $(VENV)/.installed
 INSTRUCTOR := $(VENV)/.installed-instructor
 PYTHON_SUPPORTED := 3.11 to 3.14
 
-.PHONY: html test test-cpu-paths clean
+.PHONY: html test test-cpu-paths check lint format clean
 
 # tools/build_book.py is `jupyter-book build` reading (executing) one notebook per core
 html: $(INSTALLED)
@@ -31,6 +36,19 @@ test: $(INSTALLED) $(INSTRUCTOR)
 	tools/ensure_chromium.sh
 	$(BIN)/python -m pytest
 	$(BIN)/python tools/cpu_paths.py avx2 baseline
+
+# the inner loop: lint, then engine and checker tests (hypothesis profile "quick", see
+# tests/conftest.py; the tests marked slow are left to make test)
+check: lint
+	LABS_HYPOTHESIS_PROFILE=quick $(BIN)/python -m pytest -q -m "not slow" tests/engine tests/checkers
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(INSTALLED)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 # only the notebooks, under every other CPU's code paths (tools/cpu_paths.py says which)
 test-cpu-paths: $(INSTALLED)

@@ -26,7 +26,9 @@ def _source() -> Path:
     root = resources.files("mathjax") / "static" / "mathjax" / "es5"
     path = Path(str(root))
     if not (path / "tex-chtml.js").exists():
-        raise RuntimeError(f"MathJax not found at {path}; is django-static-mathjax installed?")
+        raise RuntimeError(
+            f"MathJax not found at {path}; is django-static-mathjax installed?"
+        )
     return path
 
 

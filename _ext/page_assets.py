@@ -21,13 +21,16 @@ from pathlib import Path
 
 from docutils import nodes
 
-FONTAWESOME = re.compile(r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*">'
-                         r"</script>")
+FONTAWESOME = re.compile(
+    r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*">'
+    r"</script>"
+)
 
 
 def _is_math(node) -> bool:
     return isinstance(node, (nodes.math, nodes.math_block)) or (
-        isinstance(node, nodes.Element) and "math" in node.get("classes", []))
+        isinstance(node, nodes.Element) and "math" in node.get("classes", [])
+    )
 
 
 def _has_math(doctree) -> bool:

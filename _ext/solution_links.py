@@ -43,8 +43,13 @@ class LabelLinks(SphinxPostTransform):
             inner = nodes.inline("", "", classes=["std", "std-ref"])
             inner.extend(child.deepcopy() for child in node[0].children)
             try:
-                reference = make_refnode(self.app.builder, node.get("refdoc", self.env.docname),
-                                         docname, labelid, inner)
+                reference = make_refnode(
+                    self.app.builder,
+                    node.get("refdoc", self.env.docname),
+                    docname,
+                    labelid,
+                    inner,
+                )
             except NoUri:
                 reference = inner
             node.replace_self(reference)

@@ -27,7 +27,9 @@ def _rename(app, doctree, docname):
         if label is None:
             counts[generic[0]] = counts.get(generic[0], 0) + 1
             label = f"{generic[0].split('-')[0]}-{counts[generic[0]]}"
-        section["ids"] = [i for i in section["ids"] if i not in GENERIC] + [f"{label}-content"]
+        section["ids"] = [i for i in section["ids"] if i not in GENERIC] + [
+            f"{label}-content"
+        ]
 
 
 def setup(app):

@@ -14,7 +14,9 @@ def _key(script):
     """What makes two scripts the same; an inline script's filename may be None or ''."""
     filename = getattr(script, "filename", script) or ""
     attributes = getattr(script, "attributes", {}) or {}
-    return str(filename), tuple(sorted((name, str(value)) for name, value in attributes.items()))
+    return str(filename), tuple(
+        sorted((name, str(value)) for name, value in attributes.items())
+    )
 
 
 def _unique(app, pagename, templatename, context, doctree):

@@ -27,7 +27,10 @@ def epoch_runners():
 
     def runner(lib, network):
         def run_epoch():
-            capstone.train_epoch(lib, network, optimizers[lib], X_train, y_train, epoch=0)
+            capstone.train_epoch(
+                lib, network, optimizers[lib], X_train, y_train, epoch=0
+            )
+
         return run_epoch
 
     return runner(labs, labs_net), runner(torch, torch_net)

@@ -34,6 +34,7 @@ def _timed(name, checker, repeats, timings):
             times.append(time.perf_counter() - start)
         timings.append((name, statistics.median(times), max(times), result.passed))
         return result
+
     return wrapper
 
 

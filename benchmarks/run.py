@@ -65,13 +65,31 @@ def machine() -> str:
                 flags = set(value.split())
     except OSError:
         pass
-    vector = [name for name in ("avx512f", "avx512_bf16", "avx2", "fma", "avx", "sse4_2",
-                                "asimd", "sve") if name in flags]
-    blas = [i for i in threadpoolctl.threadpool_info() if i.get("internal_api") == "openblas"]
+    vector = [
+        name
+        for name in (
+            "avx512f",
+            "avx512_bf16",
+            "avx2",
+            "fma",
+            "avx",
+            "sse4_2",
+            "asimd",
+            "sve",
+        )
+        if name in flags
+    ]
+    blas = [
+        i
+        for i in threadpoolctl.threadpool_info()
+        if i.get("internal_api") == "openblas"
+    ]
     kernels = blas[0].get("architecture") if blas else "?"
-    return (f"{model} ({os.cpu_count()} cores; {', '.join(vector) or 'no vector flags read'});"
-            f" PyTorch kernels {torch.backends.cpu.get_cpu_capability()}, numpy's OpenBLAS "
-            f"kernels {kernels}")
+    return (
+        f"{model} ({os.cpu_count()} cores; {', '.join(vector) or 'no vector flags read'});"
+        f" PyTorch kernels {torch.backends.cpu.get_cpu_capability()}, numpy's OpenBLAS "
+        f"kernels {kernels}"
+    )
 
 
 def gemm_throughput() -> float:
@@ -129,18 +147,37 @@ def kernel_cases():
     for name, n, c_in, c_out, size, k, stride, padding in CONV2D_SHAPES:
         shapes = [(n, c_in, size, size), (c_out, c_in, k, k), (c_out,)]
         out = ((size + 2 * padding - k) // stride + 1) ** 2
-        cases.append((name, *_conv_pair(F.conv2d, TF.conv2d, shapes, stride=stride,
-                                        padding=padding),
-                      3 * conv_flops(n, c_in, c_out, out, k * k)))
-    cases.append(("conv1d 32, 2->16, 1024, k5",
-                  *_conv_pair(F.conv1d, TF.conv1d, [(32, 2, 1024), (16, 2, 5), (16,)]),
-                  3 * conv_flops(32, 2, 16, 1020, 5)))
+        cases.append(
+            (
+                name,
+                *_conv_pair(
+                    F.conv2d, TF.conv2d, shapes, stride=stride, padding=padding
+                ),
+                3 * conv_flops(n, c_in, c_out, out, k * k),
+            )
+        )
+    cases.append(
+        (
+            "conv1d 32, 2->16, 1024, k5",
+            *_conv_pair(F.conv1d, TF.conv1d, [(32, 2, 1024), (16, 2, 5), (16,)]),
+            3 * conv_flops(32, 2, 16, 1020, 5),
+        )
+    )
     # a transposed convolution runs a convolution's passes the other way round: the
     # same products, counted on its 16 x 16 input (the smaller side)
-    cases.append(("conv_transpose2d 16, 16->8, 16x16, k4 s2 p1",
-                  *_conv_pair(F.conv_transpose2d, TF.conv_transpose2d,
-                              [(16, 16, 16, 16), (16, 8, 4, 4), (8,)], stride=2, padding=1),
-                  3 * conv_flops(16, 8, 16, 256, 16)))
+    cases.append(
+        (
+            "conv_transpose2d 16, 16->8, 16x16, k4 s2 p1",
+            *_conv_pair(
+                F.conv_transpose2d,
+                TF.conv_transpose2d,
+                [(16, 16, 16, 16), (16, 8, 4, 4), (8,)],
+                stride=2,
+                padding=1,
+            ),
+            3 * conv_flops(16, 8, 16, 256, 16),
+        )
+    )
     return cases
 
 
@@ -157,9 +194,12 @@ def kernel_profile(run_labs, repeats=10):
     profiler.disable()
     stats = pstats.Stats(profiler).stats
     total = sum(entry[2] for entry in stats.values())
-    rows = sorted(((entry[2], name) for (_, _, name), entry in stats.items()), reverse=True)
-    return ", ".join(f"{name.strip('<>{}')} {seconds / total:.0%}"
-                     for seconds, name in rows[:4])
+    rows = sorted(
+        ((entry[2], name) for (_, _, name), entry in stats.items()), reverse=True
+    )
+    return ", ".join(
+        f"{name.strip('<>{}')} {seconds / total:.0%}" for seconds, name in rows[:4]
+    )
 
 
 # Why labs can fall behind PyTorch, printed under a table when a target is missed.
@@ -194,7 +234,9 @@ def report(title, rows, target=TARGET, why=None):
     for name, ours, theirs in rows:
         ratio = ours / theirs if theirs else float("nan")
         flag = f"  over target by {ratio / target:.2f}x" if ratio > target else ""
-        print(f"  {name:<46} {ours * 1e3:>8.2f}ms {theirs * 1e3:>8.2f}ms {ratio:>7.2f}{flag}")
+        print(
+            f"  {name:<46} {ours * 1e3:>8.2f}ms {theirs * 1e3:>8.2f}ms {ratio:>7.2f}{flag}"
+        )
         missed += [name] if ratio > target else []
     if missed and why:
         print("  Why: " + WHY[why].replace("\n", "\n       "))
@@ -206,18 +248,29 @@ def bench_kernels(repeats):
     for name, run_labs, run_torch, flops in kernel_cases():
         ours, theirs = paired_medians(run_labs, run_torch, repeats)
         rows.append((name, ours, theirs))
-        throughput.append((name, flops / ours, flops / theirs, kernel_profile(run_labs)))
-    report(f"Convolution forward + backward, float32 (target: ratio <= {TARGET})", rows,
-           why="kernels")
-    print(f"\n  numpy's float32 matrix product here (1024 x 1024 x 1024): {peak / 1e9:.0f} "
-          "GFLOP/s.\n  Each case's arithmetic (forward and both gradients) divided by its "
-          "time,\n  as a fraction of that; the floor: the ratio labs would reach if its "
-          "three matrix\n  products ran at that speed and nothing else took any time; and "
-          "where labs\n  spends its time:")
-    for (name, ours, theirs, profile), (_, labs_time, torch_time) in zip(throughput, rows):
+        throughput.append(
+            (name, flops / ours, flops / theirs, kernel_profile(run_labs))
+        )
+    report(
+        f"Convolution forward + backward, float32 (target: ratio <= {TARGET})",
+        rows,
+        why="kernels",
+    )
+    print(
+        f"\n  numpy's float32 matrix product here (1024 x 1024 x 1024): {peak / 1e9:.0f} "
+        "GFLOP/s.\n  Each case's arithmetic (forward and both gradients) divided by its "
+        "time,\n  as a fraction of that; the floor: the ratio labs would reach if its "
+        "three matrix\n  products ran at that speed and nothing else took any time; and "
+        "where labs\n  spends its time:"
+    )
+    for (name, ours, theirs, profile), (_, labs_time, torch_time) in zip(
+        throughput, rows
+    ):
         floor = labs_time * ours / peak / torch_time  # arithmetic at peak, over torch
-        print(f"  {name:<46} labs {ours / peak:>4.0%}  torch {theirs / peak:>4.0%}  "
-              f"floor {floor:.2f}")
+        print(
+            f"  {name:<46} labs {ours / peak:>4.0%}  torch {theirs / peak:>4.0%}  "
+            f"floor {floor:.2f}"
+        )
         print(f"      {profile}")
     return rows
 
@@ -226,10 +279,17 @@ def bench_capstone(repeats):
     from benchmarks import capstone
 
     labs_epoch, torch_epoch = capstone.epoch_runners()
-    rows = [("capstone epoch (digits, batch 32)",
-             *paired_medians(labs_epoch, torch_epoch, repeats))]
-    report(f"One training epoch of the capstone network (target: ratio <= {TARGET})", rows,
-           why="capstone")
+    rows = [
+        (
+            "capstone epoch (digits, batch 32)",
+            *paired_medians(labs_epoch, torch_epoch, repeats),
+        )
+    ]
+    report(
+        f"One training epoch of the capstone network (target: ratio <= {TARGET})",
+        rows,
+        why="capstone",
+    )
     return rows
 
 
@@ -242,11 +302,15 @@ def bench_checkers(repeats):
     correct = [row for row in rows if row[4]]
     for notebook, name, median, slowest, _ in correct:
         flag = "  over 1 s" if slowest >= 1 else ""
-        print(f"  {notebook:<28} {name:<26} {median * 1e3:>7.0f}ms {slowest * 1e3:>7.0f}ms{flag}")
+        print(
+            f"  {notebook:<28} {name:<26} {median * 1e3:>7.0f}ms {slowest * 1e3:>7.0f}ms{flag}"
+        )
     over = sum(row[3] >= 1 for row in correct)
-    print(f"  {len(correct)} calls on correct answers, {over} over 1 s; slowest median "
-          f"{max(row[2] for row in correct) * 1e3:.0f} ms ({len(rows) - len(correct)} more "
-          "calls on deliberately wrong answers not listed)")
+    print(
+        f"  {len(correct)} calls on correct answers, {over} over 1 s; slowest median "
+        f"{max(row[2] for row in correct) * 1e3:.0f} ms ({len(rows) - len(correct)} more "
+        "calls on deliberately wrong answers not listed)"
+    )
     if missing:
         print(f"  never called by a worked solution: {', '.join(missing)}")
 
@@ -256,8 +320,13 @@ BOOK_TARGETS = {"clean": 90, "rebuild": 20, "test": 360}  # seconds
 
 def _copy_of_repository(folder: Path) -> Path:
     """The committed files (as they are in the working tree) in a fresh folder."""
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
-                            check=True).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     copy = folder / "course"
     for name in filter(None, listed):
         source, target = ROOT / name, copy / name
@@ -275,22 +344,38 @@ def _timed(command, cwd):
 
 def _print_time(name, seconds, target, done, note=""):
     flag = "" if seconds <= target else f"  over target by {seconds - target:.0f} s"
-    print(f"  {name:<52} {seconds:>7.1f}s  (target {target} s, exit {done.returncode})"
-          f"{flag}{note}")
+    print(
+        f"  {name:<52} {seconds:>7.1f}s  (target {target} s, exit {done.returncode})"
+        f"{flag}{note}"
+    )
 
 
 def bench_book():
     """`make html` in a fresh copy of the repository, then again after editing a chapter."""
-    print("\nWebsite build, wall time (`make html`: notebooks run only when their code, "
-          "labs or\nthe pins changed since the last build)")
+    print(
+        "\nWebsite build, wall time (`make html`: notebooks run only when their code, "
+        "labs or\nthe pins changed since the last build)"
+    )
     python = str(Path(sys.executable))
     with tempfile.TemporaryDirectory() as folder:
         copy = _copy_of_repository(Path(folder))
-        build = [python, str(copy / "tools" / "build_book.py"), "--execute", "cache",
-                 "--warningiserror", "--nitpick", "--keep-going", str(copy)]
+        build = [
+            python,
+            str(copy / "tools" / "build_book.py"),
+            "--execute",
+            "cache",
+            "--warningiserror",
+            "--nitpick",
+            "--keep-going",
+            str(copy),
+        ]
         seconds, done = _timed(build, copy)
-        _print_time("clean build (all 20 notebooks executed)", seconds,
-                    BOOK_TARGETS["clean"], done)
+        _print_time(
+            "clean build (all 20 notebooks executed)",
+            seconds,
+            BOOK_TARGETS["clean"],
+            done,
+        )
         if seconds > BOOK_TARGETS["clean"]:
             print("       Why: " + WHY["build"].replace("\n", "\n       "))
         # A learner's edit: one more line in chapter 3's first code cell.
@@ -300,36 +385,53 @@ def bench_book():
         cell["source"] = "".join(cell["source"]) + "\n# edited"
         chapter.write_text(json.dumps(notebook, indent=1))
         seconds, done = _timed(build, copy)
-        _print_time("rebuild after editing a code cell of chapter 3", seconds,
-                    BOOK_TARGETS["rebuild"], done)
+        _print_time(
+            "rebuild after editing a code cell of chapter 3",
+            seconds,
+            BOOK_TARGETS["rebuild"],
+            done,
+        )
 
 
 def bench_tests():
     """The README's test command, as it is: `make test` in this repository."""
     print("\nThe test command, wall time")
     seconds, done = _timed(["make", "test"], ROOT)
-    tail = [line for line in done.stdout.splitlines() if " passed" in line or "failed" in line]
+    tail = [
+        line
+        for line in done.stdout.splitlines()
+        if " passed" in line or "failed" in line
+    ]
     _print_time("make test", seconds, BOOK_TARGETS["test"], done)
     for line in tail:
         print(f"      {line.strip('= ')}")
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parts = ["kernels", "capstone", "checkers", "book", "tests"]
-    parser.add_argument("parts", nargs="*", metavar="part",
-                        help=f"what to measure, any of {', '.join(parts)} (default: all)")
+    parser.add_argument(
+        "parts",
+        nargs="*",
+        metavar="part",
+        help=f"what to measure, any of {', '.join(parts)} (default: all)",
+    )
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--repeats", type=int, default=31)
     options = parser.parse_args()
     unknown = sorted(set(options.parts) - set(parts))
     if unknown:
-        parser.error(f"unknown part {', '.join(unknown)}; choose from {', '.join(parts)}")
+        parser.error(
+            f"unknown part {', '.join(unknown)}; choose from {', '.join(parts)}"
+        )
     options.parts = options.parts or parts
     torch.set_num_threads(options.threads)
-    print(f"labs {labs.__version__}, numpy {np.__version__}, torch {torch.__version__}, "
-          f"{options.threads} thread(s)\n{machine()}")
+    print(
+        f"labs {labs.__version__}, numpy {np.__version__}, torch {torch.__version__}, "
+        f"{options.threads} thread(s)\n{machine()}"
+    )
     with threadpool_limits(limits=options.threads):
         if "kernels" in options.parts:
             bench_kernels(options.repeats)

@@ -37,7 +37,10 @@ def keep_freed_memory() -> bool:
     global applied
     if applied:
         return True
-    if not sys.platform.startswith("linux") or os.environ.get("LABS_KEEP_FREED_MEMORY") == "0":
+    if (
+        not sys.platform.startswith("linux")
+        or os.environ.get("LABS_KEEP_FREED_MEMORY") == "0"
+    ):
         return False
     try:
         # the running process's own symbols, libc's among them (no library search)

@@ -85,7 +85,7 @@ def _storage(array: np.ndarray) -> np.ndarray:
         base = getattr(array, "base", None)
         if isinstance(base, np.ndarray):
             array = base
-        elif isinstance(getattr(base, "base", None), np.ndarray):  # as_strided's wrapper
+        elif isinstance(getattr(base, "base", None), np.ndarray):  # as_strided wrapper
             array = base.base
         else:
             return array
@@ -130,8 +130,9 @@ class SavedTensor:
 
     def unpack(self, node):
         if isinstance(self.value, np.ndarray) and version(self.value) != self.version:
-            which = (f", which is output {self.origin} of {node.name()},"
-                     if isinstance(self.origin, int) else "")
+            which = ""
+            if isinstance(self.origin, int):
+                which = f", which is output {self.origin} of {node.name()},"
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified "
                 f"by an inplace operation: {_describe(self.value)}{which} is at version "
@@ -150,7 +151,8 @@ def _as_graph_tensor(saved: SavedTensor, node):
         return saved.origin
     tensor = Tensor._make(saved.value)
     if isinstance(saved.origin, int):  # an output of this very node
-        tensor.grad_fn, tensor._output_nr, tensor._requires_grad = node, saved.origin, True
+        tensor.grad_fn, tensor._output_nr = node, saved.origin
+        tensor._requires_grad = True
     return tensor
 
 
@@ -231,8 +233,9 @@ class FunctionCtx(Node):
         """
         if self._freed:
             raise RuntimeError(_FREED_MESSAGE)
-        return tuple(s.unpack(self) if isinstance(s, SavedTensor) else s
-                     for s in self._saved)
+        return tuple(
+            s.unpack(self) if isinstance(s, SavedTensor) else s for s in self._saved
+        )
 
     def mark_non_differentiable(self, *arrays) -> None:
         """Declare outputs (by identity) that have no gradient, such as argmax indices."""
@@ -252,8 +255,9 @@ class FunctionCtx(Node):
 
         packed = []
         for value in self._saved:
-            origin = next((t for t in inputs if isinstance(t, Tensor) and t.data is value),
-                          None)
+            origin = next(
+                (t for t in inputs if isinstance(t, Tensor) and t.data is value), None
+            )
             if origin is None:
                 origin = next((i for i, o in enumerate(outputs) if o is value), None)
             elif origin._inference:
@@ -300,7 +304,9 @@ class Function:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        cls._backward_cls = type(f"{cls.__name__}Backward", (FunctionCtx,), {"_function": cls})
+        cls._backward_cls = type(
+            f"{cls.__name__}Backward", (FunctionCtx,), {"_function": cls}
+        )
 
     @staticmethod
     def forward(ctx, *args):
@@ -308,7 +314,9 @@ class Function:
 
     @staticmethod
     def backward(ctx, *grad_outputs):
-        raise NotImplementedError("Function subclasses must implement a static backward")
+        raise NotImplementedError(
+            "Function subclasses must implement a static backward"
+        )
 
     @classmethod
     def apply(cls, *args):
@@ -372,8 +380,8 @@ def sum_to(grad, shape: tuple):
     extra = grad.ndim - len(shape)
     if extra:
         grad = grad.sum(axis=tuple(range(extra)))
-    axes = tuple(i for i, n in enumerate(shape)
-                 if n == 1 and grad.shape[i] != 1)
+    ones = [i for i, n in enumerate(shape) if n == 1]  # size 1 in shape,
+    axes = tuple(i for i in ones if grad.shape[i] != 1)  # not in grad
     if axes:
         grad = grad.sum(axis=axes, keepdims=True)
     return grad
@@ -457,8 +465,8 @@ def _topological_order(roots):
 def _add_to_buffer(buffers, node, nr, gradient):
     slots = buffers.get(id(node))
     if slots is None:
-        count = 1 if isinstance(node, AccumulateGrad) else len(
-            node._outputs_meta)
+        leaf = isinstance(node, AccumulateGrad)
+        count = 1 if leaf else len(node._outputs_meta)
         slots = buffers[id(node)] = [None] * count
     # Never add in place: the array may be shared with another buffer or
     # with the caller.
@@ -515,12 +523,13 @@ def _apply_hooks(node, grads, capture):
     from labs.tensor import Tensor
 
     hooks = node.variable._hooks if isinstance(node, AccumulateGrad) else node._hooks
-    for nr, g in enumerate(grads):
+    for nr in range(len(grads)):
         table = hooks if isinstance(node, AccumulateGrad) else hooks.get(nr, {})
         for hook in list(table.values()):
             if grads[nr] is None:
                 break
-            as_tensor = grads[nr] if isinstance(grads[nr], Tensor) else Tensor._make(grads[nr])
+            g = grads[nr]
+            as_tensor = g if isinstance(g, Tensor) else Tensor._make(g)
             new = hook(as_tensor)
             if new is not None:
                 grads[nr] = new if _BackwardMode.create_graph else np.asarray(new.data)
@@ -541,8 +550,10 @@ def _call_backward(node, grads):
             "(create_graph=True): its backward works on numpy arrays"
         )
     if node._materialize_grads:
-        grads = [g if g is not None else _zeros(shape, dtype)
-                 for g, (shape, dtype) in zip(grads, node._outputs_meta)]
+        grads = [
+            g if g is not None else _zeros(shape, dtype)
+            for g, (shape, dtype) in zip(grads, node._outputs_meta)
+        ]
     input_grads = node.apply(*grads)
     if not isinstance(input_grads, tuple):
         input_grads = (input_grads,)
@@ -551,8 +562,10 @@ def _call_backward(node, grads):
             f"function {node.name()} returned an incorrect number of gradients "
             f"(expected {len(node.next_functions)}, got {len(input_grads)})"
         )
-    return [None if g is None or child is None else _checked(node, index, g)
-            for index, ((child, _), g) in enumerate(zip(node.next_functions, input_grads))]
+    return [
+        None if g is None or child is None else _checked(node, index, g)
+        for index, ((child, _), g) in enumerate(zip(node.next_functions, input_grads))
+    ]
 
 
 def _zeros(shape, dtype):
@@ -584,14 +597,18 @@ def _prepare_roots(outputs, grad_outputs, create_graph):
     roots = []
     for index, (out, g) in enumerate(zip(outputs, grad_outputs)):
         if not isinstance(out, Tensor):
-            raise TypeError(f"expected a labs.Tensor as output {index}, got {type(out).__name__}")
+            raise TypeError(
+                f"expected a labs.Tensor as output {index}, got {type(out).__name__}"
+            )
         if not out.requires_grad:
             raise RuntimeError(
                 f"element {index} of tensors does not require grad and does not have a grad_fn"
             )
         if g is None:
             if out.data.size != 1:  # PyTorch's rule: exactly one element
-                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+                raise RuntimeError(
+                    "grad can be implicitly created only for scalar outputs"
+                )
             g = np.ones(out.shape, out.dtype)
         elif not (create_graph and isinstance(g, Tensor)):
             g = np.asarray(g.data if isinstance(g, Tensor) else g, dtype=out.dtype)
@@ -608,7 +625,8 @@ def _prepare_roots(outputs, grad_outputs, create_graph):
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False) -> None:
-    """Accumulate into each leaf's ``.grad`` the gradient of ``tensors`` (``torch.autograd.backward``).
+    """Accumulate into each leaf's ``.grad`` the gradient of ``tensors``
+    (``torch.autograd.backward``).
 
     ``grad_tensors`` holds the vector v of the vector-Jacobian product v^T J, one per
     output; it may be omitted only for outputs with a single element. With
@@ -625,13 +643,20 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False) 
             "using autograd.grad when creating the graph to avoid this. If you have to use "
             "this function, make sure to reset the .grad fields of your parameters to None "
             "after use to break the cycle and avoid the leak.",
-            UserWarning, stacklevel=3,
+            UserWarning,
+            stacklevel=3,
         )
     _run_backward(roots, bool(retain_graph), bool(create_graph))
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         allow_unused=False):
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    retain_graph=None,
+    create_graph=False,
+    allow_unused=False,
+):
     """Return the gradients of ``outputs`` with respect to ``inputs`` (``torch.autograd.grad``).
 
     Unlike :func:`backward`, nothing is accumulated into ``.grad``. With
@@ -663,6 +688,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 "graph. Set allow_unused=True if this is the desired behavior."
             )
         value = capture[key]
-        results.append(value if value is None or isinstance(value, Tensor)
-                       else Tensor._make(value))
+        results.append(
+            value if value is None or isinstance(value, Tensor) else Tensor._make(value)
+        )
     return tuple(results)

@@ -20,8 +20,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["load_digits_split", "make_network", "batches", "train_epoch",
-           "predict", "accuracy"]
+__all__ = [
+    "load_digits_split",
+    "make_network",
+    "batches",
+    "train_epoch",
+    "predict",
+    "accuracy",
+]
 
 
 def load_digits_split(dtype=np.float32):
@@ -37,8 +43,13 @@ def load_digits_split(dtype=np.float32):
 
     digits = load_digits()
     images = (digits.images / 16).astype(dtype)[:, None]
-    return train_test_split(images, digits.target, test_size=0.25,
-                            random_state=0, stratify=digits.target)
+    return train_test_split(
+        images,
+        digits.target,
+        test_size=0.25,
+        random_state=0,
+        stratify=digits.target,
+    )
 
 
 def make_network(lib):
@@ -47,12 +58,17 @@ def make_network(lib):
     nn = lib.nn
     return nn.Sequential(
         # 1×8×8 -> 16×8×8 -> 16×4×4
-        nn.Conv2d(1, 16, 3, padding=1), nn.Tanh(), nn.MaxPool2d(2),
+        nn.Conv2d(1, 16, 3, padding=1),
+        nn.Tanh(),
+        nn.MaxPool2d(2),
         # -> 32×4×4 -> 32×2×2
-        nn.Conv2d(16, 32, 3, padding=1), nn.Tanh(), nn.MaxPool2d(2),
-        nn.Flatten(),                   # 128 numbers per image
-        nn.Linear(128, 64), nn.Tanh(),
-        nn.Linear(64, 10),              # a score per digit
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.Tanh(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),  # 128 numbers per image
+        nn.Linear(128, 64),
+        nn.Tanh(),
+        nn.Linear(64, 10),  # a score per digit
     )
 
 
@@ -61,11 +77,19 @@ def batches(n: int, epoch: int, size: int = 32):
     the epoch, so both libraries see the same batches in the same order."""
     order = np.random.default_rng(epoch).permutation(n)
     for start in range(0, n, size):
-        yield order[start:start + size]
+        yield order[start : start + size]
 
 
-def train_epoch(lib, network, optimizer, X, y, epoch: int, size: int = 32,
-                dtype=np.float32):
+def train_epoch(
+    lib,
+    network,
+    optimizer,
+    X,
+    y,
+    epoch: int,
+    size: int = 32,
+    dtype=np.float32,
+):
     """One pass over ``(X, y)`` in mini-batches; the loss of every step."""
     loss_fn = lib.nn.CrossEntropyLoss()
     losses = []

@@ -37,10 +37,24 @@ from labs.shapes import pool_window_count, transposed_length
 from labs.tensor import Tensor
 
 __all__ = [
-    "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "pad",
-    "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
-    "linear", "relu", "tanh", "sigmoid", "softmax", "log_softmax",
-    "nll_loss", "cross_entropy", "mse_loss",
+    "conv1d",
+    "conv2d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "pad",
+    "max_pool1d",
+    "max_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "linear",
+    "relu",
+    "tanh",
+    "sigmoid",
+    "softmax",
+    "log_softmax",
+    "nll_loss",
+    "cross_entropy",
+    "mse_loss",
 ]
 
 
@@ -64,7 +78,9 @@ def _require_tensor(value, name: str, function: str) -> Tensor:
 def _int_tuple(value, nd: int, name: str, function: str) -> tuple:
     """An int or a sequence of ``nd`` ints, as a tuple of ``nd`` ints."""
     items = tuple(value) if isinstance(value, (tuple, list)) else (value,)
-    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in items):
+    if not all(
+        isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in items
+    ):
         raise TypeError(
             f"{function}(): argument '{name}' must be an int or a tuple of {nd} ints, "
             f"but got {value!r}"
@@ -95,7 +111,9 @@ def _check_same_dtype(function: str, **tensors) -> None:
     dtypes = {name: t.dtype for name, t in tensors.items() if t is not None}
     if len(set(dtypes.values())) > 1:
         described = ", ".join(f"{name} {dtype}" for name, dtype in dtypes.items())
-        raise RuntimeError(f"{function}() expected all tensors to have the same dtype, got {described}")
+        raise RuntimeError(
+            f"{function}() expected all tensors to have the same dtype, got {described}"
+        )
     if any(d.kind != "f" for d in dtypes.values()):
         raise RuntimeError(f"{function}() needs floating-point tensors, got {dtypes}")
 
@@ -110,11 +128,15 @@ class ConvNd(Function):
 
     @staticmethod
     def forward(ctx, input, weight, bias, stride, padding, dilation, groups):
-        cols, _ = kernels.columns(input, weight.shape[2:], stride, dilation, padding, groups)
+        cols, _ = kernels.columns(
+            input, weight.shape[2:], stride, dilation, padding, groups
+        )
         # The weight's gradient needs the same columns: keep them instead of redoing them.
         ctx.save_for_backward(input, weight, cols if ctx.needs_input_grad[1] else None)
         ctx.config = stride, padding, dilation, groups
-        output = kernels.conv_forward(input, weight, stride, padding, dilation, groups, cols)
+        output = kernels.conv_forward(
+            input, weight, stride, padding, dilation, groups, cols
+        )
         if bias is not None:
             output += bias.reshape((1, -1) + (1,) * (output.ndim - 2))
         return output
@@ -127,12 +149,25 @@ class ConvNd(Function):
         grad_input = grad_weight = grad_bias = None
         if needs_input:
             grad_input = kernels.conv_input_grad(
-                input.shape, weight, grad_output, stride, padding, dilation,
-                groups)
+                input.shape,
+                weight,
+                grad_output,
+                stride,
+                padding,
+                dilation,
+                groups,
+            )
         if needs_weight:
             grad_weight = kernels.conv_weight_grad(
-                input, weight.shape, grad_output, stride, padding, dilation,
-                groups, cols)
+                input,
+                weight.shape,
+                grad_output,
+                stride,
+                padding,
+                dilation,
+                groups,
+                cols,
+            )
         if needs_bias:  # summed over the batch and every position
             positions = tuple(range(2, grad_output.ndim))
             grad_bias = grad_output.sum(axis=(0,) + positions)
@@ -147,7 +182,9 @@ class ConvTransposeNd(Function):
     """
 
     @staticmethod
-    def forward(ctx, input, weight, bias, stride, padding, dilation, groups, output_size):
+    def forward(
+        ctx, input, weight, bias, stride, padding, dilation, groups, output_size
+    ):
         ctx.save_for_backward(input, weight)
         ctx.config = stride, padding, dilation, groups
         n = input.shape[0]
@@ -170,21 +207,45 @@ class ConvTransposeNd(Function):
         # dilation is larger) the convolution would yield extra positions that no
         # input value reached.
         if needs_input or needs_weight:
-            cols, _ = kernels.columns(grad_output, weight.shape[2:], stride, dilation,
-                                      padding, groups, tuple(input.shape[2:]))
+            cols, _ = kernels.columns(
+                grad_output,
+                weight.shape[2:],
+                stride,
+                dilation,
+                padding,
+                groups,
+                tuple(input.shape[2:]),
+            )
         if needs_input:
-            grad_input = kernels.conv_forward(grad_output, weight, stride, padding,
-                                              dilation, groups, cols, input.shape[2:])
+            grad_input = kernels.conv_forward(
+                grad_output,
+                weight,
+                stride,
+                padding,
+                dilation,
+                groups,
+                cols,
+                input.shape[2:],
+            )
         if needs_weight:
             grad_weight = kernels.conv_weight_grad(
-                grad_output, weight.shape, input, stride, padding, dilation, groups, cols
+                grad_output,
+                weight.shape,
+                input,
+                stride,
+                padding,
+                dilation,
+                groups,
+                cols,
             )
         if needs_bias:
             grad_bias = grad_output.sum(axis=(0,) + tuple(range(2, grad_output.ndim)))
         return grad_input, grad_weight, grad_bias, None, None, None, None, None
 
 
-def _check_conv_args(function, nd, input, weight, bias, stride, dilation, groups, transposed):
+def _check_conv_args(
+    function, nd, input, weight, bias, stride, dilation, groups, transposed
+):
     """The checks PyTorch makes before any convolution; returns normalized stride, dilation."""
     _require_tensor(input, "input", function)
     _require_tensor(weight, "weight", function)
@@ -193,14 +254,26 @@ def _check_conv_args(function, nd, input, weight, bias, stride, dilation, groups
     stride = _int_tuple(stride, nd, "stride", function)
     dilation = _int_tuple(dilation, nd, "dilation", function)
     if not isinstance(groups, numbers.Integral) or isinstance(groups, bool):
-        raise TypeError(f"{function}(): argument 'groups' must be int, not {type(groups).__name__}")
+        raise TypeError(
+            f"{function}(): argument 'groups' must be int, not {type(groups).__name__}"
+        )
     if any(s <= 0 for s in stride):
-        raise RuntimeError(f"non-positive stride is not supported, but got stride={list(stride)}")
+        raise RuntimeError(
+            f"non-positive stride is not supported, but got stride={list(stride)}"
+        )
     if any(d <= 0 for d in dilation):
-        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
+        raise RuntimeError(
+            f"dilation should be greater than zero, but got {list(dilation)}"
+        )
     if groups <= 0:
-        raise RuntimeError(f"non-positive groups is not supported, but got groups={groups}")
-    layout = "(in_channels, out_channels/groups" if transposed else "(out_channels, in_channels/groups"
+        raise RuntimeError(
+            f"non-positive groups is not supported, but got groups={groups}"
+        )
+    layout = (
+        "(in_channels, out_channels/groups"
+        if transposed
+        else "(out_channels, in_channels/groups"
+    )
     kernel_names = ", kL" if nd == 1 else ", kH, kW"
     if weight.ndim != nd + 2:
         raise RuntimeError(
@@ -219,7 +292,11 @@ def _check_conv_args(function, nd, input, weight, bias, stride, dilation, groups
         )
     expected_channels = weight.shape[0] if transposed else weight.shape[1] * groups
     if input.shape[1] != expected_channels:
-        prefix = "Given transposed=1, weight" if transposed else f"Given groups={groups}, weight"
+        prefix = (
+            "Given transposed=1, weight"
+            if transposed
+            else f"Given groups={groups}, weight"
+        )
         raise RuntimeError(
             f"{prefix} of size {_sizes(weight.shape)}, expected input{_sizes(input.shape)} to "
             f"have {expected_channels} channels, but got {input.shape[1]} channels instead"
@@ -242,13 +319,17 @@ def _conv_padding(padding, nd, kernel, stride, dilation, function):
         if padding != "same":
             raise RuntimeError(f"Invalid padding string: '{padding}'")
         if any(s != 1 for s in stride):
-            raise RuntimeError("padding='same' is not supported for strided convolutions")
+            raise RuntimeError(
+                "padding='same' is not supported for strided convolutions"
+            )
         # Total padding d(k - 1) keeps the size; any odd leftover goes after, as in PyTorch.
         totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
         return tuple((t // 2, t - t // 2) for t in totals)
     pads = _int_tuple(padding, nd, "padding", function)
     if any(p < 0 for p in pads):
-        raise RuntimeError(f"negative padding is not supported, but got padding={list(pads)}")
+        raise RuntimeError(
+            f"negative padding is not supported, but got padding={list(pads)}"
+        )
     return tuple((p, p) for p in pads)
 
 
@@ -272,7 +353,9 @@ def _conv(function, nd, input, weight, bias, stride, padding, dilation, groups):
     return squeeze(output, 0) if unbatched else output
 
 
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+def conv1d(
+    input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1
+) -> Tensor:
     """1-D convolution (cross-correlation), as ``torch.nn.functional.conv1d``.
 
     Args:
@@ -289,7 +372,9 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+def conv2d(
+    input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1
+) -> Tensor:
     """2-D convolution (cross-correlation), as ``torch.nn.functional.conv2d``.
 
     Args:
@@ -306,8 +391,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
-def _conv_transpose(function, nd, input, weight, bias, stride, padding, output_padding,
-                    groups, dilation):
+def _conv_transpose(
+    function, nd, input, weight, bias, stride, padding, output_padding, groups, dilation
+):
     _require_tensor(input, "input", function)
     input, unbatched = _batched(input, nd, function)
     stride, dilation = _check_conv_args(
@@ -320,7 +406,9 @@ def _conv_transpose(function, nd, input, weight, bias, stride, padding, output_p
         )
     pads = _int_tuple(padding, nd, "padding", function)
     if any(p < 0 for p in pads):
-        raise RuntimeError(f"negative padding is not supported, but got padding={list(pads)}")
+        raise RuntimeError(
+            f"negative padding is not supported, but got padding={list(pads)}"
+        )
     extra = _int_tuple(output_padding, nd, "output_padding", function)
     if any(e < 0 for e in extra):
         raise RuntimeError(
@@ -334,7 +422,9 @@ def _conv_transpose(function, nd, input, weight, bias, stride, padding, output_p
     kernel = weight.shape[2:]
     size = tuple(
         transposed_length(i, k, s, p, d, e)
-        for i, k, s, p, d, e in zip(input.shape[2:], kernel, stride, pads, dilation, extra)
+        for i, k, s, p, d, e in zip(
+            input.shape[2:], kernel, stride, pads, dilation, extra
+        )
     )
     if any(o <= 0 for o in size):
         raise RuntimeError(
@@ -343,12 +433,22 @@ def _conv_transpose(function, nd, input, weight, bias, stride, padding, output_p
             "Output size is too small"
         )
     pairs = tuple((p, p) for p in pads)
-    output = ConvTransposeNd.apply(input, weight, bias, stride, pairs, dilation, groups, size)
+    output = ConvTransposeNd.apply(
+        input, weight, bias, stride, pairs, dilation, groups, size
+    )
     return squeeze(output, 0) if unbatched else output
 
 
-def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
-                     groups=1, dilation=1) -> Tensor:
+def conv_transpose1d(
+    input,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups=1,
+    dilation=1,
+) -> Tensor:
     """1-D transposed convolution, as ``torch.nn.functional.conv_transpose1d``.
 
     Note PyTorch's argument order: ``output_padding, groups, dilation``.
@@ -365,12 +465,30 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     Returns:
         ``(N, C_out, L_out)`` with ``L_out = (L_in - 1)s - 2p + d(k - 1) + output_padding + 1``.
     """
-    return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding,
-                           output_padding, groups, dilation)
+    return _conv_transpose(
+        "conv_transpose1d",
+        1,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+    )
 
 
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
-                     groups=1, dilation=1) -> Tensor:
+def conv_transpose2d(
+    input,
+    weight,
+    bias=None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups=1,
+    dilation=1,
+) -> Tensor:
     """2-D transposed convolution, as ``torch.nn.functional.conv_transpose2d``.
 
     Note PyTorch's argument order: ``output_padding, groups, dilation``.
@@ -384,8 +502,18 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     Returns:
         ``(N, C_out, H_out, W_out)``, each size ``(i - 1)s - 2p + d(k - 1) + output_padding + 1``.
     """
-    return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding,
-                           output_padding, groups, dilation)
+    return _conv_transpose(
+        "conv_transpose2d",
+        2,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -425,8 +553,12 @@ def pad(input, pad, mode="constant", value=None) -> Tensor:
     """
     _require_tensor(input, "input", "pad")
     amounts = tuple(pad)
-    if not all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in amounts):
-        raise TypeError(f"pad(): argument 'pad' must be a tuple of ints, but got {pad!r}")
+    if not all(
+        isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in amounts
+    ):
+        raise TypeError(
+            f"pad(): argument 'pad' must be a tuple of ints, but got {pad!r}"
+        )
     if len(amounts) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
     padded_dims = len(amounts) // 2
@@ -495,14 +627,18 @@ def pad(input, pad, mode="constant", value=None) -> Tensor:
 class MaxPoolNd(Function):
     @staticmethod
     def forward(ctx, input, kernel, stride, padding, dilation, out):
-        values, argmax = kernels.max_pool_forward(input, kernel, stride, padding, dilation, out)
+        values, argmax = kernels.max_pool_forward(
+            input, kernel, stride, padding, dilation, out
+        )
         ctx.argmax, ctx.shape = argmax, input.shape
         ctx.config = kernel, stride, padding, dilation
         # Flat index into the input's spatial dimensions, as return_indices gives it.
         position = np.unravel_index(argmax, kernel)
         flat = np.zeros(argmax.shape, dtype=np.int64)
-        for axis, (k, s, p, d) in enumerate(zip(kernel, stride, padding, dilation)):
-            start = (np.arange(out[axis]) * s - p).reshape((-1,) + (1,) * (len(out) - axis - 1))
+        for axis, (s, p, d) in enumerate(zip(stride, padding, dilation)):
+            start = (np.arange(out[axis]) * s - p).reshape(
+                (-1,) + (1,) * (len(out) - axis - 1)
+            )
             flat = flat * input.shape[2 + axis] + start + position[axis] * d
         ctx.mark_non_differentiable(flat)
         return values, flat
@@ -518,7 +654,9 @@ class MaxPoolNd(Function):
 
 class AvgPoolNd(Function):
     @staticmethod
-    def forward(ctx, input, kernel, stride, padding, out, count_include_pad, divisor_override):
+    def forward(
+        ctx, input, kernel, stride, padding, out, count_include_pad, divisor_override
+    ):
         ctx.shape = input.shape
         ctx.config = kernel, stride, padding, count_include_pad, divisor_override
         return kernels.avg_pool_forward(
@@ -529,7 +667,13 @@ class AvgPoolNd(Function):
     def backward(ctx, grad_output):
         kernel, stride, padding, count_include_pad, divisor_override = ctx.config
         grad = kernels.avg_pool_backward(
-            grad_output, ctx.shape, kernel, stride, padding, count_include_pad, divisor_override
+            grad_output,
+            ctx.shape,
+            kernel,
+            stride,
+            padding,
+            count_include_pad,
+            divisor_override,
         )
         return grad, None, None, None, None, None, None
 
@@ -537,15 +681,25 @@ class AvgPoolNd(Function):
 def _pool_args(function, nd, input, kernel_size, stride, padding, dilation, ceil_mode):
     """Check pooling arguments as PyTorch does; return normalized values and output size."""
     _require_tensor(input, "input", function)
-    if input.ndim not in (nd + 1, nd + 2) or input.numel() == 0 and input.ndim == nd + 1:
+    if (
+        input.ndim not in (nd + 1, nd + 2)
+        or input.numel() == 0
+        and input.ndim == nd + 1
+    ):
         raise RuntimeError(
             f"{function}() expected a {nd + 1}D (unbatched) or {nd + 2}D (batched) input, "
             f"but got input of size: {_sizes(input.shape)}"
         )
     if input.dtype.kind != "f":
-        raise RuntimeError(f"{function}() needs a floating-point input, got {input.dtype}")
+        raise RuntimeError(
+            f"{function}() needs a floating-point input, got {input.dtype}"
+        )
     kernel = _int_tuple(kernel_size, nd, "kernel_size", function)
-    stride = kernel if stride is None or stride == () else _int_tuple(stride, nd, "stride", function)
+    stride = (
+        kernel
+        if stride is None or stride == ()
+        else _int_tuple(stride, nd, "stride", function)
+    )
     padding = _int_tuple(padding, nd, "padding", function)
     dilation = _int_tuple(dilation, nd, "dilation", function)
     if any(k <= 0 for k in kernel):
@@ -553,7 +707,9 @@ def _pool_args(function, nd, input, kernel_size, stride, padding, dilation, ceil
             f"{function}() kernel_size must be greater than zero, but got {list(kernel)}"
         )
     if any(s <= 0 for s in stride):
-        raise RuntimeError(f"{function}() stride must be greater than zero, but got {list(stride)}")
+        raise RuntimeError(
+            f"{function}() stride must be greater than zero, but got {list(stride)}"
+        )
     if any(d <= 0 for d in dilation):
         raise RuntimeError(
             f"{function}() dilation must be greater than zero, but got {list(dilation)}"
@@ -566,19 +722,30 @@ def _pool_args(function, nd, input, kernel_size, stride, padding, dilation, ceil
                 f"pad should be at most half of kernel size, but got pad={p} and kernel_size={k}"
             )
     sizes = input.shape[-nd:]
-    out = [pool_window_count(i, k, s, p, d, ceil_mode)
-           for i, k, s, p, d in zip(sizes, kernel, stride, padding, dilation)]
+    out = [
+        pool_window_count(i, k, s, p, d, ceil_mode)
+        for i, k, s, p, d in zip(sizes, kernel, stride, padding, dilation)
+    ]
     if any(o <= 0 for o in out):
         raise RuntimeError(
-            f"Given input size: ({'x'.join(map(str, input.shape[-nd - 1:]))}). Calculated "
+            f"Given input size: ({'x'.join(map(str, input.shape[-nd - 1 :]))}). Calculated "
             f"output size: ({'x'.join(map(str, (input.shape[-nd - 1],) + tuple(out)))}). "
             "Output size is too small"
         )
     return kernel, stride, padding, dilation, tuple(out)
 
 
-def _max_pool(function, nd, input, kernel_size, stride, padding, dilation, ceil_mode,
-              return_indices):
+def _max_pool(
+    function,
+    nd,
+    input,
+    kernel_size,
+    stride,
+    padding,
+    dilation,
+    ceil_mode,
+    return_indices,
+):
     kernel, stride, padding, dilation, out = _pool_args(
         function, nd, input, kernel_size, stride, padding, dilation, ceil_mode
     )
@@ -589,62 +756,130 @@ def _max_pool(function, nd, input, kernel_size, stride, padding, dilation, ceil_
     return (values, indices) if return_indices else values
 
 
-def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+def max_pool1d(
+    input,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode=False,
+    return_indices=False,
+):
     """1-D max pooling, as ``torch.nn.functional.max_pool1d``.
 
     Input ``(N, C, L)`` or ``(C, L)``; ``stride`` defaults to ``kernel_size``; padding
     (at most half the dilated kernel) never wins the max. The gradient flows only to
     the position of each window's maximum.
     """
-    return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation,
-                     ceil_mode, return_indices)
+    return _max_pool(
+        "max_pool1d",
+        1,
+        input,
+        kernel_size,
+        stride,
+        padding,
+        dilation,
+        ceil_mode,
+        return_indices,
+    )
 
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+def max_pool2d(
+    input,
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode=False,
+    return_indices=False,
+):
     """2-D max pooling, as ``torch.nn.functional.max_pool2d``.
 
     Input ``(N, C, H, W)`` or ``(C, H, W)``; each output size is
     ``floor((i + 2p - d(k - 1) - 1) / s) + 1`` (ceil with ``ceil_mode=True``).
     With ``return_indices=True`` also returns each maximum's flat index in ``H * W``.
     """
-    return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation,
-                     ceil_mode, return_indices)
+    return _max_pool(
+        "max_pool2d",
+        2,
+        input,
+        kernel_size,
+        stride,
+        padding,
+        dilation,
+        ceil_mode,
+        return_indices,
+    )
 
 
-def _avg_pool(function, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
-              divisor_override):
+def _avg_pool(
+    function,
+    nd,
+    input,
+    kernel_size,
+    stride,
+    padding,
+    ceil_mode,
+    count_include_pad,
+    divisor_override,
+):
     kernel, stride, padding, _, out = _pool_args(
         function, nd, input, kernel_size, stride, padding, 1, ceil_mode
     )
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
     batched, unbatched = _batched(input, nd, function)
-    output = AvgPoolNd.apply(batched, kernel, stride, padding, out, bool(count_include_pad),
-                             divisor_override)
+    output = AvgPoolNd.apply(
+        batched, kernel, stride, padding, out, bool(count_include_pad), divisor_override
+    )
     return squeeze(output, 0) if unbatched else output
 
 
-def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True) -> Tensor:
+def avg_pool1d(
+    input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+) -> Tensor:
     """1-D average pooling, as ``torch.nn.functional.avg_pool1d``.
 
     With ``count_include_pad=True`` (the default) padded zeros count in each mean.
     """
-    return _avg_pool("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
-                     count_include_pad, None)
+    return _avg_pool(
+        "avg_pool1d",
+        1,
+        input,
+        kernel_size,
+        stride,
+        padding,
+        ceil_mode,
+        count_include_pad,
+        None,
+    )
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
-               count_include_pad=True, divisor_override=None) -> Tensor:
+def avg_pool2d(
+    input,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode=False,
+    count_include_pad=True,
+    divisor_override=None,
+) -> Tensor:
     """2-D average pooling, as ``torch.nn.functional.avg_pool2d``.
 
     Each output is the window's sum divided by the window size (padding included
     or not, per ``count_include_pad``), or by ``divisor_override`` if given.
     """
-    return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
-                     count_include_pad, divisor_override)
+    return _avg_pool(
+        "avg_pool2d",
+        2,
+        input,
+        kernel_size,
+        stride,
+        padding,
+        ceil_mode,
+        count_include_pad,
+        divisor_override,
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -692,7 +927,9 @@ class NLLLoss(Function):
         return grad, None, None, None, None
 
 
-def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean") -> Tensor:
+def nll_loss(
+    input, target, weight=None, *, ignore_index=-100, reduction="mean"
+) -> Tensor:
     """Negative log-likelihood loss, as ``torch.nn.functional.nll_loss``.
 
     ``input``: log-probabilities ``(N, C)``, ``(N, C, d1, ...)`` or ``(C,)``;
@@ -728,12 +965,21 @@ def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean")
                 f"classes but got weight tensor of shape: {_sizes(w.shape)}"
             )
         w = w.astype(input.dtype)
-    loss = NLLLoss.apply(input, target_array.astype(np.int64), w, ignore_index, reduction)
+    loss = NLLLoss.apply(
+        input, target_array.astype(np.int64), w, ignore_index, reduction
+    )
     return squeeze(loss, 0) if unbatched and reduction == "none" else loss
 
 
-def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="mean",
-                  label_smoothing=0.0) -> Tensor:
+def cross_entropy(
+    input,
+    target,
+    weight=None,
+    *,
+    ignore_index=-100,
+    reduction="mean",
+    label_smoothing=0.0,
+) -> Tensor:
     """Cross-entropy of logits against a target (``torch.nn.functional.cross_entropy``).
 
     ``target`` holds either class indices (an integer tensor of shape ``(N, d1, ...)``):
@@ -745,7 +991,9 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
     """
     _require_tensor(input, "input", "cross_entropy")
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+        raise ValueError(
+            f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}"
+        )
     dim = 0 if input.ndim == 1 else 1
     logp = log_softmax(input, dim)
     target_array = target.data if isinstance(target, Tensor) else np.asarray(target)
@@ -771,7 +1019,9 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
         if reduction == "mean":
             return losses.sum() / max(losses.numel(), 1)
         raise ValueError(f"{reduction} is not a valid value for reduction")
-    loss = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    loss = nll_loss(
+        logp, target, weight, ignore_index=ignore_index, reduction=reduction
+    )
     if not label_smoothing:
         return loss
     # the smoothing term: the mean over classes of -log p, weighted, on non-ignored rows
@@ -785,7 +1035,9 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
     elif w is None:
         smooth_loss = smooth.sum() / max(int((~ignored).sum()), 1)
     else:
-        picked = np.where(ignored, 0, np.take(w.reshape(-1), np.where(ignored, 0, target_array)))
+        picked = np.where(
+            ignored, 0, np.take(w.reshape(-1), np.where(ignored, 0, target_array))
+        )
         smooth_loss = smooth.sum() / float(picked.sum())
     return loss * (1 - label_smoothing) + smooth_loss * (label_smoothing / classes)
 

@@ -70,7 +70,10 @@ def windows(x: np.ndarray, kernel, stride, dilation, out) -> np.ndarray:
 
 
 def pad_constant(x: np.ndarray, padding, value=0.0) -> np.ndarray:
-    """Pad the spatial dimensions of (N, C, *spatial) with ``value``; ``padding`` is (before, after) pairs."""
+    """Pad the spatial dimensions of (N, C, *spatial) with ``value``.
+
+    ``padding`` holds one (before, after) pair per spatial dimension.
+    """
     if not any(before or after for before, after in padding):
         return x
     return np.pad(x, ((0, 0), (0, 0)) + tuple(padding), constant_values=value)
@@ -127,14 +130,17 @@ def _scatter_windows(cols, padded_shape, kernel, stride, dilation, out):
             slice(j * d, j * d + s * (o - 1) + 1, s)
             for j, s, d, o in zip(offset, stride, dilation, out)
         )
-        result[target] += cols[(slice(None), slice(None)) + offset + (slice(None),) * nd]
+        result[target] += cols[
+            (slice(None), slice(None)) + offset + (slice(None),) * nd
+        ]
     return result
 
 
 def _crop(x, padding):
     """Remove (before, after) padding from the spatial dimensions of ``x``."""
     index = (slice(None), slice(None)) + tuple(
-        slice(before, x.shape[2 + i] - after) for i, (before, after) in enumerate(padding)
+        slice(before, x.shape[2 + i] - after)
+        for i, (before, after) in enumerate(padding)
     )
     return x[index]
 
@@ -146,7 +152,9 @@ def _grouped_grad_output(grad_output, groups):
     return g.reshape(groups, c_out // groups, -1)
 
 
-def conv_forward(input, weight, stride, padding, dilation, groups=1, cols=None, out=None):
+def conv_forward(
+    input, weight, stride, padding, dilation, groups=1, cols=None, out=None
+):
     """Cross-correlate ``input`` (N, C_in, *i) with ``weight`` (C_out, C_in/groups, *k).
 
     Returns (N, C_out, *o) with ``o = floor((i + before + after - d(k - 1) - 1) / s) + 1``,
@@ -174,7 +182,9 @@ def _out_shape(sizes, kernel, stride, padding, dilation):
     )
 
 
-def conv_input_grad(input_size, weight, grad_output, stride, padding, dilation, groups=1):
+def conv_input_grad(
+    input_size, weight, grad_output, stride, padding, dilation, groups=1
+):
     """Gradient of :func:`conv_forward` with respect to its input, of shape ``input_size``.
 
     Mathematically this is the transposed convolution of ``grad_output`` with the same
@@ -195,16 +205,22 @@ def conv_input_grad(input_size, weight, grad_output, stride, padding, dilation, 
     out = tuple(grad_output.shape[2:])
     c_in = input_size[1]
     nd = len(kernel)
-    padded = tuple(size + before + after
-                   for size, (before, after) in zip(input_size[2:], padding))
+    padded = tuple(
+        size + before + after for size, (before, after) in zip(input_size[2:], padding)
+    )
     # Each phase array covers every position of its phase and every shifted column.
-    extent = tuple(max(o + (d * (k - 1)) // s, -(-p // s))
-                   for o, k, s, d, p in zip(out, kernel, stride, dilation, padded))
+    extent = tuple(
+        max(o + (d * (k - 1)) // s, -(-p // s))
+        for o, k, s, d, p in zip(out, kernel, stride, dilation, padded)
+    )
     rows = (extent[0] + 1,) + extent[1:]  # one spare row for the last wrap-around
     # grad_output as (G, C_out/G, N, out_0, extent_1, ...), zero beyond ``out``
-    g = np.zeros((groups, c_out // groups, n, out[0]) + extent[1:], dtype=grad_output.dtype)
+    g = np.zeros(
+        (groups, c_out // groups, n, out[0]) + extent[1:], dtype=grad_output.dtype
+    )
     g[(Ellipsis,) + tuple(slice(0, o) for o in out[1:])] = grad_output.reshape(
-        (n, groups, c_out // groups) + out).transpose((1, 2, 0) + tuple(range(3, 3 + nd)))
+        (n, groups, c_out // groups) + out
+    ).transpose((1, 2, 0) + tuple(range(3, 3 + nd)))
     # (G, K, C_in/G, C_out/G): the product's rows come out kernel tap first
     w = weight.reshape((groups, c_out // groups, c_in // groups) + kernel)
     w = w.transpose((0,) + tuple(range(3, 3 + nd)) + (2, 1))
@@ -213,18 +229,20 @@ def conv_input_grad(input_size, weight, grad_output, stride, padding, dilation, 
     cols = np.matmul(w, g.reshape(groups, c_out // groups, -1))
     cols = cols.reshape((groups,) + kernel + (c_in // groups, n, length))
     cols = np.moveaxis(cols, 0, nd).reshape(kernel + (c_in * n, length))
-    row_steps = tuple(int(np.prod(rows[i + 1:])) for i in range(nd))
+    row_steps = tuple(int(np.prod(rows[i + 1 :])) for i in range(nd))
     phases = {}
     for tap in itertools.product(*(range(k) for k in kernel)):
         phase = tuple(j * d % s for j, d, s in zip(tap, dilation, stride))
         if phase not in phases:
             phases[phase] = np.zeros((c_in * n, int(np.prod(rows))), dtype=cols.dtype)
-        start = sum(j * d // s * step
-                    for j, d, s, step in zip(tap, dilation, stride, row_steps))
-        phases[phase][:, start:start + length] += cols[tap]
+        start = sum(
+            j * d // s * step for j, d, s, step in zip(tap, dilation, stride, row_steps)
+        )
+        phases[phase][:, start : start + length] += cols[tap]
     covered = len(phases) == int(np.prod(stride))
-    result = (np.empty if covered else np.zeros)((n, c_in) + tuple(input_size[2:]),
-                                                 dtype=cols.dtype)
+    result = (np.empty if covered else np.zeros)(
+        (n, c_in) + tuple(input_size[2:]), dtype=cols.dtype
+    )
     target = result.swapaxes(0, 1)  # (C_in, N, *input), a view
     for phase, values in phases.items():
         values = values.reshape((c_in, n) + rows)
@@ -238,8 +256,9 @@ def conv_input_grad(input_size, weight, grad_output, stride, padding, dilation, 
     return result
 
 
-def conv_weight_grad(input, weight_size, grad_output, stride, padding, dilation, groups=1,
-                     cols=None):
+def conv_weight_grad(
+    input, weight_size, grad_output, stride, padding, dilation, groups=1, cols=None
+):
     """Gradient of :func:`conv_forward` with respect to its weight, of shape ``weight_size``.
 
     A correlation of the input with ``grad_output``: each weight entry collects the
@@ -249,8 +268,15 @@ def conv_weight_grad(input, weight_size, grad_output, stride, padding, dilation,
     """
     kernel = weight_size[2:]
     if cols is None:
-        cols, _ = columns(input, kernel, stride, dilation, padding, groups,
-                          tuple(grad_output.shape[2:]))
+        cols, _ = columns(
+            input,
+            kernel,
+            stride,
+            dilation,
+            padding,
+            groups,
+            tuple(grad_output.shape[2:]),
+        )
     g = _grouped_grad_output(grad_output, groups)  # (G, C_out/G, N * L)
     return np.matmul(g, cols.transpose(0, 2, 1)).reshape(weight_size)
 
@@ -263,35 +289,63 @@ def _pairs(padding, nd):
     return tuple((p, p) for p in _tuple(padding, nd))
 
 
-def conv1d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1):
+def conv1d_input(
+    input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1
+):
     """``torch.nn.grad.conv1d_input``: the gradient of conv1d for its input."""
     return conv_input_grad(
-        tuple(input_size), weight, grad_output, _tuple(stride, 1), _pairs(padding, 1),
-        _tuple(dilation, 1), groups,
+        tuple(input_size),
+        weight,
+        grad_output,
+        _tuple(stride, 1),
+        _pairs(padding, 1),
+        _tuple(dilation, 1),
+        groups,
     )
 
 
-def conv1d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation=1, groups=1):
+def conv1d_weight(
+    input, weight_size, grad_output, stride=1, padding=0, dilation=1, groups=1
+):
     """``torch.nn.grad.conv1d_weight``: the gradient of conv1d for its weight."""
     return conv_weight_grad(
-        input, tuple(weight_size), grad_output, _tuple(stride, 1), _pairs(padding, 1),
-        _tuple(dilation, 1), groups,
+        input,
+        tuple(weight_size),
+        grad_output,
+        _tuple(stride, 1),
+        _pairs(padding, 1),
+        _tuple(dilation, 1),
+        groups,
     )
 
 
-def conv2d_input(input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1):
+def conv2d_input(
+    input_size, weight, grad_output, stride=1, padding=0, dilation=1, groups=1
+):
     """``torch.nn.grad.conv2d_input``: the gradient of conv2d for its input."""
     return conv_input_grad(
-        tuple(input_size), weight, grad_output, _tuple(stride, 2), _pairs(padding, 2),
-        _tuple(dilation, 2), groups,
+        tuple(input_size),
+        weight,
+        grad_output,
+        _tuple(stride, 2),
+        _pairs(padding, 2),
+        _tuple(dilation, 2),
+        groups,
     )
 
 
-def conv2d_weight(input, weight_size, grad_output, stride=1, padding=0, dilation=1, groups=1):
+def conv2d_weight(
+    input, weight_size, grad_output, stride=1, padding=0, dilation=1, groups=1
+):
     """``torch.nn.grad.conv2d_weight``: the gradient of conv2d for its weight."""
     return conv_weight_grad(
-        input, tuple(weight_size), grad_output, _tuple(stride, 2), _pairs(padding, 2),
-        _tuple(dilation, 2), groups,
+        input,
+        tuple(weight_size),
+        grad_output,
+        _tuple(stride, 2),
+        _pairs(padding, 2),
+        _tuple(dilation, 2),
+        groups,
     )
 
 
@@ -304,7 +358,9 @@ def _pool_padding(sizes, kernel, stride, padding, dilation, out):
     """(before, after) padding so that all ``out`` windows fit (ceil mode may need extra)."""
     pairs = []
     for i, k, s, p, d, o in zip(sizes, kernel, stride, padding, dilation, out):
-        needed = (o - 1) * s + d * (k - 1) + 1  # span of the last window, from the start
+        needed = (
+            (o - 1) * s + d * (k - 1) + 1
+        )  # span of the last window, from the start
         pairs.append((p, max(p, needed - i - p)))
     return tuple(pairs)
 
@@ -323,17 +379,25 @@ def max_pool_forward(input, kernel, stride, padding, dilation, out):
     return values, argmax
 
 
-def max_pool_backward(grad_output, argmax, input_shape, kernel, stride, padding, dilation):
+def max_pool_backward(
+    grad_output, argmax, input_shape, kernel, stride, padding, dilation
+):
     """Send each output's gradient to the input position that held its maximum."""
     out = grad_output.shape[2:]
     pads = _pool_padding(input_shape[2:], kernel, stride, padding, dilation, out)
-    onehot = np.zeros(grad_output.shape + (int(np.prod(kernel)),), dtype=grad_output.dtype)
+    onehot = np.zeros(
+        grad_output.shape + (int(np.prod(kernel)),), dtype=grad_output.dtype
+    )
     np.put_along_axis(onehot, argmax[..., None], grad_output[..., None], axis=-1)
     nd = len(kernel)
     cols = onehot.reshape(grad_output.shape + tuple(kernel))
-    cols = cols.transpose((0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd)))
+    cols = cols.transpose(
+        (0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd))
+    )
     padded = tuple(i + a + b for i, (a, b) in zip(input_shape[2:], pads))
-    result = _scatter_windows(cols, input_shape[:2] + padded, kernel, stride, dilation, out)
+    result = _scatter_windows(
+        cols, input_shape[:2] + padded, kernel, stride, dilation, out
+    )
     return _crop(result, pads)
 
 
@@ -345,19 +409,18 @@ def _avg_divisor(sizes, kernel, stride, padding, out, count_include_pad):
     inside the input count.
     """
     divisor = np.ones((), dtype=np.int64)
-    for axis, (i, k, s, p, o) in enumerate(zip(sizes, kernel, stride, padding, out)):
+    for i, k, s, p, o in zip(sizes, kernel, stride, padding, out):
         start = np.arange(o) * s - p
         end = np.minimum(start + k, i + p)
-        if count_include_pad:
-            count = end - start
-        else:
-            count = np.minimum(end, i) - np.maximum(start, 0)
+        inside = np.minimum(end, i) - np.maximum(start, 0)  # the part within the input
+        count = end - start if count_include_pad else inside
         divisor = np.multiply.outer(divisor, count)
     return divisor
 
 
-def avg_pool_forward(input, kernel, stride, padding, out, count_include_pad=True,
-                     divisor_override=None):
+def avg_pool_forward(
+    input, kernel, stride, padding, out, count_include_pad=True, divisor_override=None
+):
     """Mean over each window, divided the way PyTorch divides (see :func:`_avg_divisor`)."""
     dilation = (1,) * len(kernel)
     pads = _pool_padding(input.shape[2:], kernel, stride, padding, dilation, out)
@@ -366,12 +429,21 @@ def avg_pool_forward(input, kernel, stride, padding, out, count_include_pad=True
     total = view.sum(axis=tuple(range(2 + len(out), view.ndim)))
     if divisor_override:
         return total / np.asarray(divisor_override, dtype=input.dtype)
-    divisor = _avg_divisor(input.shape[2:], kernel, stride, padding, out, count_include_pad)
+    divisor = _avg_divisor(
+        input.shape[2:], kernel, stride, padding, out, count_include_pad
+    )
     return total / divisor.astype(input.dtype)
 
 
-def avg_pool_backward(grad_output, input_shape, kernel, stride, padding,
-                      count_include_pad=True, divisor_override=None):
+def avg_pool_backward(
+    grad_output,
+    input_shape,
+    kernel,
+    stride,
+    padding,
+    count_include_pad=True,
+    divisor_override=None,
+):
     """Spread each output's gradient evenly (by its divisor) over its window."""
     out = grad_output.shape[2:]
     nd = len(kernel)
@@ -379,14 +451,19 @@ def avg_pool_backward(grad_output, input_shape, kernel, stride, padding,
     if divisor_override:
         scaled = grad_output / np.asarray(divisor_override, dtype=grad_output.dtype)
     else:
-        divisor = _avg_divisor(input_shape[2:], kernel, stride, padding, out, count_include_pad)
+        divisor = _avg_divisor(
+            input_shape[2:], kernel, stride, padding, out, count_include_pad
+        )
         scaled = grad_output / divisor.astype(grad_output.dtype)
     cols = np.broadcast_to(
-        scaled.reshape(scaled.shape[:2] + (1,) * nd + out), scaled.shape[:2] + tuple(kernel) + out
+        scaled.reshape(scaled.shape[:2] + (1,) * nd + out),
+        scaled.shape[:2] + tuple(kernel) + out,
     )
     pads = _pool_padding(input_shape[2:], kernel, stride, padding, dilation, out)
     padded = tuple(i + a + b for i, (a, b) in zip(input_shape[2:], pads))
-    result = _scatter_windows(cols, tuple(input_shape[:2]) + padded, kernel, stride, dilation, out)
+    result = _scatter_windows(
+        cols, tuple(input_shape[:2]) + padded, kernel, stride, dilation, out
+    )
     return _crop(result, pads)
 
 
@@ -419,12 +496,16 @@ def pad_source_index(size: int, before: int, after: int, mode: str) -> np.ndarra
 def pad_forward(x, padding, mode="constant", value=0.0):
     """Pad ``x``; ``padding`` holds one (before, after) pair per axis of ``x``."""
     if mode == "constant":
-        crop = tuple(slice(max(-b, 0), n - max(-a, 0)) for n, (b, a) in zip(x.shape, padding))
+        crop = tuple(
+            slice(max(-b, 0), n - max(-a, 0)) for n, (b, a) in zip(x.shape, padding)
+        )
         grow = tuple((max(b, 0), max(a, 0)) for b, a in padding)
         return np.pad(x[crop], grow, constant_values=value)
     for axis, (before, after) in enumerate(padding):
         if before or after:
-            x = np.take(x, pad_source_index(x.shape[axis], before, after, mode), axis=axis)
+            x = np.take(
+                x, pad_source_index(x.shape[axis], before, after, mode), axis=axis
+            )
     return x
 
 
@@ -432,7 +513,8 @@ def pad_backward(grad_output, input_shape, padding, mode="constant"):
     """Gradient of :func:`pad_forward`: each input position collects the gradients of its copies."""
     if mode == "constant":
         keep = tuple(
-            slice(max(b, 0), n - max(a, 0)) for n, (b, a) in zip(grad_output.shape, padding)
+            slice(max(b, 0), n - max(a, 0))
+            for n, (b, a) in zip(grad_output.shape, padding)
         )
         regrow = tuple((max(-b, 0), max(-a, 0)) for b, a in padding)
         return np.pad(grad_output[keep], regrow)
@@ -441,7 +523,7 @@ def pad_backward(grad_output, input_shape, padding, mode="constant"):
         before, after = padding[axis]
         if before or after:
             index = pad_source_index(input_shape[axis], before, after, mode)
-            shape = grad.shape[:axis] + (input_shape[axis],) + grad.shape[axis + 1:]
+            shape = grad.shape[:axis] + (input_shape[axis],) + grad.shape[axis + 1 :]
             result = np.zeros(shape, dtype=grad.dtype)
             np.add.at(result, (slice(None),) * axis + (index,), grad)
             grad = result

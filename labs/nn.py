@@ -25,9 +25,26 @@ from labs.ops import flatten
 from labs.tensor import Tensor
 
 __all__ = [
-    "Parameter", "Module", "Sequential", "Linear", "Conv1d", "Conv2d", "ConvTranspose1d",
-    "ConvTranspose2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "ReLU", "Tanh",
-    "Sigmoid", "Flatten", "CrossEntropyLoss", "NLLLoss", "MSELoss", "manual_seed",
+    "Parameter",
+    "Module",
+    "Sequential",
+    "Linear",
+    "Conv1d",
+    "Conv2d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "MaxPool1d",
+    "MaxPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "ReLU",
+    "Tanh",
+    "Sigmoid",
+    "Flatten",
+    "CrossEntropyLoss",
+    "NLLLoss",
+    "MSELoss",
+    "manual_seed",
     "default_generator",
 ]
 
@@ -44,8 +61,10 @@ class Parameter(Tensor):
     """A tensor that is a module's learnable parameter: it always requires grad."""
 
     def __init__(self, data, requires_grad: bool = True):
-        super().__init__(np.array(data.data if isinstance(data, Tensor) else data),
-                         requires_grad=requires_grad)
+        super().__init__(
+            np.array(data.data if isinstance(data, Tensor) else data),
+            requires_grad=requires_grad,
+        )
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
@@ -91,7 +110,7 @@ class Module:
             elif parameter.grad is not None:
                 parameter.grad.zero_()
 
-    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+    def state_dict(self) -> OrderedDict[str, np.ndarray]:
         """Every parameter's array (a copy), by PyTorch-style name."""
         return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
 
@@ -106,7 +125,9 @@ class Module:
                 f"missing keys {missing}, unexpected keys {unexpected}"
             )
         for name, value in state.items():
-            array = np.asarray(value.detach().numpy() if hasattr(value, "detach") else value)
+            array = np.asarray(
+                value.detach().numpy() if hasattr(value, "detach") else value
+            )
             if array.shape != own[name].shape:
                 raise RuntimeError(
                     f"size mismatch for {name}: copying a param with shape {list(array.shape)}, "
@@ -115,14 +136,14 @@ class Module:
             own[name].data[...] = array
             bump_version(own[name].data)
 
-    def to(self, dtype) -> "Module":
+    def to(self, dtype) -> Module:
         """Convert every parameter to ``dtype`` in place (e.g. ``labs.float64``)."""
         for parameter in self.parameters():
             parameter.data = parameter.data.astype(dtype)
             parameter.grad = None
         return self
 
-    def double(self) -> "Module":
+    def double(self) -> Module:
         return self.to(np.float64)
 
     def extra_repr(self) -> str:
@@ -175,34 +196,54 @@ class Linear(Module):
         self.in_features, self.out_features = in_features, out_features
         bound = 1 / math.sqrt(in_features) if in_features else 0.0
         self.weight = Parameter(_uniform(generator, bound, (out_features, in_features)))
-        self.bias = Parameter(_uniform(generator, bound, (out_features,))) if bias else None
+        self.bias = (
+            Parameter(_uniform(generator, bound, (out_features,))) if bias else None
+        )
 
     def forward(self, x):
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self):
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class _ConvNd(Module):
     nd = 2
     transposed = False
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 dilation=1, groups=1, bias=True, padding_mode="zeros", generator=None,
-                 output_padding=0):
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups=1,
+        bias=True,
+        padding_mode="zeros",
+        generator=None,
+        output_padding=0,
+    ):
         super().__init__()
         if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"in_channels ({in_channels}) and out_channels ({out_channels}) must be "
                 f"divisible by groups ({groups})"
             )
-        modes = ("zeros",) if self.transposed else ("zeros", "reflect", "replicate",
-                                                    "circular")
+        modes = (
+            ("zeros",)
+            if self.transposed
+            else ("zeros", "reflect", "replicate", "circular")
+        )
         if padding_mode not in modes:
-            raise ValueError(f"padding_mode must be one of {list(modes)}, but got "
-                             f"padding_mode='{padding_mode}'")
+            raise ValueError(
+                f"padding_mode must be one of {list(modes)}, but got "
+                f"padding_mode='{padding_mode}'"
+            )
         self.padding_mode = padding_mode
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = _pair(kernel_size, self.nd)
@@ -218,7 +259,9 @@ class _ConvNd(Module):
             fan_in = shape[1] * math.prod(self.kernel_size)
         bound = 1 / math.sqrt(fan_in) if fan_in else 0.0
         self.weight = Parameter(_uniform(generator, bound, shape))
-        self.bias = Parameter(_uniform(generator, bound, (out_channels,))) if bias else None
+        self.bias = (
+            Parameter(_uniform(generator, bound, (out_channels,))) if bias else None
+        )
 
     def _convolve(self, x, function):
         """``function`` (F.conv1d or F.conv2d) with this layer's settings and padding mode.
@@ -231,15 +274,22 @@ class _ConvNd(Module):
                 totals = [d * (k - 1) for k, d in zip(self.kernel_size, self.dilation)]
                 pairs = [(t // 2, t - t // 2) for t in totals]
             else:
-                pairs = [(0, 0)] * self.nd if padding == "valid" else [(p, p) for p in padding]
+                pairs = (
+                    [(0, 0)] * self.nd
+                    if padding == "valid"
+                    else [(p, p) for p in padding]
+                )
             flat = [amount for pair in reversed(pairs) for amount in pair]
             x, padding = F.pad(x, flat, mode=self.padding_mode), 0
-        return function(x, self.weight, self.bias, self.stride, padding, self.dilation,
-                        self.groups)
+        return function(
+            x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups
+        )
 
     def extra_repr(self):
-        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}")
+        text = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}"
+        )
         if self.padding not in ((0,) * self.nd, "valid"):
             text += f", padding={self.padding}"
         if self.dilation != (1,) * self.nd:
@@ -278,8 +328,16 @@ class ConvTranspose1d(_ConvNd):
     transposed = True
 
     def forward(self, x):
-        return F.conv_transpose1d(x, self.weight, self.bias, self.stride, self.padding,
-                                  self.output_padding, self.groups, self.dilation)
+        return F.conv_transpose1d(
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.groups,
+            self.dilation,
+        )
 
 
 class ConvTranspose2d(_ConvNd):
@@ -289,23 +347,41 @@ class ConvTranspose2d(_ConvNd):
     transposed = True
 
     def forward(self, x):
-        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
-                                  self.output_padding, self.groups, self.dilation)
+        return F.conv_transpose2d(
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.groups,
+            self.dilation,
+        )
 
 
 class _MaxPoolNd(Module):
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
+    def __init__(
+        self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False
+    ):
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.dilation, self.ceil_mode = dilation, ceil_mode
 
     def forward(self, x):
-        return self.function(x, self.kernel_size, self.stride, self.padding, self.dilation,
-                             self.ceil_mode)
+        return self.function(
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+        )
 
     def extra_repr(self):
         stride = self.kernel_size if self.stride is None else self.stride
-        return f"kernel_size={self.kernel_size}, stride={stride}, padding={self.padding}"
+        return (
+            f"kernel_size={self.kernel_size}, stride={stride}, padding={self.padding}"
+        )
 
 
 class MaxPool1d(_MaxPoolNd):
@@ -317,30 +393,58 @@ class MaxPool2d(_MaxPoolNd):
 
 
 class AvgPool1d(Module):
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
-                 count_include_pad=True):
+    def __init__(
+        self,
+        kernel_size,
+        stride=None,
+        padding=0,
+        ceil_mode=False,
+        count_include_pad=True,
+    ):
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
 
     def forward(self, x):
-        return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad)
+        return F.avg_pool1d(
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+        )
 
     def extra_repr(self):
         stride = self.kernel_size if self.stride is None else self.stride
-        return f"kernel_size={self.kernel_size}, stride={stride}, padding={self.padding}"
+        return (
+            f"kernel_size={self.kernel_size}, stride={stride}, padding={self.padding}"
+        )
 
 
 class AvgPool2d(AvgPool1d):
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
-                 count_include_pad=True, divisor_override=None):
+    def __init__(
+        self,
+        kernel_size,
+        stride=None,
+        padding=0,
+        ceil_mode=False,
+        count_include_pad=True,
+        divisor_override=None,
+    ):
         super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
         self.divisor_override = divisor_override
 
     def forward(self, x):
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad, self.divisor_override)
+        return F.avg_pool2d(
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
+        )
 
 
 class ReLU(Module):
@@ -375,14 +479,22 @@ class Flatten(Module):
 class CrossEntropyLoss(Module):
     """``F.cross_entropy`` as a module (``torch.nn.CrossEntropyLoss``)."""
 
-    def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    def __init__(
+        self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0
+    ):
         super().__init__()
         self.weight, self.ignore_index = weight, ignore_index
         self.reduction, self.label_smoothing = reduction, label_smoothing
 
     def forward(self, input, target):
-        return F.cross_entropy(input, target, self.weight, ignore_index=self.ignore_index,
-                               reduction=self.reduction, label_smoothing=self.label_smoothing)
+        return F.cross_entropy(
+            input,
+            target,
+            self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+        )
 
 
 class NLLLoss(Module):
@@ -393,8 +505,13 @@ class NLLLoss(Module):
         self.weight, self.ignore_index, self.reduction = weight, ignore_index, reduction
 
     def forward(self, input, target):
-        return F.nll_loss(input, target, self.weight, ignore_index=self.ignore_index,
-                          reduction=self.reduction)
+        return F.nll_loss(
+            input,
+            target,
+            self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+        )
 
 
 class MSELoss(Module):

@@ -20,11 +20,49 @@ from labs.autograd import Function, sum_to
 from labs.tensor import Tensor
 
 __all__ = [
-    "sum_to", "add", "sub", "rsub", "mul", "div", "pow", "neg", "exp", "log", "sin", "cos",
-    "sqrt", "abs", "tanh", "sigmoid", "relu", "clamp", "clip", "matmul", "mm", "sum", "mean",
-    "max", "min", "argmax", "reshape", "flatten", "unsqueeze", "squeeze", "expand",
-    "transpose", "permute", "index", "cat", "stack", "log_softmax", "softmax", "to_dtype",
-    "maximum", "minimum", "where", "clone",
+    "sum_to",
+    "add",
+    "sub",
+    "rsub",
+    "mul",
+    "div",
+    "pow",
+    "neg",
+    "exp",
+    "log",
+    "sin",
+    "cos",
+    "sqrt",
+    "abs",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "clamp",
+    "clip",
+    "matmul",
+    "mm",
+    "sum",
+    "mean",
+    "max",
+    "min",
+    "argmax",
+    "reshape",
+    "flatten",
+    "unsqueeze",
+    "squeeze",
+    "expand",
+    "transpose",
+    "permute",
+    "index",
+    "cat",
+    "stack",
+    "log_softmax",
+    "softmax",
+    "to_dtype",
+    "maximum",
+    "minimum",
+    "where",
+    "clone",
 ]
 
 
@@ -38,7 +76,11 @@ def _value(x):
 # --------------------------------------------------------------------------------------
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
-_DEFAULT_FOR_CATEGORY = {0: np.dtype(np.bool_), 1: np.dtype(np.int64), 2: np.dtype(np.float32)}
+_DEFAULT_FOR_CATEGORY = {
+    0: np.dtype(np.bool_),
+    1: np.dtype(np.int64),
+    2: np.dtype(np.float32),
+}
 
 
 def _result_dtype(*values) -> np.dtype:
@@ -95,14 +137,18 @@ def _binary(function, a, b, float_result=False):
     if float_result and dtype.kind != "f":
         dtype = np.dtype(np.float32)
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
-        a = Tensor(np.asarray(a, dtype))  # two numbers: a 0-d tensor of the default dtype
+        a = Tensor(
+            np.asarray(a, dtype)
+        )  # two numbers: a 0-d tensor of the default dtype
     return function.apply(_cast(a, dtype), _cast(b, dtype))
 
 
 def _tensor_argument(value, name: str, function: str) -> Tensor:
     if not isinstance(value, Tensor):
-        raise TypeError(f"{function}(): argument '{name}' must be Tensor, not "
-                        f"{type(value).__name__}")
+        raise TypeError(
+            f"{function}(): argument '{name}' must be Tensor, not "
+            f"{type(value).__name__}"
+        )
     return value
 
 
@@ -208,9 +254,13 @@ class Div(Function):
     @staticmethod
     def backward(ctx, grad_output):
         a, b = ctx.saved_tensors
-        grad_a = sum_to(grad_output / b, np.shape(a)) if ctx.needs_input_grad[0] else None
+        grad_a = (
+            sum_to(grad_output / b, np.shape(a)) if ctx.needs_input_grad[0] else None
+        )
         grad_b = (
-            sum_to(-grad_output * a / (b * b), np.shape(b)) if ctx.needs_input_grad[1] else None
+            sum_to(-grad_output * a / (b * b), np.shape(b))
+            if ctx.needs_input_grad[1]
+            else None
         )
         return grad_a, grad_b
 
@@ -240,13 +290,15 @@ class Pow(Function):
                 local = 0 * base if exponent == 0 else exponent * base ** (exponent - 1)
             else:
                 base_, exponent_ = _value(base), _value(exponent)
-                local = np.where(exponent_ == 0, 0.0,
-                                 exponent_ * np.power(base_, exponent_ - 1))
+                local = np.where(
+                    exponent_ == 0, 0.0, exponent_ * np.power(base_, exponent_ - 1)
+                )
             grad_base = sum_to(grad_output * local, np.shape(base))
         if ctx.needs_input_grad[1]:
             base_, result_ = _value(base), _value(result)
-            local = np.where((base_ == 0) & (_value(exponent) >= 0), 0.0,
-                             result_ * np.log(base_))
+            local = np.where(
+                (base_ == 0) & (_value(exponent) >= 0), 0.0, result_ * np.log(base_)
+            )
             grad_exponent = sum_to(grad_output * local, np.shape(exponent))
         return grad_base, grad_exponent
 
@@ -283,29 +335,47 @@ class RoundedDiv(Function):
     @staticmethod
     def backward(ctx, grad_output):
         shape_a, shape_b = ctx.shapes
-        return np.zeros(shape_a, grad_output.dtype), np.zeros(shape_b, grad_output.dtype), None
+        return (
+            np.zeros(shape_a, grad_output.dtype),
+            np.zeros(shape_b, grad_output.dtype),
+            None,
+        )
 
 
 def _scaled(other, alpha):
     """``alpha * other``, for the ``alpha`` argument of add and sub."""
     if alpha == 1:
         return other
-    if isinstance(other, Tensor) and other.dtype.kind in "iub" and isinstance(alpha, float):
-        raise RuntimeError("For integral input tensors, argument alpha must not be a "
-                           "floating point number.")
+    if (
+        isinstance(other, Tensor)
+        and other.dtype.kind in "iub"
+        and isinstance(alpha, float)
+    ):
+        raise RuntimeError(
+            "For integral input tensors, argument alpha must not be a "
+            "floating point number."
+        )
     return mul(other, alpha) if isinstance(other, Tensor) else other * alpha
 
 
 def _no_bool_subtraction(*values) -> None:
-    bools = [v for v in values if isinstance(v, (Tensor, bool, np.bool_))
-             and (v.dtype == np.bool_ if isinstance(v, Tensor) else True)]
+    bools = [
+        v
+        for v in values
+        if isinstance(v, (Tensor, bool, np.bool_))
+        and (v.dtype == np.bool_ if isinstance(v, Tensor) else True)
+    ]
     if len(bools) == 2:
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
-                           "supported. Use the `^` or `logical_xor()` operator instead.")
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not "
+            "supported. Use the `^` or `logical_xor()` operator instead."
+        )
     if bools:
-        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not "
-                           "supported. If you are trying to invert a mask, use the `~` or "
-                           "`logical_not()` operator instead.")
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not "
+            "supported. If you are trying to invert a mask, use the `~` or "
+            "`logical_not()` operator instead."
+        )
 
 
 def add(input, other, *, alpha=1) -> Tensor:
@@ -338,30 +408,39 @@ def div(input, other, *, rounding_mode=None) -> Tensor:
     if rounding_mode is None:
         return _binary(Div, input, other, float_result=True)
     if rounding_mode not in ("trunc", "floor"):
-        raise RuntimeError("div expected rounding_mode to be one of None, 'trunc', or "
-                           f"'floor' but found '{rounding_mode}'")
+        raise RuntimeError(
+            "div expected rounding_mode to be one of None, 'trunc', or "
+            f"'floor' but found '{rounding_mode}'"
+        )
     a, b = _operand(input), _operand(other)
     dtype = _result_dtype(a, b)
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = Tensor(np.asarray(a, dtype))
-    return RoundedDiv.apply(_cast(a, dtype), _cast(b, dtype) if isinstance(b, Tensor)
-                            else np.asarray(b, dtype), rounding_mode)
+    return RoundedDiv.apply(
+        _cast(a, dtype),
+        _cast(b, dtype) if isinstance(b, Tensor) else np.asarray(b, dtype),
+        rounding_mode,
+    )
 
 
 def pow(input, exponent) -> Tensor:
     """``input ** exponent``; at least one of them must be a tensor (``torch.pow``)."""
     if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
-        raise TypeError("pow() received an invalid combination of arguments: got "
-                        f"({type(input).__name__}, {type(exponent).__name__}), but at "
-                        "least one of input and exponent must be a Tensor")
+        raise TypeError(
+            "pow() received an invalid combination of arguments: got "
+            f"({type(input).__name__}, {type(exponent).__name__}), but at "
+            "least one of input and exponent must be a Tensor"
+        )
     return _binary(Pow, input, exponent)
 
 
 def neg(input: Tensor) -> Tensor:
     if input.dtype == np.bool_:
-        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. "
-                           "If you are trying to invert a mask, use the `~` or "
-                           "`logical_not()` operator instead.")
+        raise RuntimeError(
+            "Negation, the `-` operator, on a bool tensor is not supported. "
+            "If you are trying to invert a mask, use the `~` or "
+            "`logical_not()` operator instead."
+        )
     return Neg.apply(input)
 
 
@@ -447,7 +526,6 @@ class Abs(Function):
 
     supports_double_backward = True
 
-
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -496,7 +574,6 @@ class ReLU(Function):
 
     supports_double_backward = True
 
-
     @staticmethod
     def forward(ctx, x):
         result = np.maximum(x, 0)
@@ -538,7 +615,9 @@ class Clamp(Function):
         grads = [grad_output * to_x]
         for bound, mask, index in ((low, to_low, 1), (high, to_high, 2)):
             wanted = bound is not None and ctx.needs_input_grad[index]
-            grads.append(sum_to(grad_output * mask, np.shape(bound)) if wanted else None)
+            grads.append(
+                sum_to(grad_output * mask, np.shape(bound)) if wanted else None
+            )
         return tuple(grads)
 
 
@@ -640,7 +719,9 @@ def relu(input: Tensor) -> Tensor:
 def clamp(input: Tensor, min=None, max=None) -> Tensor:
     """Clip to [min, max]; the bounds may be numbers or tensors (``torch.clamp``)."""
     if min is None and max is None:
-        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        raise RuntimeError(
+            "torch.clamp: At least one of 'min' or 'max' must not be None"
+        )
     bounds = [_operand(b) if b is not None else None for b in (min, max)]
     tensors = [b for b in bounds if isinstance(b, Tensor)]
     if tensors:
@@ -670,9 +751,14 @@ def minimum(input, other) -> Tensor:
 
 
 def where(condition, input, other) -> Tensor:
-    condition = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    condition = (
+        condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    )
     if condition.dtype != np.bool_:
-        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {condition.dtype}")
+        raise RuntimeError(
+            "where expected condition to be a boolean tensor, "
+            f"but got a tensor with dtype {condition.dtype}"
+        )
     a, b = _operand(input), _operand(other)
     dtype = _result_dtype(a, b)
     return Where.apply(condition, _cast(a, dtype), _cast(b, dtype))
@@ -715,7 +801,12 @@ class MatMul(Function):
 def matmul(input, other) -> Tensor:
     """Matrix product with PyTorch's rules for 1-D operands and broadcast batch dimensions."""
     a, b = _operand(input), _operand(other)
-    if not isinstance(a, Tensor) or not isinstance(b, Tensor) or a.ndim == 0 or b.ndim == 0:
+    if (
+        not isinstance(a, Tensor)
+        or not isinstance(b, Tensor)
+        or a.ndim == 0
+        or b.ndim == 0
+    ):
         dims = [x.ndim if isinstance(x, Tensor) else 0 for x in (a, b)]
         raise RuntimeError(
             f"both arguments to matmul need to be at least 1D, but they are {dims[0]}D and "
@@ -880,8 +971,15 @@ def _extremum(input, dim, keepdim, reducer, arg_reducer, result_type, name):
     return result_type(values, indices)
 
 
-def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, axis=None,
-        keepdims=None) -> Tensor:
+def sum(
+    input: Tensor,
+    dim=None,
+    keepdim: bool = False,
+    *,
+    dtype=None,
+    axis=None,
+    keepdims=None,
+) -> Tensor:
     """Sum over ``dim`` (an int, a tuple, or None for all), optionally in ``dtype``.
 
     ``axis`` and ``keepdims`` are accepted as numpy-style aliases, as PyTorch does.
@@ -1015,9 +1113,11 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         return reshape(input, 1)
     start, end = _axis(start_dim, input.ndim), _axis(end_dim, input.ndim)
     if start > end:
-        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
-    merged = int(np.prod(input.shape[start:end + 1]))
-    return reshape(input, input.shape[:start] + (merged,) + input.shape[end + 1:])
+        raise RuntimeError(
+            "flatten() has invalid args: start_dim cannot come after end_dim"
+        )
+    merged = int(np.prod(input.shape[start : end + 1]))
+    return reshape(input, input.shape[:start] + (merged,) + input.shape[end + 1 :])
 
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
@@ -1050,14 +1150,16 @@ def expand(input: Tensor, *sizes) -> Tensor:
         )
     offset = len(sizes) - input.ndim
     shape = tuple(
-        input.shape[i - offset] if n == -1 and i >= offset else n for i, n in enumerate(sizes)
+        input.shape[i - offset] if n == -1 and i >= offset else n
+        for i, n in enumerate(sizes)
     )
     for i, n in enumerate(input.shape):
         if n != 1 and n != shape[i + offset]:
             raise RuntimeError(
                 f"The expanded size of the tensor ({shape[i + offset]}) must match the existing "
                 f"size ({n}) at non-singleton dimension {i + offset}.  Target sizes: "
-                f"[{', '.join(map(str, sizes))}].  Tensor sizes: [{', '.join(map(str, input.shape))}]"
+                f"[{', '.join(map(str, sizes))}].  "
+                f"Tensor sizes: [{', '.join(map(str, input.shape))}]"
             )
     return Expand.apply(input, shape)
 
@@ -1148,8 +1250,10 @@ def cat(tensors, dim: int = 0) -> Tensor:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     for i, t in enumerate(tensors):
         if not isinstance(t, Tensor):
-            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
-                            f"{type(t).__name__}")
+            raise TypeError(
+                f"expected Tensor as element {i} in argument 0, but got "
+                f"{type(t).__name__}"
+            )
         if t.ndim == 0:
             raise RuntimeError(
                 f"zero-dimensional tensor (at position {i}) cannot be concatenated"
@@ -1157,7 +1261,8 @@ def cat(tensors, dim: int = 0) -> Tensor:
     dtype = _result_dtype(*tensors)
     # PyTorch's legacy rule: 1-D empty tensors are skipped, whatever the other shapes
     tensors = [_cast(t, dtype) for t in tensors if t.shape != (0,)] or [
-        _cast(t, dtype) for t in tensors]
+        _cast(t, dtype) for t in tensors
+    ]
     axis = _axis(dim, tensors[0].ndim)
     first = tensors[0].shape
     for i, t in enumerate(tensors[1:], start=1):
@@ -1243,7 +1348,9 @@ def _softmax_input(input: Tensor, dim: int, dtype, function: str):
     if dtype is not None:
         input = to_dtype(input, dtype)
     if input.dtype.kind != "f":
-        raise RuntimeError(f"{function}: expected a floating point input, got {input.dtype}")
+        raise RuntimeError(
+            f"{function}: expected a floating point input, got {input.dtype}"
+        )
     return input, (axis if input.ndim else None)
 
 

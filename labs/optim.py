@@ -55,12 +55,18 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr, momentum=0.0, weight_decay=0.0):
         if lr < 0 or momentum < 0 or weight_decay < 0:
-            raise ValueError(f"invalid SGD settings: lr={lr}, momentum={momentum}, "
-                             f"weight_decay={weight_decay}")
-        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay))
+            raise ValueError(
+                f"invalid SGD settings: lr={lr}, momentum={momentum}, "
+                f"weight_decay={weight_decay}"
+            )
+        super().__init__(
+            params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay)
+        )
 
     def _update(self, parameter, grad, state):
-        lr, momentum, decay = (self.defaults[k] for k in ("lr", "momentum", "weight_decay"))
+        lr, momentum, decay = (
+            self.defaults[k] for k in ("lr", "momentum", "weight_decay")
+        )
         if decay:
             grad = grad + decay * parameter.data
         if momentum:
@@ -81,9 +87,12 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         if lr < 0 or eps < 0 or not all(0 <= b < 1 for b in betas):
-            raise ValueError(f"invalid Adam settings: lr={lr}, betas={betas}, eps={eps}")
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay))
+            raise ValueError(
+                f"invalid Adam settings: lr={lr}, betas={betas}, eps={eps}"
+            )
+        super().__init__(
+            params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+        )
 
     def _update(self, parameter, grad, state):
         lr, (beta1, beta2), eps, decay = (
@@ -99,7 +108,7 @@ class Adam(Optimizer):
         t = state["step"]
         state["m"] = beta1 * state["m"] + (1 - beta1) * grad
         state["v"] = beta2 * state["v"] + (1 - beta2) * grad * grad
-        correction1 = 1 - beta1 ** t
-        correction2 = 1 - beta2 ** t
+        correction1 = 1 - beta1**t
+        correction2 = 1 - beta2**t
         denominator = np.sqrt(state["v"]) / np.sqrt(correction2) + eps
         parameter.data -= (lr / correction1) * state["m"] / denominator

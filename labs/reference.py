@@ -28,28 +28,36 @@ def conv1d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     n_batch, c_in, length = x.shape
     c_out, c_group, k = w.shape
     xp = np.zeros((n_batch, c_in, length + 2 * padding), dtype=x.dtype)
-    xp[:, :, padding:padding + length] = x
+    xp[:, :, padding : padding + length] = x
     l_out = window_count(length + 2 * padding, k, stride, dilation)
     out_per_group = c_out // groups
     y = np.zeros((n_batch, c_out, l_out), dtype=x.dtype)
     for n in range(n_batch):
         for o in range(c_out):
-            first_channel = (o // out_per_group) * c_group  # this kernel's input channels
+            first_channel = (
+                o // out_per_group
+            ) * c_group  # this kernel's input channels
             for t in range(l_out):
                 total = 0.0 if b is None else b[o]
                 for c in range(c_group):
                     for j in range(k):
-                        total += w[o, c, j] * xp[n, first_channel + c, t * stride + j * dilation]
+                        total += (
+                            w[o, c, j]
+                            * xp[n, first_channel + c, t * stride + j * dilation]
+                        )
                 y[n, o, t] = total
     return y
 
 
 def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
-    """y[n, o, r, q] = b[o] + sum over c, i, j of w[o, c, i, j] * x_padded[n, ., r*s + i*d, q*s + j*d]."""
+    """y[n, o, r, q] = b[o] + sum over c, i, j of
+    w[o, c, i, j] * x_padded[n, ., r*s + i*d, q*s + j*d]."""
     n_batch, c_in, height, width = x.shape
     c_out, c_group, kh, kw = w.shape
-    xp = np.zeros((n_batch, c_in, height + 2 * padding, width + 2 * padding), dtype=x.dtype)
-    xp[:, :, padding:padding + height, padding:padding + width] = x
+    xp = np.zeros(
+        (n_batch, c_in, height + 2 * padding, width + 2 * padding), dtype=x.dtype
+    )
+    xp[:, :, padding : padding + height, padding : padding + width] = x
     h_out = window_count(height + 2 * padding, kh, stride, dilation)
     w_out = window_count(width + 2 * padding, kw, stride, dilation)
     out_per_group = c_out // groups
@@ -63,16 +71,22 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
                     for c in range(c_group):
                         for i in range(kh):
                             for j in range(kw):
-                                total += w[o, c, i, j] * xp[
-                                    n, first_channel + c, r * stride + i * dilation,
-                                    q * stride + j * dilation,
-                                ]
+                                total += (
+                                    w[o, c, i, j]
+                                    * xp[
+                                        n,
+                                        first_channel + c,
+                                        r * stride + i * dilation,
+                                        q * stride + j * dilation,
+                                    ]
+                                )
                     y[n, o, r, q] = total
     return y
 
 
-def conv_transpose1d(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1):
+def conv_transpose1d(
+    x, w, b=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+):
     """One-to-many: input x[n, c, t] adds x * w[c, o, j] to output position t*s + j*d - p.
 
     ``w`` has the transposed layout (C_in, C_out / groups, k).
@@ -82,30 +96,38 @@ def conv_transpose1d(x, w, b=None, stride=1, padding=0, output_padding=0, groups
     c_out = out_per_group * groups
     in_per_group = c_in // groups
     l_out = transposed_length(length, k, stride, padding, dilation, output_padding)
-    full = np.zeros((n_batch, c_out, l_out + 2 * padding), dtype=x.dtype)  # before cropping p
+    full = np.zeros(
+        (n_batch, c_out, l_out + 2 * padding), dtype=x.dtype
+    )  # before cropping p
     for n in range(n_batch):
         for c in range(c_in):
             first_out = (c // in_per_group) * out_per_group
             for t in range(length):
                 for o in range(out_per_group):
                     for j in range(k):
-                        full[n, first_out + o, t * stride + j * dilation] += x[n, c, t] * w[c, o, j]
-    y = full[:, :, padding:padding + l_out]
+                        full[n, first_out + o, t * stride + j * dilation] += (
+                            x[n, c, t] * w[c, o, j]
+                        )
+    y = full[:, :, padding : padding + l_out]
     if b is not None:
         y = y + b[None, :, None]
     return y
 
 
-def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1):
-    """One-to-many in 2-D: x[n, c, r, q] spreads x * w[c, o] over the output, offset by (r*s, q*s)."""
+def conv_transpose2d(
+    x, w, b=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+):
+    """One-to-many in 2-D: x[n, c, r, q] spreads x * w[c, o] over the output,
+    offset by (r*s, q*s)."""
     n_batch, c_in, height, width = x.shape
     _, out_per_group, kh, kw = w.shape
     c_out = out_per_group * groups
     in_per_group = c_in // groups
     h_out = transposed_length(height, kh, stride, padding, dilation, output_padding)
     w_out = transposed_length(width, kw, stride, padding, dilation, output_padding)
-    full = np.zeros((n_batch, c_out, h_out + 2 * padding, w_out + 2 * padding), dtype=x.dtype)
+    full = np.zeros(
+        (n_batch, c_out, h_out + 2 * padding, w_out + 2 * padding), dtype=x.dtype
+    )
     for n in range(n_batch):
         for c in range(c_in):
             first_out = (c // in_per_group) * out_per_group
@@ -115,10 +137,12 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups
                         for i in range(kh):
                             for j in range(kw):
                                 full[
-                                    n, first_out + o, r * stride + i * dilation,
+                                    n,
+                                    first_out + o,
+                                    r * stride + i * dilation,
                                     q * stride + j * dilation,
                                 ] += x[n, c, r, q] * w[c, o, i, j]
-    y = full[:, :, padding:padding + h_out, padding:padding + w_out]
+    y = full[:, :, padding : padding + h_out, padding : padding + w_out]
     if b is not None:
         y = y + b[None, :, None, None]
     return y
@@ -127,9 +151,12 @@ def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups
 def _pool2d(x, kernel_size, stride, padding, reduce, fill):
     stride = kernel_size if stride is None else stride
     n_batch, channels, height, width = x.shape
-    xp = np.full((n_batch, channels, height + 2 * padding, width + 2 * padding), fill,
-                 dtype=x.dtype)
-    xp[:, :, padding:padding + height, padding:padding + width] = x
+    xp = np.full(
+        (n_batch, channels, height + 2 * padding, width + 2 * padding),
+        fill,
+        dtype=x.dtype,
+    )
+    xp[:, :, padding : padding + height, padding : padding + width] = x
     h_out = window_count(height + 2 * padding, kernel_size, stride)
     w_out = window_count(width + 2 * padding, kernel_size, stride)
     y = np.zeros((n_batch, channels, h_out, w_out), dtype=x.dtype)
@@ -137,8 +164,12 @@ def _pool2d(x, kernel_size, stride, padding, reduce, fill):
         for c in range(channels):
             for r in range(h_out):
                 for q in range(w_out):
-                    window = xp[n, c, r * stride:r * stride + kernel_size,
-                                q * stride:q * stride + kernel_size]
+                    window = xp[
+                        n,
+                        c,
+                        r * stride : r * stride + kernel_size,
+                        q * stride : q * stride + kernel_size,
+                    ]
                     y[n, c, r, q] = reduce(window)
     return y
 

@@ -34,14 +34,16 @@ def window_count(padded: int, k: int, s: int = 1, d: int = 1) -> int:
     return (padded - d * (k - 1) - 1) // s + 1
 
 
-def transposed_length(i: int, k: int, s: int = 1, p: int = 0, d: int = 1,
-                      output_padding: int = 0) -> int:
+def transposed_length(
+    i: int, k: int, s: int = 1, p: int = 0, d: int = 1, output_padding: int = 0
+) -> int:
     """``(i - 1)s - 2p + d(k - 1) + output_padding + 1``, unchecked."""
     return (i - 1) * s - 2 * p + d * (k - 1) + output_padding + 1
 
 
-def pool_window_count(i: int, k: int, s: int, p: int = 0, d: int = 1,
-                      ceil_mode: bool = False) -> int:
+def pool_window_count(
+    i: int, k: int, s: int, p: int = 0, d: int = 1, ceil_mode: bool = False
+) -> int:
     """Pooling windows over ``i`` positions padded by ``p`` on each side, unchecked.
 
     With ``ceil_mode`` the division rounds up, but a last window that would start
@@ -64,7 +66,9 @@ def effective_kernel_size(k: int, d: int = 1) -> int:
     """The span of a dilated kernel: ``k + (k - 1)(d - 1) = d(k - 1) + 1``."""
     _check(k=k, d=d)
     if k < 1 or d < 1:
-        raise ValueError(f"kernel size and dilation must be at least 1, got k={k}, d={d}")
+        raise ValueError(
+            f"kernel size and dilation must be at least 1, got k={k}, d={d}"
+        )
     return d * (k - 1) + 1
 
 
@@ -86,8 +90,9 @@ def conv_output_size(i: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> int:
     return window_count(i + 2 * p, k, s, d)
 
 
-def conv_transpose_output_size(i: int, k: int, s: int = 1, p: int = 0, d: int = 1,
-                               output_padding: int = 0) -> int:
+def conv_transpose_output_size(
+    i: int, k: int, s: int = 1, p: int = 0, d: int = 1, output_padding: int = 0
+) -> int:
     """Output size of a transposed convolution.
 
     ``o = (i - 1)s - 2p + d(k - 1) + output_padding + 1``, the inverse of
@@ -109,12 +114,20 @@ def conv_transpose_output_size(i: int, k: int, s: int = 1, p: int = 0, d: int = 
     effective_kernel_size(k, d)  # checks k and d
     o = transposed_length(i, k, s, p, d, output_padding)
     if o < 1:
-        raise ValueError(f"the output would have size {o}: padding p={p} crops everything")
+        raise ValueError(
+            f"the output would have size {o}: padding p={p} crops everything"
+        )
     return o
 
 
-def pool_output_size(i: int, k: int, s: int | None = None, p: int = 0, d: int = 1,
-                     ceil_mode: bool = False) -> int:
+def pool_output_size(
+    i: int,
+    k: int,
+    s: int | None = None,
+    p: int = 0,
+    d: int = 1,
+    ceil_mode: bool = False,
+) -> int:
     """Output size of max or average pooling (``s`` defaults to ``k``, as in PyTorch).
 
     The convolution formula; with ``ceil_mode`` the division rounds up, except that
@@ -126,7 +139,9 @@ def pool_output_size(i: int, k: int, s: int | None = None, p: int = 0, d: int = 
         raise ValueError(f"stride must be >= 1 and padding >= 0, got s={s}, p={p}")
     span = effective_kernel_size(k, d)
     if p > k // 2:
-        raise ValueError(f"padding must be at most half the kernel size ({k}), got p={p}")
+        raise ValueError(
+            f"padding must be at most half the kernel size ({k}), got p={p}"
+        )
     o = pool_window_count(i, k, s, p, d, ceil_mode)
     if o < 1:
         raise ValueError(
@@ -158,11 +173,15 @@ def receptive_field(layers) -> ReceptiveField:
     for index, layer in enumerate(layers):
         layer = tuple(layer)
         if len(layer) not in (2, 3):
-            raise ValueError(f"layer {index} should be (k, s) or (k, s, d), got {layer!r}")
+            raise ValueError(
+                f"layer {index} should be (k, s) or (k, s, d), got {layer!r}"
+            )
         k, s, d = layer if len(layer) == 3 else layer + (1,)
         _check(k=k, s=s, d=d)
         if k < 1 or s < 1 or d < 1:
-            raise ValueError(f"layer {index}: k, s and d must be at least 1, got {layer!r}")
+            raise ValueError(
+                f"layer {index}: k, s and d must be at least 1, got {layer!r}"
+            )
         size += d * (k - 1) * jump
         jump *= s
     return ReceptiveField(size, jump)

@@ -27,7 +27,8 @@ import weakref
 import numpy as np
 
 from labs import autograd
-from labs.autograd import AccumulateGrad, RemovableHandle, backward as _backward
+from labs.autograd import AccumulateGrad, RemovableHandle
+from labs.autograd import backward as _backward
 
 __all__ = ["Tensor", "tensor", "zeros", "ones", "zeros_like", "ones_like", "from_numpy"]
 
@@ -85,7 +86,7 @@ class Tensor:
         self.requires_grad = requires_grad
 
     @classmethod
-    def _make(cls, array: np.ndarray) -> "Tensor":
+    def _make(cls, array: np.ndarray) -> Tensor:
         """Wrap an array produced inside the engine, skipping the public checks."""
         out = cls.__new__(cls)
         out.data = array
@@ -127,7 +128,7 @@ class Tensor:
             )
         self._requires_grad = value
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place and return ``self``."""
         self.requires_grad = requires_grad
         return self
@@ -146,7 +147,8 @@ class Tensor:
                 "accessed. Its .grad attribute won't be populated during "
                 "autograd.backward(). If you indeed want the .grad field to be populated "
                 "for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor.",
-                UserWarning, stacklevel=2,
+                UserWarning,
+                stacklevel=2,
             )
         return self._grad
 
@@ -192,7 +194,9 @@ class Tensor:
     def retain_grad(self) -> None:
         """Keep the gradient of a non-leaf tensor in its ``.grad`` after ``backward``."""
         if not self.requires_grad:
-            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            raise RuntimeError(
+                "can't retain_grad on Tensor that has requires_grad=False"
+            )
         if self.grad_fn is not None:
             self.grad_fn._retained[self._output_nr] = weakref.ref(self)
 
@@ -207,8 +211,11 @@ class Tensor:
             raise RuntimeError(
                 "cannot register a hook on a tensor that doesn't require gradient"
             )
-        hooks = (self._hooks if self.grad_fn is None
-                 else self.grad_fn._hooks.setdefault(self._output_nr, {}))
+        hooks = (
+            self._hooks
+            if self.grad_fn is None
+            else self.grad_fn._hooks.setdefault(self._output_nr, {})
+        )
         handle = RemovableHandle(hooks)
         hooks[handle.id] = hook
         return handle
@@ -224,16 +231,16 @@ class Tensor:
         """
         _backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """A tensor sharing the same data, cut from the graph (``requires_grad=False``)."""
         return Tensor._make(self.data)
 
-    def detach_(self) -> "Tensor":
+    def detach_(self) -> Tensor:
         self.grad_fn = None
         self._requires_grad = False
         return self
 
-    def clone(self, memory_format=None) -> "Tensor":
+    def clone(self, memory_format=None) -> Tensor:
         """A copy with its own memory; gradients flow back to ``self`` (``torch.clone``)."""
         return ops.clone(self)
 
@@ -256,7 +263,7 @@ class Tensor:
                 "You can make a clone to get a normal tensor before doing inplace update."
             )
 
-    def _write(self, index, values) -> "Tensor":
+    def _write(self, index, values) -> Tensor:
         """Store ``values`` into ``self.data[index]`` and bump the memory's version."""
         self.data[index] = values
         autograd.bump_version(self.data)
@@ -266,16 +273,16 @@ class Tensor:
         self._check_inplace(value)
         self._write(_index_array(index), _raw(value))
 
-    def zero_(self) -> "Tensor":
+    def zero_(self) -> Tensor:
         """Fill with zeros in place (used as ``x.grad.zero_()``)."""
         self._check_inplace()
         return self._write(Ellipsis, 0)
 
-    def fill_(self, value) -> "Tensor":
+    def fill_(self, value) -> Tensor:
         self._check_inplace(value)
         return self._write(Ellipsis, _raw(value))
 
-    def copy_(self, source) -> "Tensor":
+    def copy_(self, source) -> Tensor:
         """Copy ``source`` (broadcast to this shape) into this tensor's memory."""
         self._check_inplace(source)
         return self._write(Ellipsis, np.broadcast_to(_raw(source), self.shape))
@@ -533,7 +540,9 @@ class Tensor:
 
     clip = clamp
 
-    def sum(self, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None):
+    def sum(
+        self, dim=None, keepdim: bool = False, *, dtype=None, axis=None, keepdims=None
+    ):
         """Sum over ``dim``; ``axis`` and ``keepdims`` are accepted too, as in PyTorch."""
         return ops.sum(self, dim, keepdim, dtype=dtype, axis=axis, keepdims=keepdims)
 
@@ -583,7 +592,9 @@ class Tensor:
 
     def t(self):
         if self.ndim > 2:
-            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+            raise RuntimeError(
+                f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D"
+            )
         return ops.transpose(self, 0, -1) if self.ndim == 2 else self
 
     @property

@@ -63,7 +63,9 @@ CROPPED = "#eeeeee"
 def _pair(value, name):
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
-            raise ValueError(f"{name} must be an int or a (rows, columns) pair, got {value!r}")
+            raise ValueError(
+                f"{name} must be an int or a (rows, columns) pair, got {value!r}"
+            )
         return int(value[0]), int(value[1])
     return int(value), int(value)
 
@@ -87,16 +89,22 @@ def conv_steps(input_size, kernel_size, stride=1, padding=0, dilation=1):
     Returns (steps, output_shape, padded_shape). Positions are in padded coordinates:
     input cell (r, c) sits at (r + p_rows, c + p_columns).
     """
-    i, k, s, p, d = (_pair(v, n) for v, n in zip(
-        (input_size, kernel_size, stride, padding, dilation),
-        ("input_size", "kernel_size", "stride", "padding", "dilation")))
+    i, k, s, p, d = (
+        _pair(v, n)
+        for v, n in zip(
+            (input_size, kernel_size, stride, padding, dilation),
+            ("input_size", "kernel_size", "stride", "padding", "dilation"),
+        )
+    )
     out = tuple(shapes.conv_output_size(i[a], k[a], s[a], p[a], d[a]) for a in range(2))
     padded = (i[0] + 2 * p[0], i[1] + 2 * p[1])
     steps = []
     for r in range(out[0]):
         for c in range(out[1]):
             window = tuple(
-                (r * s[0] + a * d[0], c * s[1] + b * d[1]) for a in range(k[0]) for b in range(k[1])
+                (r * s[0] + a * d[0], c * s[1] + b * d[1])
+                for a in range(k[0])
+                for b in range(k[1])
             )
             steps.append(ConvStep((r, c), window))
     return steps, out, padded
@@ -110,25 +118,40 @@ class ScatterStep:
     targets: tuple  # ((row, column), ...) in the uncropped output canvas
 
 
-def conv_transpose_steps(input_size, kernel_size, stride=1, padding=0, dilation=1,
-                         output_padding=0):
+def conv_transpose_steps(
+    input_size, kernel_size, stride=1, padding=0, dilation=1, output_padding=0
+):
     """The one-to-many view: input cell (r, c) adds a scaled kernel at (r s, c s).
 
     Returns (steps, output_shape, canvas_shape): the canvas is the output before the
     ``padding`` is cropped from each side (and includes ``output_padding`` at the end).
     """
-    i, k, s, p, d, e = (_pair(v, n) for v, n in zip(
-        (input_size, kernel_size, stride, padding, dilation, output_padding),
-        ("input_size", "kernel_size", "stride", "padding", "dilation", "output_padding")))
+    i, k, s, p, d, e = (
+        _pair(v, n)
+        for v, n in zip(
+            (input_size, kernel_size, stride, padding, dilation, output_padding),
+            (
+                "input_size",
+                "kernel_size",
+                "stride",
+                "padding",
+                "dilation",
+                "output_padding",
+            ),
+        )
+    )
     out = tuple(
-        shapes.conv_transpose_output_size(i[a], k[a], s[a], p[a], d[a], e[a]) for a in range(2)
+        shapes.conv_transpose_output_size(i[a], k[a], s[a], p[a], d[a], e[a])
+        for a in range(2)
     )
     canvas = (out[0] + 2 * p[0], out[1] + 2 * p[1])
     steps = []
     for r in range(i[0]):
         for c in range(i[1]):
             targets = tuple(
-                (r * s[0] + a * d[0], c * s[1] + b * d[1]) for a in range(k[0]) for b in range(k[1])
+                (r * s[0] + a * d[0], c * s[1] + b * d[1])
+                for a in range(k[0])
+                for b in range(k[1])
             )
             steps.append(ScatterStep((r, c), targets))
     return steps, out, canvas
@@ -142,7 +165,9 @@ def conv_transpose_steps(input_size, kernel_size, stride=1, padding=0, dilation=
 # --------------------------------------------------------------------------------------
 
 CELL = 34  # SVG units per cell
-SCALE = 1.3  # shown at 1.3 SVG units per CSS pixel (a cell 44 px wide), or narrower to fit
+SCALE = (
+    1.3  # shown at 1.3 SVG units per CSS pixel (a cell 44 px wide), or narrower to fit
+)
 MARGIN = 6
 GAP = 2  # cells between the two grids
 LABEL = 26  # units above the grids for "input" and "output"
@@ -159,20 +184,26 @@ STATES = {
     "c": (CROPPED, None, "#737373", 1, True),  # cropped away by a transposed padding
 }
 _PATTERNS = {  # hatch -> (line colour, angle, crossed)
-    "rise": ("#ffffff", 45, False), "fall": ("#ffffff", -45, False),
+    "rise": ("#ffffff", 45, False),
+    "fall": ("#ffffff", -45, False),
     "cross": ("#525252", 45, True),
 }
 
 
 def _svg_style(key):
     """The states as CSS, scoped to one figure (inline SVG styles apply page-wide)."""
-    rules = [f"#{key} text{{font:13px sans-serif;fill:#000}}",
-             f"#{key} .h{{fill:none}}",
-             f"#{key} .t{{font:bold 13px sans-serif;text-anchor:middle;"
-             "dominant-baseline:central;paint-order:stroke;stroke:#fff;stroke-width:4px}"]
+    rules = [
+        f"#{key} text{{font:13px sans-serif;fill:#000}}",
+        f"#{key} .h{{fill:none}}",
+        f"#{key} .t{{font:bold 13px sans-serif;text-anchor:middle;"
+        "dominant-baseline:central;paint-order:stroke;stroke:#fff;stroke-width:4px}",
+    ]
     for state, (face, hatch, line, width, dashed) in STATES.items():
-        rules.append(f"#{key} .s-{state}>.f{{fill:{face};stroke:{line};stroke-width:{width}"
-                     + (";stroke-dasharray:4 3" if dashed else "") + "}")
+        rules.append(
+            f"#{key} .s-{state}>.f{{fill:{face};stroke:{line};stroke-width:{width}"
+            + (";stroke-dasharray:4 3" if dashed else "")
+            + "}"
+        )
         if hatch:
             rules.append(f"#{key} .s-{state}>.h{{fill:url(#{key}-{hatch})}}")
     return "".join(rules)
@@ -181,12 +212,16 @@ def _svg_style(key):
 def _svg_patterns(key):
     parts = []
     for name, (colour, angle, crossed) in _PATTERNS.items():
-        lines = f'<line x1="0" y1="0" x2="0" y2="7" stroke="{colour}" stroke-width="1.5"/>'
+        lines = (
+            f'<line x1="0" y1="0" x2="0" y2="7" stroke="{colour}" stroke-width="1.5"/>'
+        )
         if crossed:
             lines += f'<line x1="0" y1="3.5" x2="7" y2="3.5" stroke="{colour}" stroke-width="1.5"/>'
-        parts.append(f'<pattern id="{key}-{name}" width="7" height="7" '
-                     f'patternUnits="userSpaceOnUse" patternTransform="rotate({angle})">'
-                     f"{lines}</pattern>")
+        parts.append(
+            f'<pattern id="{key}-{name}" width="7" height="7" '
+            f'patternUnits="userSpaceOnUse" patternTransform="rotate({angle})">'
+            f"{lines}</pattern>"
+        )
     return "<defs>" + "".join(parts) + "</defs>"
 
 
@@ -200,8 +235,13 @@ class _Grids:
 
     def add(self, row, column, origin, counted=False):
         """Add a cell; returns its index in every frame's state string."""
-        self.cells.append((MARGIN + (origin[0] + column) * CELL,
-                           LABEL + (origin[1] + row) * CELL, counted))
+        self.cells.append(
+            (
+                MARGIN + (origin[0] + column) * CELL,
+                LABEL + (origin[1] + row) * CELL,
+                counted,
+            )
+        )
         return len(self.cells) - 1
 
     def label(self, column, row, text):
@@ -211,11 +251,14 @@ class _Grids:
     def svg(self, key, states, counts=None, description=""):
         """The figure with cell ``n`` in state ``states[n]`` and count ``counts[n]``."""
         width, height = round(self.width * SCALE), round(self.height * SCALE)
-        parts = [f'<svg xmlns="http://www.w3.org/2000/svg" id="{key}" class="labs-grids" '
-                 f'viewBox="0 0 {self.width} {self.height}" width="{width}" '
-                 f'height="{height}" role="img" aria-label="{html.escape(description)}">',
-                 f"<style>{_svg_style(key)}</style>", _svg_patterns(key),
-                 f'<rect width="{self.width}" height="{self.height}" fill="#ffffff"/>']
+        parts = [
+            f'<svg xmlns="http://www.w3.org/2000/svg" id="{key}" class="labs-grids" '
+            f'viewBox="0 0 {self.width} {self.height}" width="{width}" '
+            f'height="{height}" role="img" aria-label="{html.escape(description)}">',
+            f"<style>{_svg_style(key)}</style>",
+            _svg_patterns(key),
+            f'<rect width="{self.width}" height="{self.height}" fill="#ffffff"/>',
+        ]
         for x, y, text in self.labels:
             parts.append(f'<text x="{x}" y="{y}">{html.escape(text)}</text>')
         for n, (x, y, counted) in enumerate(self.cells):
@@ -223,10 +266,14 @@ class _Grids:
             text = ""
             if counted:
                 value = counts[n] if counts else 0
-                text = (f'<text class="t" x="{x + CELL // 2}" y="{y + CELL // 2}">'
-                        f'{value or ""}</text>')
-            parts.append(f'<g class="s-{states[n]}" data-cell="{n}"><rect class="f" {box}/>'
-                         f'<rect class="h" {box}/>{text}</g>')
+                text = (
+                    f'<text class="t" x="{x + CELL // 2}" y="{y + CELL // 2}">'
+                    f"{value or ''}</text>"
+                )
+            parts.append(
+                f'<g class="s-{states[n]}" data-cell="{n}"><rect class="f" {box}/>'
+                f'<rect class="h" {box}/>{text}</g>'
+            )
         parts.append("</svg>")
         return "".join(parts)
 
@@ -239,7 +286,9 @@ def _conv_frames(steps, out, padded, padding, leftover):
     inputs = {}
     for r in range(padded[0]):
         for c in range(padded[1]):
-            inside = p_rows <= r < padded[0] - p_rows and p_cols <= c < padded[1] - p_cols
+            inside = (
+                p_rows <= r < padded[0] - p_rows and p_cols <= c < padded[1] - p_cols
+            )
             base = "i" if inside else "p"
             if (r, c) in leftover:
                 base = "l"
@@ -265,14 +314,19 @@ def _scatter_frames(steps, input_shape, size, padding):
     """The grids of a transposed convolution and, per step, (states, counts): the input on
     the left, the uncropped output on the right, numbers counting overlapping patches."""
     grids = _Grids(input_shape[1] + GAP + size[1], max(input_shape[0], size[0]))
-    inputs = {(r, c): grids.add(r, c, (0, 0))
-              for r in range(input_shape[0]) for c in range(input_shape[1])}
+    inputs = {
+        (r, c): grids.add(r, c, (0, 0))
+        for r in range(input_shape[0])
+        for c in range(input_shape[1])
+    }
     origin = (input_shape[1] + GAP, 0)
     p_rows, p_cols = padding
     outputs = {}
     for r in range(size[0]):
         for c in range(size[1]):
-            cropped = not (p_rows <= r < size[0] - p_rows and p_cols <= c < size[1] - p_cols)
+            cropped = not (
+                p_rows <= r < size[0] - p_rows and p_cols <= c < size[1] - p_cols
+            )
             outputs[(r, c)] = (grids.add(r, c, origin, counted=True), cropped)
     grids.label(0, 0, "input")
     grids.label(origin[0], 0, "output")
@@ -289,8 +343,15 @@ def _scatter_frames(steps, input_shape, size, padding):
         targets = set(current.targets)
         for cell, (n, cropped) in outputs.items():
             counts[n] = int(tally[cell])
-            states[n] = ("n" if cell in targets else "c" if cropped
-                         else "d" if tally[cell] else "e")
+            states[n] = (
+                "n"
+                if cell in targets
+                else "c"
+                if cropped
+                else "d"
+                if tally[cell]
+                else "e"
+            )
         return "".join(states), counts
 
     return grids, frame
@@ -409,7 +470,9 @@ class Animation:
 
     def __init__(self, grids, frames, captions, description, title="", interval=700):
         if len(frames) != len(captions) or not frames:
-            raise ValueError("an animation needs one caption per frame and at least one frame")
+            raise ValueError(
+                "an animation needs one caption per frame and at least one frame"
+            )
         self.grids = grids
         self.frames = list(frames)  # (states, counts or None) per frame
         self.captions = list(captions)
@@ -426,19 +489,31 @@ class Animation:
     def _repr_html_(self):
         key = _key(self.description, self.captions, self.title)
         states = [states for states, _ in self.frames]
-        counts = ([counts for _, counts in self.frames]
-                  if self.frames[0][1] is not None else None)
-        data = json.dumps({"states": states, "counts": counts, "captions": self.captions,
-                           "interval": self.interval}, separators=(",", ":"))
-        figure = _still(self.grids.svg(key, states[0], counts and counts[0],
-                                       self.description), self.description)
+        counts = (
+            [counts for _, counts in self.frames]
+            if self.frames[0][1] is not None
+            else None
+        )
+        data = json.dumps(
+            {
+                "states": states,
+                "counts": counts,
+                "captions": self.captions,
+                "interval": self.interval,
+            },
+            separators=(",", ":"),
+        )
+        figure = _still(
+            self.grids.svg(key, states[0], counts and counts[0], self.description),
+            self.description,
+        )
         last = len(self.frames) - 1
         # Until its script runs, the player is a still of the first frame and a note:
         # JupyterLab runs no script (and shows no inline SVG) in the saved outputs of a
         # notebook it does not trust, so buttons there would do nothing. The script
         # inlines the drawing, shows the controls and removes the note.
         return f"""<div class="labs-animation" id="{key}-player" role="group" \
-aria-label="{html.escape(self.title or 'animation')}">{_PLAYER_CSS}
+aria-label="{html.escape(self.title or "animation")}">{_PLAYER_CSS}
 <p class="labs-animation-title">{html.escape(self.title)}</p>
 {figure}
 <p class="labs-animation-note">{RUN_TO_PLAY}</p>
@@ -465,8 +540,10 @@ def _still(svg, description):
     width = svg.split(' width="', 1)[1].split('"', 1)[0]
     height = svg.split(' height="', 1)[1].split('"', 1)[0]
     data = base64.b64encode(svg.encode()).decode()
-    return (f'<img class="labs-grids" src="data:image/svg+xml;base64,{data}" '
-            f'width="{width}" height="{height}" alt="{html.escape(description)}">')
+    return (
+        f'<img class="labs-grids" src="data:image/svg+xml;base64,{data}" '
+        f'width="{width}" height="{height}" alt="{html.escape(description)}">'
+    )
 
 
 class Figure:
@@ -479,8 +556,10 @@ class Figure:
         return f"<labs.viz.Figure: {self.description}>"
 
     def _repr_html_(self):
-        return (f'{_PLAYER_CSS}<figure class="labs-gallery-item">'
-                f"{_still(self.svg, self.description)}</figure>")
+        return (
+            f'{_PLAYER_CSS}<figure class="labs-gallery-item">'
+            f"{_still(self.svg, self.description)}</figure>"
+        )
 
 
 class Gallery:
@@ -496,7 +575,9 @@ class Gallery:
         items = "".join(
             f"<figure>{_still(figure.svg, figure.description)}"
             f'<figcaption class="labs-animation-title">'
-            f"{html.escape(figure.title)}</figcaption></figure>" for figure in self.figures)
+            f"{html.escape(figure.title)}</figcaption></figure>"
+            for figure in self.figures
+        )
         return f'{_PLAYER_CSS}<div class="labs-gallery">{items}</div>'
 
 
@@ -518,12 +599,15 @@ def _leftover(steps, padded, padding):
 
 
 def _conv_title(label, i, k, s, p, d, out):
-    return (f"i={label(i)}, k={label(k)}, s={label(s)}, p={label(p)}, d={label(d)}"
-            f"  →  o={label(out)}")
+    return (
+        f"i={label(i)}, k={label(k)}, s={label(s)}, p={label(p)}, d={label(d)}"
+        f"  →  o={label(out)}"
+    )
 
 
-def animate_conv(input_size, kernel_size, stride=1, padding=0, dilation=1, *,
-                 interval=700) -> Animation:
+def animate_conv(
+    input_size, kernel_size, stride=1, padding=0, dilation=1, *, interval=700
+) -> Animation:
     """Animate a convolution: the kernel's window on the padded input, output cell by cell.
 
     ``input_size`` etc. are ints (square) or (rows, columns) pairs; use ``(1, n)`` for a
@@ -531,8 +615,9 @@ def animate_conv(input_size, kernel_size, stride=1, padding=0, dilation=1, *,
     formula) are grey and crossed.
     """
     steps, out, padded = conv_steps(input_size, kernel_size, stride, padding, dilation)
-    i, k, s, p, d = (_pair(v, "size") for v in (input_size, kernel_size, stride, padding,
-                                                  dilation))
+    i, k, s, p, d = (
+        _pair(v, "size") for v in (input_size, kernel_size, stride, padding, dilation)
+    )
     one_d = i[0] == 1 and k[0] == 1 and p[0] == 0
     leftover = _leftover(steps, padded, p)
     _label = _labeller(i, k, s, p, d, out)
@@ -542,27 +627,41 @@ def animate_conv(input_size, kernel_size, stride=1, padding=0, dilation=1, *,
         frames.append(frame(index))
         rows = sorted({r - p[0] for r, _ in step.window})
         cols = sorted({c - p[1] for _, c in step.window})
-        where = (f"positions {_list(cols)}" if one_d
-                 else f"rows {_list(rows)} and columns {_list(cols)}")
-        padded_note = (" (outside the input: padding)" if _touches_padding(rows, cols, i)
-                       else "")
+        where = (
+            f"positions {_list(cols)}"
+            if one_d
+            else f"rows {_list(rows)} and columns {_list(cols)}"
+        )
+        padded_note = (
+            " (outside the input: padding)" if _touches_padding(rows, cols, i) else ""
+        )
         captions.append(
             f"Step {index + 1} of {len(steps)}: output {_position(step.output, out)} reads "
             f"input {where}{padded_note}."
         )
-    return Animation(grids, frames, captions, _conv_description(i, k, s, p, d, out, leftover),
-                     _conv_title(_label, i, k, s, p, d, out), interval)
+    return Animation(
+        grids,
+        frames,
+        captions,
+        _conv_description(i, k, s, p, d, out, leftover),
+        _conv_title(_label, i, k, s, p, d, out),
+        interval,
+    )
 
 
 def _conv_description(i, k, s, p, d, out, leftover):
     _label = _labeller(i, k, s, p, d, out)
     if i[0] == 1 and k[0] == 1 and p[0] == 0:
-        shape_words = (f"a width-{k[1]} kernel sliding along a length-{i[1]} signal",
-                       f"{out[1]} outputs, one per frame")
+        shape_words = (
+            f"a width-{k[1]} kernel sliding along a length-{i[1]} signal",
+            f"{out[1]} outputs, one per frame",
+        )
     else:
-        shape_words = (f"a {_size_words(k, False)} kernel sliding over a "
-                       f"{_size_words(i, False)} input",
-                       f"a {_size_words(out, False)} output, one cell per frame")
+        shape_words = (
+            f"a {_size_words(k, False)} kernel sliding over a "
+            f"{_size_words(i, False)} input",
+            f"a {_size_words(out, False)} output, one cell per frame",
+        )
     return (
         f"Animation of {shape_words[0]} with stride {_label(s)}, padding {_label(p)} and "
         f"dilation {_label(d)}, producing {shape_words[1]}."
@@ -570,21 +669,34 @@ def _conv_description(i, k, s, p, d, out, leftover):
     )
 
 
-def animate_conv_transpose(input_size, kernel_size, stride=1, padding=0, dilation=1,
-                           output_padding=0, *, interval=700) -> Animation:
+def animate_conv_transpose(
+    input_size,
+    kernel_size,
+    stride=1,
+    padding=0,
+    dilation=1,
+    output_padding=0,
+    *,
+    interval=700,
+) -> Animation:
     """Animate a transposed convolution as one-to-many: each input cell adds a kernel-sized
     patch to the output, ``stride`` cells apart. Numbers count how many patches overlap
     each output cell (uneven counts are the checkerboard pattern); dashed cells are
     cropped away by ``padding``.
     """
-    steps, out, canvas = conv_transpose_steps(input_size, kernel_size, stride, padding,
-                                              dilation, output_padding)
-    i, k, s, p, d, e = (_pair(v, "size") for v in (input_size, kernel_size, stride, padding,
-                                                     dilation, output_padding))
+    steps, out, canvas = conv_transpose_steps(
+        input_size, kernel_size, stride, padding, dilation, output_padding
+    )
+    i, k, s, p, d, e = (
+        _pair(v, "size")
+        for v in (input_size, kernel_size, stride, padding, dilation, output_padding)
+    )
     _label = _labeller(i, k, s, p, d, e, out)
-    title = (f"transposed: i={_label(i)}, k={_label(k)}, s={_label(s)}, p={_label(p)}, "
-             f"d={_label(d)}, output_padding={_label(e)}  →  o={_label(out)}"
-             + ("; dashed cells are cropped by padding" if any(p) else ""))
+    title = (
+        f"transposed: i={_label(i)}, k={_label(k)}, s={_label(s)}, p={_label(p)}, "
+        f"d={_label(d)}, output_padding={_label(e)}  →  o={_label(out)}"
+        + ("; dashed cells are cropped by padding" if any(p) else "")
+    )
     grids, frame = _scatter_frames(steps, i, canvas, p)
     frames, captions = [], []
     for index, step in enumerate(steps):
@@ -597,12 +709,17 @@ def animate_conv_transpose(input_size, kernel_size, stride=1, padding=0, dilatio
     one_d = i[0] == 1 and k[0] == 1 and p[0] == 0
     apart = "1 cell" if s == (1, 1) or (one_d and s[1] == 1) else f"{_label(s)} cells"
     if one_d:
-        shape_words = (f"each sample of a length-{i[1]} signal adds a width-{k[1]} copy of "
-                       "the kernel", f"a length-{out[1]} output")
+        shape_words = (
+            f"each sample of a length-{i[1]} signal adds a width-{k[1]} copy of "
+            "the kernel",
+            f"a length-{out[1]} output",
+        )
     else:
-        shape_words = (f"each cell of a {_size_words(i, False)} input adds a "
-                       f"{_size_words(k, False)} copy of the kernel",
-                       f"a {_size_words(out, False)} output")
+        shape_words = (
+            f"each cell of a {_size_words(i, False)} input adds a "
+            f"{_size_words(k, False)} copy of the kernel",
+            f"a {_size_words(out, False)} output",
+        )
     description = (
         f"Animation of a transposed convolution: {shape_words[0]} to the output, {apart} "
         f"apart, with dilation {_label(d)}; padding {_label(p)} is cropped from each side "
@@ -612,17 +729,23 @@ def animate_conv_transpose(input_size, kernel_size, stride=1, padding=0, dilatio
     return Animation(grids, frames, captions, description, title, interval)
 
 
-def draw_conv(input_size, kernel_size, stride=1, padding=0, dilation=1, step=0) -> Figure:
+def draw_conv(
+    input_size, kernel_size, stride=1, padding=0, dilation=1, step=0
+) -> Figure:
     """One frame of :func:`animate_conv`, as a still figure."""
     steps, out, padded = conv_steps(input_size, kernel_size, stride, padding, dilation)
-    i, k, s, p, d = (_pair(v, "size") for v in (input_size, kernel_size, stride, padding,
-                                                  dilation))
+    i, k, s, p, d = (
+        _pair(v, "size") for v in (input_size, kernel_size, stride, padding, dilation)
+    )
     leftover = _leftover(steps, padded, p)
     grids, frame = _conv_frames(steps, out, padded, p, leftover)
     title = _conv_title(_labeller(i, k, s, p, d, out), i, k, s, p, d, out)
-    description = (_conv_description(i, k, s, p, d, out, leftover)
-                   .replace("Animation of", "Frame of an animation of", 1)
-                   + f" Shown: step {step + 1} of {len(steps)}.")
+    description = (
+        _conv_description(i, k, s, p, d, out, leftover).replace(
+            "Animation of", "Frame of an animation of", 1
+        )
+        + f" Shown: step {step + 1} of {len(steps)}."
+    )
     key = _key("still", title, step)
     return Figure(grids.svg(key, frame(step)[0], None, description), title, description)
 

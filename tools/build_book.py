@@ -34,6 +34,12 @@ from pathlib import Path
 import jupyter_book.sphinx
 from jupyter_book.cli.main import main
 
+# The notebooks' kernels compute on one thread, as the grader's do: the chapters' tensors
+# are tiny, and several kernels (or pytest's workers) share the cores. Nothing printed
+# depends on it: tools/cpu_paths.py re-runs the notebooks with 1 and with 4 threads.
+# An explicit OMP_NUM_THREADS (tools/cpu_paths.py sets one) wins.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 ROOT = Path(__file__).resolve().parents[1]
 MODES = ("force", "cache", "off")
 
@@ -71,7 +77,7 @@ def create_cache(output: Path) -> None:
     at once would collide (each reader process executes its own notebooks)."""
     from jupyter_cache import get_cache
 
-    get_cache(str(output / "_build" / ".jupyter_cache")).db  # creates the tables
+    _ = get_cache(str(output / "_build" / ".jupyter_cache")).db  # creates the tables
 
 
 def build(original, *args, mode=None, **kwargs):

@@ -34,7 +34,7 @@ that the printed text does not move when the arithmetic underneath does.
 
     .venv/bin/python tools/cpu_paths.py                      # every variant, book and solutions
     .venv/bin/python tools/cpu_paths.py baseline             # one variant
-    .venv/bin/python tools/cpu_paths.py avx2 -- tests/test_ops.py   # other tests, same switches
+    .venv/bin/python tools/cpu_paths.py avx2 -- tests/engine   # other tests, same switches
     .venv/bin/python tools/cpu_paths.py --probe              # which switches change results here
 
 A variant that needs an instruction set this CPU lacks is skipped with a message (forcing
@@ -183,48 +183,70 @@ def fingerprints(env: dict[str, str]) -> dict:
     """Run PROBE in a fresh process with this environment; its JSON answer."""
     import json
 
-    out = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout)
 
 
 def probe(names: list[str]) -> int:
     """Print which results each variant changes, compared with this machine's own paths."""
     native = fingerprints(native_environment())
-    print(f"this machine: PyTorch kernels {native['torch capability']}, "
-          f"OpenBLAS kernels {native['openblas kernels']}")
+    print(
+        f"this machine: PyTorch kernels {native['torch capability']}, "
+        f"OpenBLAS kernels {native['openblas kernels']}"
+    )
     for name in names:
         reason = missing_requirement(name)
         if reason:
             print(f"{name}: skipped, {reason}")
             continue
         result = fingerprints(environment(name))
-        changed = [key for key, value in result["fingerprints"].items()
-                   if native["fingerprints"][key] != value]
-        print(f"{name}: PyTorch kernels {result['torch capability']}, OpenBLAS kernels "
-              f"{result['openblas kernels']}; results that change: "
-              f"{', '.join(changed) if changed else 'none'}")
+        changed = [
+            key
+            for key, value in result["fingerprints"].items()
+            if native["fingerprints"][key] != value
+        ]
+        print(
+            f"{name}: PyTorch kernels {result['torch capability']}, OpenBLAS kernels "
+            f"{result['openblas kernels']}; results that change: "
+            f"{', '.join(changed) if changed else 'none'}"
+        )
     return 0
 
 
 def main(arguments: list[str]) -> int:
     parser = argparse.ArgumentParser(
         description="Run strict nbval (or other tests) with PyTorch, numpy and OpenBLAS "
-                    "forced onto other CPUs' code paths.")
-    parser.add_argument("variants", nargs="*", metavar="variant", help=f"one or more of {', '.join(VARIANTS)} "
-                        "(default: all)")
-    parser.add_argument("--probe", action="store_true",
-                        help="only show which results each variant changes on this machine")
+        "forced onto other CPUs' code paths."
+    )
+    parser.add_argument(
+        "variants",
+        nargs="*",
+        metavar="variant",
+        help=f"one or more of {', '.join(VARIANTS)} (default: all)",
+    )
+    parser.add_argument(
+        "--probe",
+        action="store_true",
+        help="only show which results each variant changes on this machine",
+    )
     if "--" in arguments:
         split = arguments.index("--")
-        arguments, pytest_arguments = arguments[:split], arguments[split + 1:]
+        arguments, pytest_arguments = arguments[:split], arguments[split + 1 :]
     else:
         pytest_arguments = DEFAULT_PATHS
     options = parser.parse_args(arguments)
     names = options.variants or list(VARIANTS)
     unknown = [name for name in names if name not in VARIANTS]
     if unknown:
-        parser.error(f"unknown variant {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
+        parser.error(
+            f"unknown variant {', '.join(unknown)}; choose from {', '.join(VARIANTS)}"
+        )
     if options.probe:
         return probe(names)
 
@@ -237,18 +259,33 @@ def main(arguments: list[str]) -> int:
             outcomes[name] = "skipped"
             continue
         env = environment(name)
-        switches = " ".join(f"{key}={env[key]!r}" for key in variant["env"] if key in env)
+        switches = " ".join(
+            f"{key}={env[key]!r}" for key in variant["env"] if key in env
+        )
         print(f"\n=== {name}: {variant['stands_for']}\n    {switches}", flush=True)
         start = time.monotonic()
         # the project's pytest settings (nbval, strict, sanitizing) for any path given
-        command = [sys.executable, "-m", "pytest", "-c", str(ROOT / "pyproject.toml"),
-                   "-p", "no:cacheprovider", *pytest_arguments]
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            "-p",
+            "no:cacheprovider",
+            *pytest_arguments,
+        ]
         status = subprocess.run(command, cwd=ROOT, env=env).returncode
         outcomes[name] = "passed" if status == 0 else f"FAILED (pytest exit {status})"
-        print(f"=== {name}: {outcomes[name]} in {time.monotonic() - start:.0f} s", flush=True)
+        print(
+            f"=== {name}: {outcomes[name]} in {time.monotonic() - start:.0f} s",
+            flush=True,
+        )
 
-    print("\nother CPUs' code paths: " +
-          ", ".join(f"{name} {outcome}" for name, outcome in outcomes.items()))
+    print(
+        "\nother CPUs' code paths: "
+        + ", ".join(f"{name} {outcome}" for name, outcome in outcomes.items())
+    )
     return 0 if all(o in ("passed", "skipped") for o in outcomes.values()) else 1
 
 

@@ -41,7 +41,9 @@ def submissions(folder: Path, chapter: notebooks.Chapter) -> list[tuple[str, Pat
         exact = [p for p in paths if p.name == chapter.path.name]
         pairs.append((student, (exact or paths)[0]))
         if len(paths) > 1:
-            print(f"  {student}: {len(paths)} notebooks, grading {(exact or paths)[0].name}")
+            print(
+                f"  {student}: {len(paths)} notebooks, grading {(exact or paths)[0].name}"
+            )
     return pairs
 
 
@@ -52,7 +54,9 @@ def options(args) -> grader.Options:
         try:
             weights[label] = float(points)
         except ValueError:
-            raise SystemExit(f"error: --weight {item!r}: expected LABEL=POINTS") from None
+            raise SystemExit(
+                f"error: --weight {item!r}: expected LABEL=POINTS"
+            ) from None
     return grader.Options(
         points=args.points,
         weights=weights,
@@ -69,33 +73,46 @@ def grade(args) -> int:
         e.label for e in chapter.exercises
     }
     if unknown:
-        raise SystemExit(f"error: no exercise {', '.join(sorted(unknown))} in {chapter.name}")
+        raise SystemExit(
+            f"error: no exercise {', '.join(sorted(unknown))} in {chapter.name}"
+        )
     pairs = submissions(Path(args.submissions), chapter)
     if not pairs:
         raise SystemExit(f"error: no notebooks in {args.submissions}")
     judge = grader.Grader(chapter, options(args))
-    print(f"{chapter.name}: {len(chapter.exercises)} exercises, {judge.max_points:g} points; "
-          f"{len(pairs)} submissions")
+    print(
+        f"{chapter.name}: {len(chapter.exercises)} exercises, {judge.max_points:g} points; "
+        f"{len(pairs)} submissions"
+    )
     grades = []
     for student, path in pairs:
         result = judge.grade(path, student)
         grades.append(result)
         extra = f"  ({len(result.notes)} notes)" if result.notes else ""
         flag = "  FLAGGED" if result.flags else ""
-        print(f"  {student:<24} {result.points:>6g} / {result.max_points:g}   {result.seconds:5.1f} s{extra}{flag}")
+        print(
+            f"  {student:<24} {result.points:>6g} / {result.max_points:g}   "
+            f"{result.seconds:5.1f} s{extra}{flag}"
+        )
     out = Path(args.out)
     report.write(out, chapter, grades)
-    print(f"wrote {out / 'gradebook.csv'}, {out / 'verdicts.csv'}, {out / 'results.json'} "
-          f"and {len(grades)} pages in {out / 'feedback'}")
+    print(
+        f"wrote {out / 'gradebook.csv'}, {out / 'verdicts.csv'}, {out / 'results.json'} "
+        f"and {len(grades)} pages in {out / 'feedback'}"
+    )
     return 0
 
 
 def do_release(args) -> int:
     chapter = notebooks.read_chapter(notebooks.chapter_path(args.chapter))
     assignment = args.assignment or chapter.name
-    target = release.release(chapter, Path(args.outdir), assignment, nbgrader=args.nbgrader)
-    print(f"{chapter.name}: {len(chapter.exercises)} exercises "
-          f"({', '.join(e.label for e in chapter.exercises)})")
+    target = release.release(
+        chapter, Path(args.outdir), assignment, nbgrader=args.nbgrader
+    )
+    print(
+        f"{chapter.name}: {len(chapter.exercises)} exercises "
+        f"({', '.join(e.label for e in chapter.exercises)})"
+    )
     print(f"wrote {target}")
     return 0
 
@@ -110,13 +127,19 @@ def selftest(args) -> int:
     with tempfile.TemporaryDirectory() as folder:
         solved = Path(folder) / "solutions.ipynb"
         nbformat.write(notebooks.solved(chapter), solved)
-        for name, path, expected in (("stubs", chapter.path, 0.0), ("solutions", solved, judge.max_points)):
+        for name, path, expected in (
+            ("stubs", chapter.path, 0.0),
+            ("solutions", solved, judge.max_points),
+        ):
             start = time.monotonic()
             result = judge.grade(path, name)
             ok = result.points == expected
             failures += not ok
-            print(f"  {name:<10} {result.points:g} / {result.max_points:g} "
-                  f"(expected {expected:g}) {'ok' if ok else 'WRONG'}  {time.monotonic() - start:.1f} s")
+            print(
+                f"  {name:<10} {result.points:g} / {result.max_points:g} "
+                f"(expected {expected:g}) {'ok' if ok else 'WRONG'}  "
+                f"{time.monotonic() - start:.1f} s"
+            )
             if not ok:
                 for exercise in result.exercises:
                     for check in exercise.checks:
@@ -133,31 +156,61 @@ def main(argv: list[str] | None = None) -> int:
     p = commands.add_parser("release", help="write the student version of a chapter")
     p.add_argument("chapter", help="04, 04_transposed, or a chapter notebook's path")
     p.add_argument("outdir")
-    p.add_argument("--assignment", help="the assignment's name (default: the chapter's)")
-    p.add_argument("--nbgrader", action="store_true",
-                   help="OUTDIR is an nbgrader course directory: write source/ and run "
-                   "nbgrader generate_assignment (needs requirements-instructor.txt)")
+    p.add_argument(
+        "--assignment", help="the assignment's name (default: the chapter's)"
+    )
+    p.add_argument(
+        "--nbgrader",
+        action="store_true",
+        help="OUTDIR is an nbgrader course directory: write source/ and run "
+        "nbgrader generate_assignment (needs requirements-instructor.txt)",
+    )
     p.set_defaults(run=do_release)
 
-    for name, helptext in (("grade", "grade a folder of submissions"),
-                           ("selftest", "grade the chapter's stubs and worked solutions")):
+    for name, helptext in (
+        ("grade", "grade a folder of submissions"),
+        ("selftest", "grade the chapter's stubs and worked solutions"),
+    ):
         p = commands.add_parser(name, help=helptext)
         if name == "grade":
-            p.add_argument("submissions", help="a folder of .ipynb files, or nbgrader's submitted/")
+            p.add_argument(
+                "submissions", help="a folder of .ipynb files, or nbgrader's submitted/"
+            )
             p.add_argument("--chapter", required=True)
-            p.add_argument("--out", required=True, help="folder for the gradebook and feedback")
+            p.add_argument(
+                "--out", required=True, help="folder for the gradebook and feedback"
+            )
         else:
             p.add_argument("chapter")
-        p.add_argument("--points", type=float, default=10.0, help="points per exercise (10)")
-        p.add_argument("--weight", action="append", metavar="LABEL=POINTS",
-                       help="points for one exercise, e.g. ex-transposed-numpy=20")
-        p.add_argument("--all-or-nothing", action="store_true",
-                       help="no partial credit for the cases passed before a failure")
-        p.add_argument("--cell-timeout", type=float, default=60.0, help="seconds per cell (60)")
-        p.add_argument("--call-timeout", type=float, default=20.0,
-                       help="seconds per call of a student's function by a checker (20)")
-        p.add_argument("--notebook-timeout", type=float, default=600.0,
-                       help="seconds for everything of one submission (600)")
+        p.add_argument(
+            "--points", type=float, default=10.0, help="points per exercise (10)"
+        )
+        p.add_argument(
+            "--weight",
+            action="append",
+            metavar="LABEL=POINTS",
+            help="points for one exercise, e.g. ex-transposed-numpy=20",
+        )
+        p.add_argument(
+            "--all-or-nothing",
+            action="store_true",
+            help="no partial credit for the cases passed before a failure",
+        )
+        p.add_argument(
+            "--cell-timeout", type=float, default=60.0, help="seconds per cell (60)"
+        )
+        p.add_argument(
+            "--call-timeout",
+            type=float,
+            default=20.0,
+            help="seconds per call of a student's function by a checker (20)",
+        )
+        p.add_argument(
+            "--notebook-timeout",
+            type=float,
+            default=600.0,
+            help="seconds for everything of one submission (600)",
+        )
         p.set_defaults(run=grade if name == "grade" else selftest)
 
     args = parser.parse_args(argv)

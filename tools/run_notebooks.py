@@ -9,15 +9,26 @@ shows; `make test` (nbval) then compares a fresh run with exactly these outputs.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 
+# The notebooks' kernels compute on one thread, as the grader's do: the chapters' tensors
+# are tiny, and several kernels (or pytest's workers) share the cores. Nothing printed
+# depends on it: tools/cpu_paths.py re-runs the notebooks with 1 and with 4 threads.
+# An explicit OMP_NUM_THREADS (tools/cpu_paths.py sets one) wins.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 ROOT = Path(__file__).resolve().parents[1]
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+KERNELSPEC = {
+    "name": "python3",
+    "display_name": "Python 3 (ipykernel)",
+    "language": "python",
+}
 
 
 def run(path: Path) -> None:
@@ -28,8 +39,13 @@ def run(path: Path) -> None:
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
-    client = NotebookClient(notebook, timeout=600, kernel_name="python3", record_timing=False,
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        record_timing=False,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     client.execute()
     for cell in notebook.cells:
         if cell.cell_type == "code":
@@ -53,8 +69,12 @@ def merged_streams(outputs: list) -> list:
     merged = []
     for output in outputs:
         previous = merged[-1] if merged else None
-        if (output.output_type == "stream" and previous is not None
-                and previous.output_type == "stream" and previous.name == output.name):
+        if (
+            output.output_type == "stream"
+            and previous is not None
+            and previous.output_type == "stream"
+            and previous.name == output.name
+        ):
             previous.text += output.text
         else:
             merged.append(output)
@@ -63,7 +83,9 @@ def merged_streams(outputs: list) -> list:
 
 def main(arguments: list[str]) -> None:
     paths = [Path(a).resolve() for a in arguments] or sorted(
-        p for folder in ("book", "solutions") for p in (ROOT / folder).rglob("*.ipynb")
+        p
+        for folder in ("book", "solutions")
+        for p in (ROOT / folder).rglob("*.ipynb")
         if ".ipynb_checkpoints" not in p.parts
     )
     for path in paths:

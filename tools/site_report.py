@@ -19,9 +19,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests/ is not an installed package
 
-from tests.site import (DESKTOP, PHONE, Server, axe_version, axe_violations,  # noqa: E402
-                        cold_page_weight, overflowing)
-from tests.test_website import CHROMIUM_FLAGS, _chromium, _pages  # noqa: E402
+from tests.site.test_website import CHROMIUM_FLAGS, _chromium, _pages  # noqa: E402
+from tests.site.website import (  # noqa: E402
+    DESKTOP,
+    PHONE,
+    Server,
+    axe_version,
+    axe_violations,
+    cold_page_weight,
+    overflowing,
+)
 
 
 def main(folder: Path) -> None:
@@ -31,18 +38,23 @@ def main(folder: Path) -> None:
     rows, totals = [], Counter()
     print(f"axe-core {axe_version()}; {folder}")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_FLAGS)
+        browser = playwright.chromium.launch(
+            executable_path=_chromium(), args=CHROMIUM_FLAGS
+        )
         for name in _pages(folder):
             row = {"page": name}
-            for mode, viewport, scheme in (("desktop", DESKTOP, "light"),
-                                           ("phone", PHONE, "dark")):
+            for mode, viewport, scheme in (
+                ("desktop", DESKTOP, "light"),
+                ("phone", PHONE, "dark"),
+            ):
                 context = browser.new_context(viewport=viewport, color_scheme=scheme)
                 page = context.new_page()
                 urls = []
                 page.on("request", lambda request, urls=urls: urls.append(request.url))
                 page.goto(server.url + name, wait_until="networkidle")
-                page.evaluate("() => window.MathJax && MathJax.startup && "
-                              "MathJax.startup.promise")
+                page.evaluate(
+                    "() => window.MathJax && MathJax.startup && MathJax.startup.promise"
+                )
                 if mode == "desktop":
                     row["bytes"], _ = cold_page_weight(folder, server.url, urls)
                     boxes = overflowing(page)
@@ -58,15 +70,20 @@ def main(folder: Path) -> None:
                     totals[f"{mode} axe {rule}"] += len(found)
                 context.close()
             rows.append(row)
-            print(f"{row['bytes'] / 1e6:6.2f} MB  overflow {row['desktop overflow']:3d} / "
-                  f"{row['phone overflow']:3d}  axe {row['desktop axe']:3d} / "
-                  f"{row['phone axe']:3d}  {name}", flush=True)
+            print(
+                f"{row['bytes'] / 1e6:6.2f} MB  overflow {row['desktop overflow']:3d} / "
+                f"{row['phone overflow']:3d}  axe {row['desktop axe']:3d} / "
+                f"{row['phone axe']:3d}  {name}",
+                flush=True,
+            )
         browser.close()
     server.close()
     weights = sorted(row["bytes"] for row in rows)
-    print(f"\n{len(rows)} pages; cold weight {weights[0] / 1e6:.2f} to {weights[-1] / 1e6:.2f} "
-          f"MB, median {weights[len(weights) // 2] / 1e6:.2f} MB, total "
-          f"{sum(weights) / 1e6:.1f} MB")
+    print(
+        f"\n{len(rows)} pages; cold weight {weights[0] / 1e6:.2f} to {weights[-1] / 1e6:.2f} "
+        f"MB, median {weights[len(weights) // 2] / 1e6:.2f} MB, total "
+        f"{sum(weights) / 1e6:.1f} MB"
+    )
     for key, count in sorted(totals.items()):
         print(f"{count:5d}  {key}")
 

@@ -61,7 +61,9 @@ def require_ndarray(got, role: str = "your function") -> np.ndarray:
             "np.ndarray (a tensor converts with `.numpy()`).",
         )
     if not isinstance(got, np.ndarray):
-        raise Mismatch(f"{role} returned {type_phrase(got)}, not a numpy array.", got=got)
+        raise Mismatch(
+            f"{role} returned {type_phrase(got)}, not a numpy array.", got=got
+        )
     if got.dtype != np.float64:
         raise Mismatch(
             f"your output has dtype {got.dtype}; it should be float64, like the "
@@ -84,8 +86,15 @@ def dtype_hint(dtype: np.dtype) -> str:
     return "create the output with np.zeros(shape), which is float64."
 
 
-def compare_values(got, expected, *, what: str, label: str, part: int | None = None,
-                   float64: bool = True) -> None:
+def compare_values(
+    got,
+    expected,
+    *,
+    what: str,
+    label: str,
+    part: int | None = None,
+    float64: bool = True,
+) -> None:
     """Shape, then NaN/inf, then values within the tolerance, then (with ``float64``)
     float64 precision; raise :class:`Mismatch`.
 
@@ -112,7 +121,10 @@ def compare_values(got, expected, *, what: str, label: str, part: int | None = N
             f"the {what} contains NaN or inf ({int(broken.sum())} of {got.size} "
             "elements).",
             details=[
-                ("expected", f"{index_text(label, index)} = {number_text(expected[index])}"),
+                (
+                    "expected",
+                    f"{index_text(label, index)} = {number_text(expected[index])}",
+                ),
                 ("got", f"{index_text(label, index)} = {kind}"),
             ],
             hint="NaN and inf come from uninitialised memory (np.empty / torch.empty "
@@ -132,25 +144,31 @@ def compare_values(got, expected, *, what: str, label: str, part: int | None = N
     worst = f"max abs error {float(error[index]):.3g} at {where}; allowed {TOLERANCE}."
     if got.size <= TINY:
         digits = digits_to_differ(got, expected, ~close)
-        details = [("expected", array_text(expected, digits)),
-                   ("got", array_text(got, digits))]
+        details = [
+            ("expected", array_text(expected, digits)),
+            ("got", array_text(got, digits)),
+        ]
     else:
         digits = digits_to_differ(got[index], expected[index], True, least=8)
         details = [
-            ("expected",
-             f"{where} = {number_text(expected[index], digits)} (the worst element)"),
+            (
+                "expected",
+                f"{where} = {number_text(expected[index], digits)} (the worst element)",
+            ),
             ("got", f"{where} = {number_text(got[index], digits)}"),
         ]
     wrong = int((~close).sum())
     problem = f"the {what} is wrong at {wrong} of {got.size} elements."
     if got.size == 1:
         problem = f"the {what} has the wrong value."
-    raise Mismatch(problem, details=[*details, ("error", worst)], diagnosable=True,
-                   part=part)
+    raise Mismatch(
+        problem, details=[*details, ("error", worst)], diagnosable=True, part=part
+    )
 
 
-def _require_float64_precision(got: np.ndarray, expected: np.ndarray, what: str,
-                               part: int | None) -> None:
+def _require_float64_precision(
+    got: np.ndarray, expected: np.ndarray, what: str, part: int | None
+) -> None:
     """Reject an answer that agrees only as closely as float32 arithmetic allows."""
     scale = float(np.max(np.abs(expected), initial=0.0))
     if scale == 0.0:
@@ -165,9 +183,14 @@ def _require_float64_precision(got: np.ndarray, expected: np.ndarray, what: str,
     raise Mismatch(
         f"the {what} agrees with PyTorch's only to about {digits} significant digits, "
         "the precision of float32: somewhere it was computed in float32.",
-        details=[("error", f"max abs error {float(error[index]):.1e}, "
-                           f"{relative:.0e} of the largest value; float64 arithmetic "
-                           "is off by about 1e-15")],
+        details=[
+            (
+                "error",
+                f"max abs error {float(error[index]):.1e}, "
+                f"{relative:.0e} of the largest value; float64 arithmetic "
+                "is off by about 1e-15",
+            )
+        ],
         hint="keep float64 all along: no np.float32 or torch.float32, and no tensors "
         "made with torch's default dtype (torch.tensor of Python floats, torch.zeros, "
         "torch.ones are float32 unless you pass dtype=torch.float64).",
@@ -175,8 +198,9 @@ def _require_float64_precision(got: np.ndarray, expected: np.ndarray, what: str,
     )
 
 
-def compare_int(got, expected: int, *, what: str = "size",
-                role: str = "your function") -> None:
+def compare_int(
+    got, expected: int, *, what: str = "size", role: str = "your function"
+) -> None:
     """An exact integer answer: type first (``int``, not float or bool), then value."""
     if got is None:
         raise none_mismatch(role)

@@ -88,8 +88,15 @@ class Case:
     N." when this case fails.
     """
 
-    def __init__(self, positional=(), keywords=(), *, label: str | None = None,
-                 headline: str | None = None, **info):
+    def __init__(
+        self,
+        positional=(),
+        keywords=(),
+        *,
+        label: str | None = None,
+        headline: str | None = None,
+        **info,
+    ):
         self.positional = dict(positional)
         self.keywords = dict(keywords)
         self.label = label
@@ -164,9 +171,18 @@ class Mismatch(Exception):
     that was stopped by its time limit.
     """
 
-    def __init__(self, problem: str, *, details: Iterable = (), expected=None, got=None,
-                 hint: str | None = None, diagnosable: bool = False,
-                 part: int | None = None, timeout: bool = False):
+    def __init__(
+        self,
+        problem: str,
+        *,
+        details: Iterable = (),
+        expected=None,
+        got=None,
+        hint: str | None = None,
+        diagnosable: bool = False,
+        part: int | None = None,
+        timeout: bool = False,
+    ):
         super().__init__(problem)
         self.problem = problem
         self.details = list(details)
@@ -187,8 +203,12 @@ class NotAttempted(Exception):
     when the missing part is a value rather than code (e.g. a prediction left as None).
     """
 
-    def __init__(self, error: BaseException | None = None, where: str | None = None,
-                 todo: str | None = None):
+    def __init__(
+        self,
+        error: BaseException | None = None,
+        where: str | None = None,
+        todo: str | None = None,
+    ):
         super().__init__(where)
         self.error = error
         self.where = where
@@ -232,15 +252,22 @@ class Mistake:
 
     __slots__ = ("name", "hint", "gives", "part")
 
-    def __init__(self, name: str, hint, gives: Callable[[Case], object], *,
-                 part: int | None = None):
+    def __init__(
+        self,
+        name: str,
+        hint,
+        gives: Callable[[Case], object],
+        *,
+        part: int | None = None,
+    ):
         self.name, self.hint, self.gives, self.part = name, hint, gives, part
 
     @classmethod
     def formula(cls, name: str, hint, formula: Callable, **keywords) -> Mistake:
         """A mistake in a formula: ``formula`` takes the case's positional arguments."""
-        return cls(name, hint, lambda case: formula(*case.positional.values()),
-                   **keywords)
+        return cls(
+            name, hint, lambda case: formula(*case.positional.values()), **keywords
+        )
 
     def hint_for(self, case: Case) -> str:
         return self.hint(case) if callable(self.hint) else self.hint
@@ -297,14 +324,26 @@ class Exercise:
         the summary of a verdict that passed every one of ``count`` cases.
     """
 
-    def __init__(self, name: str, cases, compare: Callable, *, mistakes=(),
-                 describe: Callable = _no_fact, locate: Callable | None = None,
-                 explain_error: Callable | None = None,
-                 answer: Callable | None = None, prepare: Callable | None = None,
-                 same: Callable | None = None, parts: Callable | None = None,
-                 refusals: tuple = (), mutation_hint: Callable | None = None,
-                 validate: Callable | None = None, passed: Callable | None = None,
-                 role: str = "your function"):
+    def __init__(
+        self,
+        name: str,
+        cases,
+        compare: Callable,
+        *,
+        mistakes=(),
+        describe: Callable = _no_fact,
+        locate: Callable | None = None,
+        explain_error: Callable | None = None,
+        answer: Callable | None = None,
+        prepare: Callable | None = None,
+        same: Callable | None = None,
+        parts: Callable | None = None,
+        refusals: tuple = (),
+        mutation_hint: Callable | None = None,
+        validate: Callable | None = None,
+        passed: Callable | None = None,
+        role: str = "your function",
+    ):
         self.name = name
         self._cases = cases
         self.compare = compare
@@ -396,8 +435,14 @@ class Learner:
         self.output = Output()
         self.call_limit = CALL_LIMIT
 
-    def run(self, thunk: Callable, *, case: Case | None = None,
-            role: str | None = None, where: str | None = None):
+    def run(
+        self,
+        thunk: Callable,
+        *,
+        case: Case | None = None,
+        role: str | None = None,
+        where: str | None = None,
+    ):
         """Run ``thunk`` (the learner's code) with its time limit and output captured.
 
         ``NotImplementedError`` raises :class:`NotAttempted` (``where`` names the part
@@ -410,7 +455,11 @@ class Learner:
         try:
             # grad mode on again for each call: the code before may have switched it
             # off for good (torch.set_grad_enabled(False)), and the oracle needs it
-            with self.output.capture(), torch.enable_grad(), time_limit(self.call_limit):
+            with (
+                self.output.capture(),
+                torch.enable_grad(),
+                time_limit(self.call_limit),
+            ):
                 start = time.perf_counter()  # the learner's time, not the set-up's
                 try:
                     return thunk()
@@ -435,16 +484,25 @@ class Learner:
                 hint = _accidental_refusal_hint(error)
             raise exception_mismatch(error, role, hint) from None
 
-    def call(self, case: Case, fn: Callable | None = None, *, role: str | None = None,
-             requires_grad: bool = False):
+    def call(
+        self,
+        case: Case,
+        fn: Callable | None = None,
+        *,
+        role: str | None = None,
+        requires_grad: bool = False,
+    ):
         """``fn(*positional, **keywords)`` (default: the learner's function) on copies of
         the case's arguments; a modified argument raises :class:`Mismatch`."""
         fn = self.fn if fn is None else fn
         role = role or self.exercise.role
-        positional = {n: copy_value(v, requires_grad) for n, v in case.positional.items()}
+        positional = {
+            n: copy_value(v, requires_grad) for n, v in case.positional.items()
+        }
         keywords = {n: copy_value(v, requires_grad) for n, v in case.keywords.items()}
-        answer = self.run(lambda: fn(*positional.values(), **keywords), case=case,
-                          role=role)
+        answer = self.run(
+            lambda: fn(*positional.values(), **keywords), case=case, role=role
+        )
         copies = {**positional, **keywords}
         for name, original in case.arguments.items():
             if not unchanged(copies[name], original):
@@ -556,8 +614,9 @@ def default_mutation_hint(name: str, original) -> str:
 # --- Exceptions from the learner's code -------------------------------------------------
 
 
-def exception_mismatch(error: BaseException, role: str, hint: str | None = None
-                       ) -> Mismatch:
+def exception_mismatch(
+    error: BaseException, role: str, hint: str | None = None
+) -> Mismatch:
     """A :class:`Mismatch` naming the exception and the learner's line that raised."""
     details = []
     where = learner_line(error)
@@ -612,9 +671,16 @@ def learner_line(error: BaseException) -> str:
 
 # The messages of exceptions Python and numpy raise by themselves.
 _BUILTIN_MESSAGES = (
-    "values to unpack", "cannot unpack", "invalid literal", "math domain error",
-    "could not convert", "is not in list", "could not broadcast", "operands could not",
-    "cannot reshape", "setting an array element",
+    "values to unpack",
+    "cannot unpack",
+    "invalid literal",
+    "math domain error",
+    "could not convert",
+    "is not in list",
+    "could not broadcast",
+    "operands could not",
+    "cannot reshape",
+    "setting an array element",
 )
 
 
@@ -732,7 +798,9 @@ class _Run:
         try:
             case = cases[index]
         except NotAttempted as stop:
-            return not_attempted(self.name, stop, number=number, total=total, case=Case())
+            return not_attempted(
+                self.name, stop, number=number, total=total, case=Case()
+            )
         except Mismatch as wrong:
             return failed(self.name, wrong, number=number, total=total)
         try:
@@ -741,9 +809,16 @@ class _Run:
         except NotAttempted as stop:
             return not_attempted(self.name, stop, number=number, total=total, case=case)
         except Mismatch as wrong:  # the exercise cannot be computed on this case
-            return failed(self.name, wrong, number=number, total=total, case=case,
-                          summary=f"failed on case {number} of {total}." if total != 1
-                          else "failed.")
+            return failed(
+                self.name,
+                wrong,
+                number=number,
+                total=total,
+                case=case,
+                summary=f"failed on case {number} of {total}."
+                if total != 1
+                else "failed.",
+            )
         try:
             try:
                 answer = exercise.answer(learner, case)
@@ -767,9 +842,12 @@ class _Run:
             if wrong.got is None and answer is not NO_ANSWER:
                 wrong.got = answer
             if wrong.diagnosable and wrong.hint is None and answer is not NO_ANSWER:
-                wrong.hint, wrong.mistake = self._hint(cases, index, case, answer, wrong)
-            return failed(self.name, wrong, number=number, total=total, case=case,
-                          printed=printed)
+                wrong.hint, wrong.mistake = self._hint(
+                    cases, index, case, answer, wrong
+                )
+            return failed(
+                self.name, wrong, number=number, total=total, case=case, printed=printed
+            )
         return None
 
     # --- hints ---
@@ -789,7 +867,8 @@ class _Run:
         exercise = self.exercise
         mistakes = safe(exercise.mistakes, case, answer) or []
         candidates = [
-            m for m in mistakes
+            m
+            for m in mistakes
             if (m.part is None or m.part == wrong.part)
             and self._agrees(m, case, answer) is True
         ]
@@ -797,8 +876,10 @@ class _Run:
             evidence = self._evidence(cases, index)
             if evidence is not None:
                 for mistake in candidates:
-                    if all(self._agrees(mistake, other, given) is not False
-                           for other, given in evidence):
+                    if all(
+                        self._agrees(mistake, other, given) is not False
+                        for other, given in evidence
+                    ):
                         return safe(mistake.hint_for, case), mistake.name
         return safe(exercise.describe, case, answer, wrong), None
 
@@ -849,26 +930,33 @@ class _Run:
                 f"passed {plan.done} of {total} cases in the time budget "
                 f"({BUDGET:g} s): your function takes {_duration(per_case)} per case."
             )
-            details.append((
-                "note",
-                f"checking all {total} cases would take about "
-                f"{_duration(per_case * total)}; the {plan.done} checked were spread "
-                "over all kinds of cases. Make your function faster to have every case "
-                "checked.",
-            ))
+            details.append(
+                (
+                    "note",
+                    f"checking all {total} cases would take about "
+                    f"{_duration(per_case * total)}; the {plan.done} checked were spread "
+                    "over all kinds of cases. Make your function faster to have every case "
+                    "checked.",
+                )
+            )
         else:
             summary = self.exercise.passed(total)
         output = self.learner.output
         if output.total:
             lines = f"{output.total:,} line" + ("" if output.total == 1 else "s")
-            details.append(Detail(
-                "printed",
-                [f"(your code printed {lines} during the check; the first:)",
-                 *output.first],
-                block=True,
-            ))
-        return Result(self.name, "passed", summary, cases=plan.done, total=total,
-                      details=details)
+            details.append(
+                Detail(
+                    "printed",
+                    [
+                        f"(your code printed {lines} during the check; the first:)",
+                        *output.first,
+                    ],
+                    block=True,
+                )
+            )
+        return Result(
+            self.name, "passed", summary, cases=plan.done, total=total, details=details
+        )
 
 
 def _duration(seconds: float) -> str:
@@ -876,19 +964,31 @@ def _duration(seconds: float) -> str:
         return f"{seconds:.2g} s" if seconds < 10 else f"{seconds:.0f} s"
     milliseconds = seconds * 1000
     if milliseconds >= 1:
-        return f"{milliseconds:.2g} ms" if milliseconds < 10 else f"{milliseconds:.0f} ms"
+        return (
+            f"{milliseconds:.2g} ms" if milliseconds < 10 else f"{milliseconds:.0f} ms"
+        )
     return f"{seconds * 1e6:.2g} µs"
 
 
-def failed(name: str, wrong: Mismatch, *, number: int | None = None,
-           total: int | None = None, case: Case | None = None,
-           summary: str | None = None, printed: list[str] | None = None) -> Result:
+def failed(
+    name: str,
+    wrong: Mismatch,
+    *,
+    number: int | None = None,
+    total: int | None = None,
+    case: Case | None = None,
+    summary: str | None = None,
+    printed: list[str] | None = None,
+) -> Result:
     """The verdict for a :class:`Mismatch` on case ``number`` (or before any case)."""
     if summary is None and case is not None and case.headline is not None:
         summary = case.headline
     if summary is None:
-        summary = f"failed on case {number} of {total}." if number and total != 1 else (
-            "failed.")
+        summary = (
+            f"failed on case {number} of {total}."
+            if number and total != 1
+            else ("failed.")
+        )
     details = []
     if case is not None and (case.arguments or case.label):
         details.append(("case", case.describe()))
@@ -911,8 +1011,9 @@ def failed(name: str, wrong: Mismatch, *, number: int | None = None,
     )
 
 
-def not_attempted(name: str, stop: NotAttempted, *, number: int, total: int,
-                  case: Case) -> Result:
+def not_attempted(
+    name: str, stop: NotAttempted, *, number: int, total: int, case: Case
+) -> Result:
     """The verdict when the learner's code raised ``NotImplementedError``."""
     replace = stop.todo or (
         "replace the `raise NotImplementedError` with your code and run this cell "
@@ -952,4 +1053,6 @@ def no_warnings():
 
 def is_integral(value) -> bool:
     """An int (Python's or numpy's), and not a bool."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+    return isinstance(value, numbers.Integral) and not isinstance(
+        value, (bool, np.bool_)
+    )

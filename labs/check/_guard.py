@@ -39,9 +39,16 @@ import torch
 _NUMPY_ERRORS = {"divide": "warn", "over": "warn", "under": "ignore", "invalid": "warn"}
 # numpy's default print options (np.get_printoptions() in a fresh interpreter).
 _NUMPY_PRINT = {
-    "precision": 8, "threshold": 1000, "edgeitems": 3, "linewidth": 75,
-    "suppress": False, "nanstr": "nan", "infstr": "inf", "sign": "-",
-    "floatmode": "maxprec", "legacy": False,
+    "precision": 8,
+    "threshold": 1000,
+    "edgeitems": 3,
+    "linewidth": 75,
+    "suppress": False,
+    "nanstr": "nan",
+    "infstr": "inf",
+    "sign": "-",
+    "floatmode": "maxprec",
+    "legacy": False,
 }
 
 
@@ -236,7 +243,9 @@ def _watcher(seconds: float):
         if stop.wait(seconds):
             return
         while not stop.is_set():
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(target, ctypes.py_object(TimeLimit))
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                target, ctypes.py_object(TimeLimit)
+            )
             stop.wait(_REPEAT)
 
     watcher = threading.Thread(target=watch, name="labs.check time limit", daemon=True)

@@ -11,8 +11,10 @@ _SYMBOL = {"passed": "✔", "failed": "✘", "not attempted": "…"}
 _WORD = {"passed": "Passed", "failed": "Failed", "not attempted": "Not attempted yet"}
 _COLOUR = {"passed": "#2e7d32", "failed": "#c62828", "not attempted": "#757575"}
 # one label or value of a verdict's details: every property a page's styles might set
-_CELL = ("margin: 0; padding: 0; border: none; background: none; text-align: left; "
-         "vertical-align: top")
+_CELL = (
+    "margin: 0; padding: 0; border: none; background: none; text-align: left; "
+    "vertical-align: top"
+)
 
 
 class CheckFailed(AssertionError):
@@ -67,7 +69,9 @@ class Result:
         self._summary = summary
         self.cases = cases
         self.total = total
-        self.details = tuple(d if isinstance(d, Detail) else Detail(*d) for d in details)
+        self.details = tuple(
+            d if isinstance(d, Detail) else Detail(*d) for d in details
+        )
         self.case = case
         self.expected = expected
         self.got = got
@@ -133,7 +137,8 @@ class Result:
         details = (
             f'<div style="display: grid; grid-template-columns: max-content '
             f'minmax(0, 1fr); gap: 0 1em; margin: 0.3em 0 0; padding: 0">{cells}</div>'
-            if cells else ""
+            if cells
+            else ""
         )
         return (
             f'<div class="labs-verdict" style="border: none; border-left: 0.3em solid '

@@ -62,7 +62,9 @@ def labelled_block(label: str, lines: list[str]) -> str:
     """A detail kept line by line (printed output): no wrapping, a hanging indent."""
     indent = " " * (2 + _LABEL_WIDTH)
     first = f"  {label + ':':<{_LABEL_WIDTH}}"
-    return "\n".join((first if n == 0 else indent) + line for n, line in enumerate(lines))
+    return "\n".join(
+        (first if n == 0 else indent) + line for n, line in enumerate(lines)
+    )
 
 
 def join_words(words: list[str]) -> str:

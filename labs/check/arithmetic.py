@@ -217,16 +217,18 @@ _STACK_MISTAKES = (
     ),
     _stack_mistake(
         "layers-reversed",
-        "you applied the layers last to first. The input goes through layers[0] "
-        "first.",
+        "you applied the layers last to first. The input goes through layers[0] first.",
         lambda i, layers: _layer_by_layer()(i, layers, reverse=True),
     ),
     _stack_mistake("summed", _SUMMED_HINT, _summed(sum)),
     _stack_mistake("summed-product-of-strides", _SUMMED_HINT, _summed(math.prod)),
     _stack_mistake("summed-largest-stride", _SUMMED_HINT, _summed(max)),
     *(
-        _stack_mistake(f"kernels-summed-{how.__name__}", _SUMMED_HINT,
-                       _summed(how, kernels_summed=True))
+        _stack_mistake(
+            f"kernels-summed-{how.__name__}",
+            _SUMMED_HINT,
+            _summed(how, kernels_summed=True),
+        )
         for how in (sum, math.prod, max)
     ),
     _stack_mistake(
@@ -415,7 +417,8 @@ _SAME_PADDING_MISTAKES = (
         "exercise asks for one per-side padding p, and there is none: raise "
         "ValueError.",
         lambda case: (
-            _pair(case["k"], case["d"]) if _odd_span(case["k"], case["d"])
+            _pair(case["k"], case["d"])
+            if _odd_span(case["k"], case["d"])
             else case["d"] * (case["k"] - 1) // 2
         ),
     ),
@@ -452,7 +455,9 @@ def _pair(k: int, d: int) -> tuple[int, int]:
 
 def _explain_padding_error(case: Case, error: Exception) -> str | None:
     if isinstance(error, TypeError) and "positional argument" in str(error):
-        return "the checker calls `fn(k, d)`, by position: define `same_padding(k, d=1)`."
+        return (
+            "the checker calls `fn(k, d)`, by position: define `same_padding(k, d=1)`."
+        )
     if isinstance(case.expected, _NoPadding) and not isinstance(error, ValueError):
         return (
             f"right to refuse, but raise ValueError, not {type(error).__name__}: "

@@ -134,24 +134,33 @@ def function(
     names = _forward_names(cls, len(shapes)) or _argument_names(reference, len(shapes))
     rng = np.random.default_rng(2002)
     singles = [
-        Case(zip(names, _inputs(rng, shapes, low, high)), kind="single",
-             seed=int(rng.integers(2**31)))
+        Case(
+            zip(names, _inputs(rng, shapes, low, high)),
+            kind="single",
+            seed=int(rng.integers(2**31)),
+        )
         for _ in range(cases)
     ]
     check_inputs = _inputs(rng, shapes, low, high)
     passed = f"after passing all {cases} cases"
     reuse = [
-        _reuse_case(kind, names, shapes, rng, low, high,
-                    headline=f"failed {words}, {passed}.")
-        for kind, words in (("together", "when used twice in one graph"),
-                            ("interleaved", "when two forward calls come before "
-                                            "their backward calls"))
+        _reuse_case(
+            kind, names, shapes, rng, low, high, headline=f"failed {words}, {passed}."
+        )
+        for kind, words in (
+            ("together", "when used twice in one graph"),
+            ("interleaved", "when two forward calls come before their backward calls"),
+        )
     ]
     all_cases = singles + reuse
     if gradcheck:
-        all_cases.append(Case(zip(names, check_inputs), kind="gradcheck",
-                              headline=f"failed gradcheck, {passed} and both reuse "
-                                       "checks."))
+        all_cases.append(
+            Case(
+                zip(names, check_inputs),
+                kind="gradcheck",
+                headline=f"failed gradcheck, {passed} and both reuse checks.",
+            )
+        )
 
     def passed_summary(count: int) -> str:
         if gradcheck:
@@ -162,7 +171,9 @@ def function(
         name,
         all_cases,
         _compare_function,
-        mistakes=lambda case, answer: _backward_mistakes(case, answer, names, reference),
+        mistakes=lambda case, answer: _backward_mistakes(
+            case, answer, names, reference
+        ),
         describe=_zero_answer(lambda answer: answer.grads),
         answer=lambda learner, case: _function_answer(learner, case, cls, names),
         prepare=lambda case: _prepare_function_case(case, reference),
@@ -380,7 +391,9 @@ def _factor_mistakes(answer_parts, expected: tuple, expected_of: Callable, what:
             yield Mistake(
                 f"factor-{factor:g}",
                 factor_hint(factor, what),
-                lambda case, index=index, factor=factor: factor * expected_of(case)[index],
+                lambda case, index=index, factor=factor: (
+                    factor * expected_of(case)[index]
+                ),
                 part=index,
             )
 
@@ -431,12 +444,18 @@ def _reuse_case(kind: str, names, shapes, rng, low, high, headline: str) -> Case
     second = _inputs(rng, shapes, low, high)
     arguments = list(zip(names, first)) + list(zip([n + "2" for n in names], second))
     shown = ", ".join(str(tuple(s)) for s in shapes)
-    how = ("both calls in one graph, one backward call" if kind == "together"
-           else "forward on both, then backward on each in turn")
-    return Case(arguments, kind=kind, seeds=(int(rng.integers(2**31)),
-                                             int(rng.integers(2**31))),
-                label=f"two calls on inputs of shapes {shown}: {how}",
-                headline=headline)
+    how = (
+        "both calls in one graph, one backward call"
+        if kind == "together"
+        else "forward on both, then backward on each in turn"
+    )
+    return Case(
+        arguments,
+        kind=kind,
+        seeds=(int(rng.integers(2**31)), int(rng.integers(2**31))),
+        label=f"two calls on inputs of shapes {shown}: {how}",
+        headline=headline,
+    )
 
 
 def _reference(reference: Callable, inputs: tuple, seed: int):
@@ -505,10 +524,13 @@ def _function_answer(learner, case: Case, cls, names) -> _FunctionAnswer | bool:
         references = case.info["references"][number]
         outputs.append(_forward_outputs(answer, len(references[0])))
         leaves.append(tuple(learner.copies.values()))
-    for number, (got, (expected, _, _)) in enumerate(zip(outputs, case.info["references"])):
+    for number, (got, (expected, _, _)) in enumerate(
+        zip(outputs, case.info["references"])
+    ):
         for k, (out, want) in enumerate(zip(got, expected)):
-            what, label = ("output", "out") if len(expected) == 1 else (
-                f"output {k}", f"out{k}")
+            what, label = (
+                ("output", "out") if len(expected) == 1 else (f"output {k}", f"out{k}")
+            )
             if len(uses) > 1:
                 what += " of the first call" if number == 0 else " of the second call"
             compare_values(out.detach().numpy(), want, what=what, label=label)
@@ -590,8 +612,13 @@ def _compare_function(answer, case: Case) -> None:
     for index, (got, want) in enumerate(zip(answer.grads, case.expected)):
         name = names[index]
         try:
-            compare_values(got, want, what=f"gradient with respect to {name}",
-                           label=f"{name}.grad", part=index)
+            compare_values(
+                got,
+                want,
+                what=f"gradient with respect to {name}",
+                label=f"{name}.grad",
+                part=index,
+            )
         except Mismatch as wrong:
             wrong.expected, wrong.got = want, got
             if answer.missing[index]:
@@ -612,17 +639,21 @@ def _backward_mistakes(case: Case, answer, names, reference) -> list[Mistake]:
     outputs = len(case.info["references"][0][0])
     for branch in range(outputs) if outputs > 1 else ():
         for index in range(len(names)):
-            mistakes.append(Mistake(
-                f"branch-{branch}-only",
-                f"your gradient only counts output {branch}. When an input reaches "
-                "several outputs, the gradients from all of them add up: accumulate "
-                "(+=), don't assign.",
-                lambda other, index=index, branch=branch: _one_branch(
-                    reference, other, branch)[index],
-                part=index,
-            ))
-    mistakes += _factor_mistakes(answer.grads, case.expected,
-                                lambda other: other.expected, "gradient")
+            mistakes.append(
+                Mistake(
+                    f"branch-{branch}-only",
+                    f"your gradient only counts output {branch}. When an input reaches "
+                    "several outputs, the gradients from all of them add up: accumulate "
+                    "(+=), don't assign.",
+                    lambda other, index=index, branch=branch: _one_branch(
+                        reference, other, branch
+                    )[index],
+                    part=index,
+                )
+            )
+    mistakes += _factor_mistakes(
+        answer.grads, case.expected, lambda other: other.expected, "gradient"
+    )
     return mistakes
 
 
@@ -632,10 +663,12 @@ def _one_branch(reference: Callable, case: Case, branch: int) -> tuple:
     only = [torch.zeros_like(u) for u in upstream]
     only[branch] = upstream[branch]
     leaves = [x.clone().requires_grad_() for x in case.positional.values()]
-    grads = torch.autograd.grad(_outputs(reference(*leaves)), leaves, only,
-                                allow_unused=True)
-    return tuple(np.zeros(x.shape) if g is None else g.numpy()
-                 for g, x in zip(grads, leaves))
+    grads = torch.autograd.grad(
+        _outputs(reference(*leaves)), leaves, only, allow_unused=True
+    )
+    return tuple(
+        np.zeros(x.shape) if g is None else g.numpy() for g, x in zip(grads, leaves)
+    )
 
 
 def _explain_autograd_error(error: Exception) -> str | None:

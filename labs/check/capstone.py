@@ -64,8 +64,9 @@ def _missing(value) -> bool:
     return value is None or value is Ellipsis
 
 
-def network_prediction(build: Callable, parameters, shapes, *, input_shape,
-                       raise_on_failure: bool = False) -> Result:
+def network_prediction(
+    build: Callable, parameters, shapes, *, input_shape, raise_on_failure: bool = False
+) -> Result:
     """Check a predicted parameter count and per-layer shapes of ``build(torch)``.
 
     ``build(torch)`` returns an ``nn.Sequential``; ``parameters`` is the predicted total
@@ -78,13 +79,16 @@ def network_prediction(build: Callable, parameters, shapes, *, input_shape,
 
     def answer(learner, case: Case):
         if _missing(parameters) or _missing(shapes):
-            raise NotAttempted(todo="write your predictions in place of the `None`s "
-                               "and run this cell again.")
+            raise NotAttempted(
+                todo="write your predictions in place of the `None`s "
+                "and run this cell again."
+            )
         network = _build(learner, build, torch, "the network builder")
         layers = list(network)
         case.info["layers"] = layers
-        case.info["counts"] = [sum(p.numel() for p in layer.parameters())
-                               for layer in layers]
+        case.info["counts"] = [
+            sum(p.numel() for p in layer.parameters()) for layer in layers
+        ]
         case.info["expected"] = sum(case.info["counts"])
         case.info["shapes"] = _layer_shapes(layers, input_shape)
         return parameters, shapes
@@ -112,8 +116,11 @@ def _layer_shapes(layers, input_shape):
 
 
 def _biases(case: Case) -> int:
-    return sum(layer.bias.numel() for layer in case.info["layers"]
-               if getattr(layer, "bias", None) is not None)
+    return sum(
+        layer.bias.numel()
+        for layer in case.info["layers"]
+        if getattr(layer, "bias", None) is not None
+    )
 
 
 def _compare_prediction(answer, case: Case) -> None:
@@ -129,12 +136,15 @@ def _compare_prediction(answer, case: Case) -> None:
             details=[("expected", str(total)), ("got", str(count))],
             diagnosable=True,
             part=0,
-            hint=None if total - count == _biases(case) else (
-                f"count layer by layer, weights and biases: {per_layer}."),
+            hint=None
+            if total - count == _biases(case)
+            else (f"count layer by layer, weights and biases: {per_layer}."),
         )
     actual = case.info["shapes"]
     if not isinstance(shapes, (list, tuple)):
-        raise Mismatch(f"the shapes should be a list of tuples, got {type_phrase(shapes)}.")
+        raise Mismatch(
+            f"the shapes should be a list of tuples, got {type_phrase(shapes)}."
+        )
     if len(shapes) != len(actual):
         raise Mismatch(
             f"the network has {len(actual)} layers (activations and pooling count), but "
@@ -151,7 +161,10 @@ def _compare_prediction(answer, case: Case) -> None:
         if sizes != expected:
             raise Mismatch(
                 f"wrong shape after layer {index}, {layers[index]}.",
-                details=[("expected", shape_text(expected)), ("got", shape_text(sizes))],
+                details=[
+                    ("expected", shape_text(expected)),
+                    ("got", shape_text(sizes)),
+                ],
                 hint="only convolutions change the channels; a convolution with padding "
                 "(k - 1)/2 keeps the size, a 2×2 pooling halves it (with the floor), "
                 "and Flatten multiplies everything but the batch.",
@@ -168,8 +181,15 @@ _PREDICTION_MISTAKES = (
 )
 
 
-def same_network(build: Callable, reference: Callable, *, lib, input_shape,
-                 cases: int = 3, raise_on_failure: bool = False) -> Result:
+def same_network(
+    build: Callable,
+    reference: Callable,
+    *,
+    lib,
+    input_shape,
+    cases: int = 3,
+    raise_on_failure: bool = False,
+) -> Result:
     """Check that ``build(lib)`` (a labs network) computes what ``reference(torch)`` does.
 
     Both networks are converted to float64; the reference's weights, drawn by PyTorch,
@@ -187,8 +207,12 @@ def same_network(build: Callable, reference: Callable, *, lib, input_shape,
 
     exercise = Exercise(
         "same_network",
-        [Case({"case": i}, label=f"random input {i + 1} of shape {tuple(input_shape)}")
-         for i in range(cases)],
+        [
+            Case(
+                {"case": i}, label=f"random input {i + 1} of shape {tuple(input_shape)}"
+            )
+            for i in range(cases)
+        ],
         lambda answer, case: None,
         answer=answer,
         role="your network builder",
@@ -206,8 +230,10 @@ def _same_network_case(learner, build, reference, lib, input_shape, rng) -> None
     if got != expected:
         raise Mismatch(
             "the parameters of your network differ from the reference's.",
-            details=[("expected", ", ".join(f"{n} {s}" for n, s in expected)),
-                     ("got", ", ".join(f"{n} {s}" for n, s in got) or "none")],
+            details=[
+                ("expected", ", ".join(f"{n} {s}" for n, s in expected)),
+                ("got", ", ".join(f"{n} {s}" for n, s in got) or "none"),
+            ],
             hint="build the same layers in the same order; only the pooling changes.",
         )
     weights = {k: v.detach().numpy() for k, v in theirs.state_dict().items()}
@@ -225,5 +251,9 @@ def _same_network_case(learner, build, reference, lib, input_shape, rng) -> None
                 f"after backward, {name}.grad is None: no gradient reached it.",
                 hint="every parameter should take part in the forward pass.",
             )
-        compare_values(p.grad.data, q.grad.numpy(), what=f"gradient of {name}",
-                       label=f"{name}.grad")
+        compare_values(
+            p.grad.data,
+            q.grad.numpy(),
+            what=f"gradient of {name}",
+            label=f"{name}.grad",
+        )

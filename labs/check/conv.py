@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as TF
 
 from labs.check._compare import compare_values, require_ndarray
 from labs.check._core import Case, Exercise, Impossible, Mistake, check
@@ -199,10 +199,11 @@ _CONV1D = _Operation(
     name="conv1d",
     dims=1,
     transposed=False,
-    oracle=F.conv1d,
+    oracle=TF.conv1d,
     hyper=("stride", "padding", "dilation"),
-    ranges=_ranges(size=(1, 12), kernel=(1, 5), stride=(1, 3), padding=(0, 3),
-                   dilation=(1, 3)),
+    ranges=_ranges(
+        size=(1, 12), kernel=(1, 5), stride=(1, 3), padding=(0, 3), dilation=(1, 3)
+    ),
     edge_cases=(
         _edge(1, 1, 1, (5,), (3,), x=_TINY_1D[0], w=_TINY_1D[1]),
         _edge(1, 2, 3, (6,), (1,), bias=True),  # kernel of size 1
@@ -222,10 +223,11 @@ _CONV2D = _Operation(
     name="conv2d",
     dims=2,
     transposed=False,
-    oracle=F.conv2d,
+    oracle=TF.conv2d,
     hyper=("stride", "padding", "dilation"),
-    ranges=_ranges(size=(1, 7), kernel=(1, 4), stride=(1, 3), padding=(0, 2),
-                   dilation=(1, 2)),
+    ranges=_ranges(
+        size=(1, 7), kernel=(1, 4), stride=(1, 3), padding=(0, 2), dilation=(1, 2)
+    ),
     edge_cases=(
         _edge(1, 1, 1, (3, 3), (2, 2), x=_TINY_2D[0], w=_TINY_2D[1]),
         _edge(1, 2, 3, (4, 5), (1, 1), bias=True),  # 1×1 kernel
@@ -234,8 +236,17 @@ _CONV2D = _Operation(
         _edge(1, 2, 2, (7, 7), (3, 3), bias=True, stride=2),
         _edge(1, 1, 2, (5, 5), (3, 3), bias=True, padding=1),
         _edge(1, 2, 1, (7, 6), (2, 2), dilation=2),
-        _edge(1, 2, 2, (6, 7), (3, 2), bias=True,
-              stride=(2, 1), padding=(0, 2), dilation=(1, 2)),
+        _edge(
+            1,
+            2,
+            2,
+            (6, 7),
+            (3, 2),
+            bias=True,
+            stride=(2, 1),
+            padding=(0, 2),
+            dilation=(1, 2),
+        ),
         _edge(1, 1, 1, (7, 7), (2, 2), bias=True, stride=3),  # stride > kernel size
     ),
     count=25,
@@ -246,21 +257,38 @@ _TRANSPOSED2D = _Operation(
     name="conv_transpose2d",
     dims=2,
     transposed=True,
-    oracle=F.conv_transpose2d,
+    oracle=TF.conv_transpose2d,
     hyper=("stride", "padding", "output_padding", "dilation"),
-    ranges=_ranges(size=(1, 5), kernel=(1, 3), stride=(1, 3), padding=(0, 2),
-                   dilation=(1, 2), output_padding=(0, 2)),
+    ranges=_ranges(
+        size=(1, 5),
+        kernel=(1, 3),
+        stride=(1, 3),
+        padding=(0, 2),
+        dilation=(1, 2),
+        output_padding=(0, 2),
+    ),
     edge_cases=(
         _edge(1, 1, 1, (2, 2), (2, 2), x=_TINY_T2D[0], w=_TINY_T2D[1]),
         _edge(1, 2, 3, (3, 3), (2, 2), bias=True),  # C_in ≠ C_out
         _edge(2, 2, 2, (3, 4), (3, 2), bias=True),  # C_in = C_out, batch 2
         _edge(1, 1, 2, (3, 3), (3, 3), stride=2),
-        _edge(1, 2, 1, (3, 4), (3, 3), bias=True,
-              stride=2, padding=1, output_padding=1),
+        _edge(
+            1, 2, 1, (3, 4), (3, 3), bias=True, stride=2, padding=1, output_padding=1
+        ),
         _edge(1, 1, 1, (3, 3), (2, 2), dilation=2),
         _edge(1, 1, 2, (3, 3), (2, 2), bias=True, output_padding=1, dilation=2),
-        _edge(1, 2, 2, (3, 3), (2, 3), bias=True,
-              stride=(2, 1), padding=(1, 0), output_padding=(1, 0), dilation=(1, 2)),
+        _edge(
+            1,
+            2,
+            2,
+            (3, 3),
+            (2, 3),
+            bias=True,
+            stride=(2, 1),
+            padding=(1, 0),
+            output_padding=(1, 0),
+            dilation=(1, 2),
+        ),
     ),
     count=25,
     seed=1003,
@@ -270,8 +298,9 @@ _TRANSPOSED2D = _Operation(
 # --- Cases ----------------------------------------------------------------------------
 
 
-def _check(op: _Operation, fn: Callable, features: dict, tuples: bool,
-           raise_on_failure: bool) -> Result:
+def _check(
+    op: _Operation, fn: Callable, features: dict, tuples: bool, raise_on_failure: bool
+) -> Result:
     exercise = Exercise(
         op.name,
         lambda: _cases(op, features, tuples),
@@ -383,8 +412,9 @@ def _again(op: _Operation, case: Case, **changes) -> np.ndarray:
     arguments = {"x": case["x"], "w": case["w"], "b": case.get("b")}
     arguments.update({k: changes.pop(k) for k in ("x", "w", "b") if k in changes})
     hyper = {name: case.get(name, _DEFAULTS[name]) for name in op.hyper}
-    return _oracle(op, arguments["x"], arguments["w"], arguments["b"],
-                   {**hyper, **changes})
+    return _oracle(
+        op, arguments["x"], arguments["w"], arguments["b"], {**hyper, **changes}
+    )
 
 
 def _c_in(case: Case) -> int:
@@ -417,8 +447,11 @@ def _padded_one_side(op: _Operation, case: Case, side: int) -> np.ndarray:
 
 def _swapped_pair(op: _Operation, name: str, case: Case) -> np.ndarray:
     value = case.get(name, _DEFAULTS[name])
-    return _again(op, case, **{name: value[::-1]}) if isinstance(value, tuple) else (
-        _again(op, case))
+    return (
+        _again(op, case, **{name: value[::-1]})
+        if isinstance(value, tuple)
+        else (_again(op, case))
+    )
 
 
 def _swapped_pair_hint(name: str) -> Callable:
@@ -450,8 +483,11 @@ def _mistakes(op: _Operation) -> tuple[Mistake, ...]:
             "kernel as it is."
         )
     mistakes = [
-        Mistake("kernel-flipped", flipped,
-                lambda case: _again(op, case, w=np.flip(case["w"], spatial))),
+        Mistake(
+            "kernel-flipped",
+            flipped,
+            lambda case: _again(op, case, w=np.flip(case["w"], spatial)),
+        ),
         Mistake(
             "bias-missing",
             "your output matches the result without the bias: add b[o] to every value "
@@ -462,8 +498,9 @@ def _mistakes(op: _Operation) -> tuple[Mistake, ...]:
             "bias-per-input-channel",
             "you added the bias once per input channel: add it once per output value, "
             "after the sum over the input channels.",
-            lambda case: _again(op, case, b=None if case.get("b") is None
-                                else case["b"] * _c_in(case)),
+            lambda case: _again(
+                op, case, b=None if case.get("b") is None else case["b"] * _c_in(case)
+            ),
         ),
         Mistake(
             "bias-on-last-axis",
@@ -503,13 +540,16 @@ def _mistakes(op: _Operation) -> tuple[Mistake, ...]:
             )
             for side, words in enumerate(sides)
         ]
-    mistakes.append(Mistake(
-        "stride-dilation-swapped",
-        "you swapped stride and dilation: the stride is the step between output "
-        "positions, the dilation the step between kernel taps.",
-        lambda case: _again(op, case, stride=case.get("dilation", 1),
-                            dilation=case.get("stride", 1)),
-    ))
+    mistakes.append(
+        Mistake(
+            "stride-dilation-swapped",
+            "you swapped stride and dilation: the stride is the step between output "
+            "positions, the dilation the step between kernel taps.",
+            lambda case: _again(
+                op, case, stride=case.get("dilation", 1), dilation=case.get("stride", 1)
+            ),
+        )
+    )
     ignored = {
         "stride": "successive outputs are stride input positions apart",
         "padding": "it adds zeros on each side of the input",
@@ -521,15 +561,22 @@ def _mistakes(op: _Operation) -> tuple[Mistake, ...]:
         ignored["stride"] = "successive inputs are scattered stride positions apart"
         ignored["padding"] = "it crops padding elements from each side of the output"
     mistakes += [
-        Mistake(f"{name}-ignored", f"you ignored {name}: {ignored[name]}.",
-                functools.partial(lambda name, case: _again(
-                    op, case, **{name: _DEFAULTS[name]}), name))
+        Mistake(
+            f"{name}-ignored",
+            f"you ignored {name}: {ignored[name]}.",
+            functools.partial(
+                lambda name, case: _again(op, case, **{name: _DEFAULTS[name]}), name
+            ),
+        )
         for name in op.hyper
     ]
     if op.dims == 2:
         mistakes += [
-            Mistake(f"{name}-height-width-swapped", _swapped_pair_hint(name),
-                    functools.partial(_swapped_pair, op, name))
+            Mistake(
+                f"{name}-height-width-swapped",
+                _swapped_pair_hint(name),
+                functools.partial(_swapped_pair, op, name),
+            )
             for name in op.hyper
         ]
     return tuple(mistakes)
@@ -550,8 +597,7 @@ def _size_formula(op: _Operation) -> str:
     if op.dims == 1:
         return "L_out = floor((L + 2·padding - dilation·(K - 1) - 1) / stride) + 1"
     return (
-        "H_out = floor((H + 2·padding - dilation·(kH - 1) - 1) / stride) + 1 "
-        "(per axis)"
+        "H_out = floor((H + 2·padding - dilation·(kH - 1) - 1) / stride) + 1 (per axis)"
     )
 
 
@@ -597,8 +643,11 @@ def _shape_hint(op: _Operation, case: Case, got, wrong=None) -> str | None:
             )
     elif set(diffs) <= {-1, 0, 1}:
         axes = ["length"] if op.dims == 1 else ["height", "width"]
-        off = [f"one too {'long' if d > 0 else 'short'} in {a}"
-               for d, a in zip(diffs, axes) if d]
+        off = [
+            f"one too {'long' if d > 0 else 'short'} in {a}"
+            for d, a in zip(diffs, axes)
+            if d
+        ]
         return (
             f"your output is {join_words(off)}. A kernel spanning K inputs fits at "
             f"L - K + 1 positions in an input of length L (not L - K, not L); in "

@@ -294,17 +294,25 @@ def _prediction_mistakes(got: np.ndarray, trace: _Trace) -> list[Mistake]:
     gradient it predicts (a program is one case: the gradient is all there is)."""
     expected = trace.grad
     candidates = [
-        ("wrong-sign", -expected,
-         "wrong sign: your prediction is the negative of x.grad everywhere."),
+        (
+            "wrong-sign",
+            -expected,
+            "wrong sign: your prediction is the negative of x.grad everywhere.",
+        ),
         *_call_mistakes(trace),
         *_path_mistakes(trace),
-        ("value-of-x", trace.x,
-         "your prediction is the value of x. x.grad holds the derivative of what "
-         "backward was called on with respect to each element of x."),
+        (
+            "value-of-x",
+            trace.x,
+            "your prediction is the value of x. x.grad holds the derivative of what "
+            "backward was called on with respect to each element of x.",
+        ),
     ]
     factor = constant_factor([(expected, got)], least=2)  # one number: no factor
     if factor is not None:
-        candidates.append(("factor", factor * expected, factor_hint(factor, "prediction")))
+        candidates.append(
+            ("factor", factor * expected, factor_hint(factor, "prediction"))
+        )
     return [
         Mistake(name, hint, lambda case, value=value: value)
         for name, value, hint in candidates
@@ -327,29 +335,45 @@ def _call_mistakes(trace: _Trace):
         return
     everything = sum(c.total for c in trace.calls)
     if len(counted) < len(trace.calls):
-        yield "every-call", everything, (
-            "your prediction adds up every backward call, but x.grad was reset (with "
-            "x.grad.zero_() or x.grad = None) in between: only the calls after the "
-            "last reset count."
+        yield (
+            "every-call",
+            everything,
+            (
+                "your prediction adds up every backward call, but x.grad was reset (with "
+                "x.grad.zero_() or x.grad = None) in between: only the calls after the "
+                "last reset count."
+            ),
         )
         erased = trace.calls[: len(trace.calls) - len(counted)]
-        yield "before-reset", sum(c.total for c in erased), (
-            "your prediction is what x.grad held before it was reset. x.grad.zero_() "
-            "(or x.grad = None) erases it: only the backward calls after the last "
-            "reset count."
+        yield (
+            "before-reset",
+            sum(c.total for c in erased),
+            (
+                "your prediction is what x.grad held before it was reset. x.grad.zero_() "
+                "(or x.grad = None) erases it: only the backward calls after the last "
+                "reset count."
+            ),
         )
     if len(counted) >= 2:
         number = len(counted)
-        yield "last-call-only", counted[-1].total, (
-            f"your prediction counts only the last of the {number} backward calls that "
-            "add up in x.grad. Each backward call *adds* its gradient to x.grad: "
-            "nothing is overwritten until you reset it (x.grad.zero_() or x.grad = "
-            "None)."
+        yield (
+            "last-call-only",
+            counted[-1].total,
+            (
+                f"your prediction counts only the last of the {number} backward calls that "
+                "add up in x.grad. Each backward call *adds* its gradient to x.grad: "
+                "nothing is overwritten until you reset it (x.grad.zero_() or x.grad = "
+                "None)."
+            ),
         )
-        yield "first-call-only", counted[0].total, (
-            f"your prediction counts only the first of the {number} backward calls "
-            "that add up in x.grad. Each later call adds its gradient to x.grad as "
-            "well."
+        yield (
+            "first-call-only",
+            counted[0].total,
+            (
+                f"your prediction counts only the first of the {number} backward calls "
+                "that add up in x.grad. Each later call adds its gradient to x.grad as "
+                "well."
+            ),
         )
 
 
@@ -368,9 +392,7 @@ def _path_mistakes(trace: _Trace):
             for kept in itertools.combinations(range(uses), size):
                 partial = sum(call.paths[i].grad for i in kept)
                 if len(counted) > 1 and _same_structure(counted):
-                    candidate = sum(
-                        sum(c.paths[i].grad for i in kept) for c in counted
-                    )
+                    candidate = sum(sum(c.paths[i].grad for i in kept) for c in counted)
                 else:
                     candidate = rest + partial
                 yield f"uses-{position}-{kept}", candidate, _fan_out_hint(call, kept)
@@ -557,11 +579,16 @@ def _vjp_mistakes(case: Case, answer) -> list[Mistake]:
 
     mistakes = [
         Mistake("whole-jacobian", whole_jacobian, _jacobian_of),
-        Mistake("whole-jacobian-transposed", whole_jacobian,
-                lambda case: _jacobian_of(case).T),
-        Mistake("wrong-sign",
-                "wrong sign: your answer is the negative of vᵀJ everywhere.",
-                lambda case: -case.expected),
+        Mistake(
+            "whole-jacobian-transposed",
+            whole_jacobian,
+            lambda case: _jacobian_of(case).T,
+        ),
+        Mistake(
+            "wrong-sign",
+            "wrong sign: your answer is the negative of vᵀJ everywhere.",
+            lambda case: -case.expected,
+        ),
         Mistake(
             "jacobian-vector-product",
             "your answer is J v, the Jacobian-vector product: you used the Jacobian "
@@ -573,8 +600,9 @@ def _vjp_mistakes(case: Case, answer) -> list[Mistake]:
             "v-left-out",
             "your answer is 1ᵀJ, the gradient of y.sum(): v is missing. Weight the row "
             "of each output y_i by v_i before adding the rows up.",
-            _in_shape_of_x(lambda case: np.ones(_jacobian_of(case).shape[0])
-                           @ _jacobian_of(case)),
+            _in_shape_of_x(
+                lambda case: np.ones(_jacobian_of(case).shape[0]) @ _jacobian_of(case)
+            ),
         ),
         Mistake(
             "diagonal-only",
@@ -588,16 +616,22 @@ def _vjp_mistakes(case: Case, answer) -> list[Mistake]:
             "you multiplied v elementwise with the gradient of y.sum(). That is right "
             "only for an elementwise function, whose Jacobian is diagonal; here each "
             "output depends on several inputs, so vᵀJ = v @ J.",
-            _in_shape_of_x(lambda case: _flat_v(case) * (
-                np.ones(_square(case).shape[0]) @ _square(case))),
+            _in_shape_of_x(
+                lambda case: (
+                    _flat_v(case) * (np.ones(_square(case).shape[0]) @ _square(case))
+                )
+            ),
         ),
     ]
     factor = constant_factor([(case.expected, _as_array(answer, "answer"))])
     if factor is not None:
-        mistakes.append(Mistake(
-            "factor", factor_hint(factor, "vector-Jacobian product"),
-            lambda other: factor * other.expected,
-        ))
+        mistakes.append(
+            Mistake(
+                "factor",
+                factor_hint(factor, "vector-Jacobian product"),
+                lambda other: factor * other.expected,
+            )
+        )
     return mistakes
 
 

@@ -38,7 +38,7 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as TF
 
 from labs.check._compare import compare_values, none_mismatch
 from labs.check._core import Case, Cases, Exercise, Mismatch, Mistake, check
@@ -170,9 +170,15 @@ def topological_sort(fn: Callable, *, raise_on_failure: bool = False) -> Result:
 # --- What the backward checkers share -------------------------------------------------
 
 
-def _backward_exercise(name: str, inputs: tuple[str, ...], cases: Callable,
-                       mistakes: tuple[Mistake, ...], *, explain: Callable | None = None,
-                       shape_hint: Callable | None = None) -> Exercise:
+def _backward_exercise(
+    name: str,
+    inputs: tuple[str, ...],
+    cases: Callable,
+    mistakes: tuple[Mistake, ...],
+    *,
+    explain: Callable | None = None,
+    shape_hint: Callable | None = None,
+) -> Exercise:
     """One backward exercise: ``inputs`` names the inputs that get a gradient, in the
     order of the answer; ``cases()`` builds the cases (each with ``expected``, one
     gradient per input); ``shape_hint(case, index, got)`` explains a wrong shape of the
@@ -292,10 +298,13 @@ def _answers(got, names) -> list:
 
 
 def _compare_gradients(names, got, expected) -> None:
-    for index, (value, want, name) in enumerate(zip(_answers(got, names), expected, names)):
+    for index, (value, want, name) in enumerate(
+        zip(_answers(got, names), expected, names)
+    ):
         array = _gradient_array(value, name)
-        compare_values(array, want, what=f"gradient for {name}", label=f"grad_{name}",
-                       part=index)
+        compare_values(
+            array, want, what=f"gradient for {name}", label=f"grad_{name}", part=index
+        )
 
 
 _SIGNATURE_ERROR = re.compile(r"positional argument|multiple values|unexpected keyword")
@@ -343,10 +352,12 @@ def _generate_mul_cases():
         ((2, 3, 4), (2, 3, 4)),
         ((3,), (2, 2, 3)),
     ]
-    yield _mul_case(np.array([1.0, 2, 3]), np.array([4.0, -1, 2]),
-                    np.array([1.0, -2, 0.5]))
+    yield _mul_case(
+        np.array([1.0, 2, 3]), np.array([4.0, -1, 2]), np.array([1.0, -2, 0.5])
+    )
     yield _mul_case(  # b lacks the leading axis: small enough to show value by value
-        np.array([[1.0, 2, 3], [4, 5, 6]]), np.array([1.0, -1, 2]),
+        np.array([[1.0, 2, 3], [4, 5, 6]]),
+        np.array([1.0, -1, 2]),
         np.array([[1.0, 0.5, -1], [2, -1, 1]]),
     )
     for shape_a, shape_b in shapes:
@@ -401,10 +412,12 @@ class _MulPart:
 def _mul_mistakes(name: str, hint: Callable, gives: Callable) -> list[Mistake]:
     """The mistake ``name`` on each of the two gradients."""
     return [
-        Mistake(name,
-                lambda case, index=index: hint(_MulPart(case, index)),
-                lambda case, index=index: gives(_MulPart(case, index)),
-                part=index)
+        Mistake(
+            name,
+            lambda case, index=index: hint(_MulPart(case, index)),
+            lambda case, index=index: gives(_MulPart(case, index)),
+            part=index,
+        )
         for index in (0, 1)
     ]
 
@@ -440,8 +453,9 @@ _MUL_MISTAKES = (
         lambda m: _unbroadcast(m.g * m.mine, m.shape),
     ),
     *map(_swapped(["a", "b"]), (0, 1)),
-    *_mul_mistakes("not-summed", _not_summed_hint,
-                   lambda m: np.broadcast_to(m.product, m.out)),
+    *_mul_mistakes(
+        "not-summed", _not_summed_hint, lambda m: np.broadcast_to(m.product, m.out)
+    ),
     *_mul_mistakes(
         "leading-axes-only",
         lambda m: (
@@ -506,8 +520,9 @@ def _mul_shape_hint(case: Case, index: int, got: np.ndarray) -> str:
     )
 
 
-_MUL = _backward_exercise("mul_backward", ("a", "b"), _mul_cases, _MUL_MISTAKES,
-                          shape_hint=_mul_shape_hint)
+_MUL = _backward_exercise(
+    "mul_backward", ("a", "b"), _mul_cases, _MUL_MISTAKES, shape_hint=_mul_shape_hint
+)
 
 
 # --- matmul ---------------------------------------------------------------------------
@@ -535,8 +550,11 @@ def _generate_matmul_cases():
 _MATMUL_RIGHT = ("grad_output @ b.T", "a.T @ grad_output")
 _MATMUL_INPUTS = ("a", "a.T", "b", "b.T")
 _MATMUL_TERMS = (
-    *_MATMUL_INPUTS, "grad_output", "grad_output.T",
-    "np.ones_like(grad_output)", "np.ones_like(grad_output).T",
+    *_MATMUL_INPUTS,
+    "grad_output",
+    "grad_output.T",
+    "np.ones_like(grad_output)",
+    "np.ones_like(grad_output).T",
 )
 
 
@@ -544,8 +562,14 @@ def _matmul_terms(case: Case) -> dict:
     a, b, g = case["a"], case["b"], case["grad_output"]
     ones = np.ones_like(g)
     return {
-        "a": a, "a.T": a.T, "b": b, "b.T": b.T, "grad_output": g, "grad_output.T": g.T,
-        "np.ones_like(grad_output)": ones, "np.ones_like(grad_output).T": ones.T,
+        "a": a,
+        "a.T": a.T,
+        "b": b,
+        "b.T": b.T,
+        "grad_output": g,
+        "grad_output.T": g.T,
+        "np.ones_like(grad_output)": ones,
+        "np.ones_like(grad_output).T": ones.T,
     }
 
 
@@ -619,9 +643,14 @@ def _explain_matmul_error(case: Case, error: Exception) -> str | None:
     return None
 
 
-_MATMUL = _backward_exercise("matmul_backward", ("a", "b"), _matmul_cases,
-                             _MATMUL_MISTAKES, explain=_explain_matmul_error,
-                             shape_hint=_matmul_shape_hint)
+_MATMUL = _backward_exercise(
+    "matmul_backward",
+    ("a", "b"),
+    _matmul_cases,
+    _MATMUL_MISTAKES,
+    explain=_explain_matmul_error,
+    shape_hint=_matmul_shape_hint,
+)
 
 
 # --- sum ------------------------------------------------------------------------------
@@ -661,8 +690,10 @@ def _sum_case(x, dim, keepdim, rng, grad_output=None) -> Case:
 
     source = rng if grad_output is None else _Fixed(grad_output)
     grad_output, expected = _torch_backward(forward, (x,), source)
-    return Case({"x": x, "grad_output": grad_output, "dim": dim, "keepdim": keepdim},
-                expected=expected)
+    return Case(
+        {"x": x, "grad_output": grad_output, "dim": dim, "keepdim": keepdim},
+        expected=expected,
+    )
 
 
 def _sum_parts(case: Case):
@@ -717,9 +748,11 @@ _SUM_MISTAKES = (
     ),
     Mistake("inserted-at-the-end", _inserted_hint(_last), _inserted_at(_last)),
     *(
-        Mistake(f"inserted-at-{position}",
-                _inserted_hint(lambda ndim, p=position: p),
-                _inserted_at(lambda ndim, p=position: p))
+        Mistake(
+            f"inserted-at-{position}",
+            _inserted_hint(lambda ndim, p=position: p),
+            _inserted_at(lambda ndim, p=position: p),
+        )
         for position in range(4)
     ),
     Mistake(
@@ -775,8 +808,14 @@ def _explain_sum_error(case: Case, error: Exception) -> str | None:
     return None
 
 
-_SUM = _backward_exercise("sum_backward", ("x",), _sum_cases, _SUM_MISTAKES,
-                          explain=_explain_sum_error, shape_hint=_sum_shape_hint)
+_SUM = _backward_exercise(
+    "sum_backward",
+    ("x",),
+    _sum_cases,
+    _SUM_MISTAKES,
+    explain=_explain_sum_error,
+    shape_hint=_sum_shape_hint,
+)
 
 
 # --- relu -----------------------------------------------------------------------------
@@ -794,8 +833,10 @@ def _generate_relu_cases():
     yield _relu_case(np.array(1.5), rng)
     shapes = [(2, 3, 4), (7,), (1, 2, 2, 3)]
     while True:
-        shape = shapes.pop(0) if shapes else tuple(
-            int(n) for n in rng.integers(1, 5, size=int(rng.integers(1, 4)))
+        shape = (
+            shapes.pop(0)
+            if shapes
+            else tuple(int(n) for n in rng.integers(1, 5, size=int(rng.integers(1, 4))))
         )
         x = rng.standard_normal(shape)
         x[rng.random(shape) < 0.25] = 0.0
@@ -898,12 +939,13 @@ def _conv1d_case(x, w, stride, use_stride, source) -> Case:
         source = _Fixed(source)
 
     def forward(x, w):
-        return F.conv1d(x, w, stride=stride)
+        return TF.conv1d(x, w, stride=stride)
 
     grad_output, expected = _torch_backward(forward, (x, w), source)
     keywords = {"stride": stride} if use_stride else {}
-    return Case({"x": x, "w": w, "grad_output": grad_output}, keywords,
-                expected=expected)
+    return Case(
+        {"x": x, "w": w, "grad_output": grad_output}, keywords, expected=expected
+    )
 
 
 def _grad_x_loops(w, g, length, stride, flip=False):
@@ -1021,7 +1063,10 @@ _CONV1D_MISTAKES = (
             _ASSIGNED.format(what="input position"),
             functools.partial(
                 lambda w, g, length, stride, order: _grad_x_assigned(
-                    w, g, length, stride, order), order=order),
+                    w, g, length, stride, order
+                ),
+                order=order,
+            ),
         )
         for order in itertools.permutations("otj")
     ),
@@ -1030,9 +1075,12 @@ _CONV1D_MISTAKES = (
             f"grad-x-windows-assigned-{per_channel}-{outer}",
             _ASSIGNED.format(what="input position"),
             functools.partial(
-                lambda w, g, length, stride, per_channel, outer:
-                _grad_x_windows_assigned(w, g, length, stride, per_channel, outer),
-                per_channel=per_channel, outer=outer),
+                lambda w, g, length, stride, per_channel, outer: (
+                    _grad_x_windows_assigned(w, g, length, stride, per_channel, outer)
+                ),
+                per_channel=per_channel,
+                outer=outer,
+            ),
         )
         for per_channel, outer in ((False, "o"), (True, "o"), (True, "t"))
     ),
@@ -1054,8 +1102,9 @@ _CONV1D_MISTAKES = (
         "your grad_w only holds the last sample of the batch: the same weight served "
         "every sample, so the gradients of all samples add up (accumulate over n with "
         "+=, don't assign).",
-        lambda x, g, k, stride, expected: _grad_w_loops(x, g, k, stride,
-                                                        slice(-1, None)),
+        lambda x, g, k, stride, expected: _grad_w_loops(
+            x, g, k, stride, slice(-1, None)
+        ),
     ),
     _grad_w_mistake(
         "grad-w-first-sample",
@@ -1158,7 +1207,8 @@ def _calls_itself(frame) -> str | None:
         ours = _OURS.get(code)
         if ours is None:
             ours = _OURS[code] = os.path.abspath(code.co_filename).startswith(
-                _CHECKER_DIR)
+                _CHECKER_DIR
+            )
         if ours:
             return None
         seen.add(code)
@@ -1199,11 +1249,16 @@ class Node:
         return f"Node({self.name!r})"
 
 
-def _graph_case(root: Node, description: str, nodes: list[Node], budget: _Budget
-                ) -> Case:
+def _graph_case(
+    root: Node, description: str, nodes: list[Node], budget: _Budget
+) -> Case:
     """A case whose argument is the root of a graph, described in words."""
-    return Case({"root": root}, label=f"root={root!r} of {description}", nodes=nodes,
-                budget=budget)
+    return Case(
+        {"root": root},
+        label=f"root={root!r} of {description}",
+        nodes=nodes,
+        budget=budget,
+    )
 
 
 class _Graph:
@@ -1226,7 +1281,8 @@ class _Graph:
         if description is None:
             description = "the graph " + "; ".join(
                 f"{node.name} ← {', '.join(p.name for p in node._parents)}"
-                for node in reversed(reachable) if node._parents
+                for node in reversed(reachable)
+                if node._parents
             )
         return _graph_case(root, description, reachable, self.budget)
 
@@ -1303,8 +1359,10 @@ def _graph_cases():
     for level in range(1, 31):
         g.add(f"l{level}", f"l{level - 1}", f"r{level - 1}")
         g.add(f"r{level}", f"r{level - 1}", f"l{level - 1}")
-    yield g.case(g.add("top", "l30", "r30"),
-                 "a ladder of 30 diamonds (63 nodes, 2^30 paths from top to l0)")
+    yield g.case(
+        g.add("top", "l30", "r30"),
+        "a ladder of 30 diamonds (63 nodes, 2^30 paths from top to l0)",
+    )
 
     for size in (12, 25, 50, 100):
         g = _Graph()
@@ -1314,8 +1372,10 @@ def _graph_cases():
             g.add(f"n{number}", *(f"n{int(p)}" for p in parents))
         root = g.add("root", *(f"n{number}" for number in range(size - 3, size)))
         reachable = len(_reachable(root))
-        yield g.case(root, f"a random graph of {size + 1} nodes ({reachable} reachable "
-                           "from the root)")
+        yield g.case(
+            root,
+            f"a random graph of {size + 1} nodes ({reachable} reachable from the root)",
+        )
 
     g = _Graph()
     g.add("n0")
@@ -1411,7 +1471,8 @@ def _verify_order(answer, case: Case) -> None:
 def _valid(order: list[Node]) -> bool:
     position = {id(item): index for index, item in enumerate(order)}
     return all(
-        position[id(parent)] < position[id(node)] for node in order
+        position[id(parent)] < position[id(node)]
+        for node in order
         for parent in node._parents
     )
 

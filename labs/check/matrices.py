@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as TF
 
 from labs.check._compare import compare_values, require_ndarray
 from labs.check._core import Case, Exercise, Mistake, check
@@ -78,8 +78,8 @@ def _expected(w: np.ndarray, length: int, padding=(0, 0)) -> np.ndarray:
     """
     c_in = w.shape[1]
     basis = torch.eye(c_in * length, dtype=torch.float64).reshape(-1, c_in, length)
-    basis = F.pad(basis, padding)
-    columns = F.conv1d(basis, torch.from_numpy(np.ascontiguousarray(w)))
+    basis = TF.pad(basis, padding)
+    columns = TF.conv1d(basis, torch.from_numpy(np.ascontiguousarray(w)))
     return columns.reshape(c_in * length, -1).T.numpy().copy()
 
 
@@ -202,8 +202,9 @@ _MISTAKES = (
         "your matrix has `length` rows per output channel, and the kernel runs past the "
         "end of the input in the last K - 1 of them. Without padding a kernel of width "
         "K fits at length - K + 1 positions, so M has C_out·(length - K + 1) rows.",
-        lambda case: _expected(case["w"], case["length"],
-                               padding=(0, case["w"].shape[2] - 1)),
+        lambda case: _expected(
+            case["w"], case["length"], padding=(0, case["w"].shape[2] - 1)
+        ),
     ),
 )
 

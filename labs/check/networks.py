@@ -119,8 +119,13 @@ def _count_mistake(name: str, hint: str) -> Mistake:
     def gives(case: Case) -> int:
         arguments = case.arguments
         bias = arguments.get("bias", name != "bias-default-false")
-        return _count_with(name, arguments["in_channels"], arguments["out_channels"],
-                           arguments["kernel_size"], bias)
+        return _count_with(
+            name,
+            arguments["in_channels"],
+            arguments["out_channels"],
+            arguments["kernel_size"],
+            bias,
+        )
 
     return Mistake(name, hint, gives)
 
@@ -242,18 +247,33 @@ def network_output_shape(fn: Callable, *, raise_on_failure: bool = False) -> Res
 
 def _small_cnn() -> list:
     return [
-        nn.Conv2d(3, 16, 3, padding=1), nn.Tanh(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 8, 3, padding=1), nn.Tanh(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(8 * 8 * 8, 32), nn.Tanh(), nn.Linear(32, 2),
+        nn.Conv2d(3, 16, 3, padding=1),
+        nn.Tanh(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 8, 3, padding=1),
+        nn.Tanh(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(8 * 8 * 8, 32),
+        nn.Tanh(),
+        nn.Linear(32, 2),
     ]
 
 
 def _lenet() -> list:
     return [
-        nn.Conv2d(3, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(16 * 4 * 4, 120), nn.ReLU(), nn.Linear(120, 84),
-        nn.ReLU(), nn.Linear(84, 10),
+        nn.Conv2d(3, 6, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(16 * 4 * 4, 120),
+        nn.ReLU(),
+        nn.Linear(120, 84),
+        nn.ReLU(),
+        nn.Linear(84, 10),
     ]
 
 
@@ -495,8 +515,9 @@ def _shape_with(mistake: str | None, input_shape, layers) -> tuple:
 
 def _shape_mistake(name: str, hint: str) -> Mistake:
     """The output shape of mistake ``name`` (see :func:`_shape_with`)."""
-    return Mistake(name, hint,
-                   lambda case: _shape_with(name, case["input_shape"], case["layers"]))
+    return Mistake(
+        name, hint, lambda case: _shape_with(name, case["input_shape"], case["layers"])
+    )
 
 
 _SHAPE_MISTAKES = [

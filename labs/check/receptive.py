@@ -141,8 +141,9 @@ def _compare(got, case: Case) -> None:
 # --- Common mistakes and their hints --------------------------------------------------
 
 
-def _field(layers, *, span=None, strides=True, jump_first=False, start=1,
-           reverse=False) -> int:
+def _field(
+    layers, *, span=None, strides=True, jump_first=False, start=1, reverse=False
+) -> int:
     """The recurrence, with one step changed to make a mistake."""
     size, jump = start, 1
     for k, s, d in reversed(layers) if reverse else layers:
@@ -179,6 +180,7 @@ _OFF_BY_ONE_HINT = (
     "d(k - 1) to the field, since its first tap sits on a position already counted."
 )
 
+
 def _mistake(name: str, hint: str, size: Callable) -> Mistake:
     """A mistaken recurrence: ``size(layers)`` is what it gives."""
     return Mistake(name, hint, lambda case: size(case["layers"]))
@@ -186,10 +188,16 @@ def _mistake(name: str, hint: str, size: Callable) -> Mistake:
 
 _MISTAKES = (
     _mistake("no-jump", _NO_JUMP_HINT, lambda layers: _field(layers, strides=False)),
-    _mistake("product-of-spans", _PRODUCT_HINT,
-             lambda layers: _product_of_spans(layers, jumps=False)),
-    _mistake("product-with-jumps", _PRODUCT_HINT,
-             lambda layers: _product_of_spans(layers, jumps=True)),
+    _mistake(
+        "product-of-spans",
+        _PRODUCT_HINT,
+        lambda layers: _product_of_spans(layers, jumps=False),
+    ),
+    _mistake(
+        "product-with-jumps",
+        _PRODUCT_HINT,
+        lambda layers: _product_of_spans(layers, jumps=True),
+    ),
     _mistake(
         "dilation-ignored",
         "you used k instead of the dilated span d(k - 1) + 1: the taps of a layer with "

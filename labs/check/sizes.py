@@ -270,8 +270,11 @@ _OUTPUT_SIZE = _exercise("output_size", lambda: _conv_cases(True), _CONV_MISTAKE
 _OUTPUT_SIZE_NO_DILATION = _exercise(
     "output_size",
     lambda: _conv_cases(False),
-    [m for m in _CONV_MISTAKES if m.name not in ("dilation-ignored", "d-times-k",
-                                                  "dilation-as-gaps")],
+    [
+        m
+        for m in _CONV_MISTAKES
+        if m.name not in ("dilation-ignored", "d-times-k", "dilation-as-gaps")
+    ],
     with_dilation=False,
 )
 _TRANSPOSED_OUTPUT_SIZE = _exercise(

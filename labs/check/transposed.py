@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as TF
 
 from labs.check._compare import compare_int, compare_values, require_ndarray
 from labs.check._core import Case, Exercise, Impossible, Mistake, check
@@ -86,8 +86,9 @@ def conv2d_matrix(
     return check(exercise, fn, raise_on_failure=raise_on_failure)
 
 
-def _conv_matrix(kernel: np.ndarray, input_shape, stride: int = 1,
-                 pad=(0, 0, 0, 0)) -> np.ndarray:
+def _conv_matrix(
+    kernel: np.ndarray, input_shape, stride: int = 1, pad=(0, 0, 0, 0)
+) -> np.ndarray:
     """PyTorch's conv2d applied to every basis image: the columns of the matrix.
 
     ``pad`` (left, right, top, bottom) pads each basis image with zeros first; the
@@ -97,12 +98,13 @@ def _conv_matrix(kernel: np.ndarray, input_shape, stride: int = 1,
     basis = torch.eye(h * w, dtype=torch.float64).reshape(h * w, 1, h, w)
     weight = torch.from_numpy(np.ascontiguousarray(kernel, dtype=np.float64))
     weight = weight[None, None]
-    columns = F.conv2d(F.pad(basis, pad), weight, stride=stride)
+    columns = TF.conv2d(TF.pad(basis, pad), weight, stride=stride)
     return columns.reshape(h * w, -1).T.numpy().copy()
 
 
-def _matrix_case(kernel: np.ndarray, input_shape, stride: int,
-                 with_stride: bool) -> Case:
+def _matrix_case(
+    kernel: np.ndarray, input_shape, stride: int, with_stride: bool
+) -> Case:
     keywords = {"stride": stride} if with_stride else {}
     return Case(
         {"kernel": kernel, "input_shape": tuple(input_shape)},
@@ -358,14 +360,18 @@ def _matrix_shape_hint(case: Case, got, wrong=None) -> str | None:
 _SIGNATURE_ERROR = re.compile(r"positional argument|multiple values|unexpected keyword")
 
 
-def _explain_matrix_error(with_stride: bool, case: Case,
-                          error: Exception) -> str | None:
+def _explain_matrix_error(
+    with_stride: bool, case: Case, error: Exception
+) -> str | None:
     """A hint for an exception raised by the learner's function."""
     n = _matrix_sizes(case)
     text = str(error)
     if isinstance(error, TypeError) and _SIGNATURE_ERROR.search(text):
-        call = "fn(kernel, input_shape, stride=...)" if with_stride else (
-            "fn(kernel, input_shape)")
+        call = (
+            "fn(kernel, input_shape, stride=...)"
+            if with_stride
+            else ("fn(kernel, input_shape)")
+        )
         hint = (
             f"the checker calls your function as {call}: the kernel (kH, kW) and the "
             "input shape (H, W), a pair of ints, by position"
@@ -436,12 +442,12 @@ def _restoring_grid() -> tuple:
         weight = torch.zeros(1, 1, k, dtype=torch.float64)
         x = torch.zeros(1, 1, i, dtype=torch.float64)
         try:
-            o = F.conv1d(x, weight, stride=s, padding=p, dilation=d)
+            o = TF.conv1d(x, weight, stride=s, padding=p, dilation=d)
         except RuntimeError:  # PyTorch rejects this configuration
             continue
         for a in range(max(s, d)):  # the output_paddings PyTorch accepts, in order
             try:
-                back = F.conv_transpose1d(
+                back = TF.conv_transpose1d(
                     o, weight, stride=s, padding=p, output_padding=a, dilation=d
                 )
             except RuntimeError:  # "Output size is too small": padding crops all

@@ -19,13 +19,35 @@ import torch
 DTYPES = {
     np.dtype(t).str
     for t in (
-        "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-        "float16", "float32", "float64", "complex64", "complex128",
+        "bool",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "float16",
+        "float32",
+        "float64",
+        "complex64",
+        "complex128",
     )
 }
 TORCH_DTYPES = {
-    "bool", "int8", "int16", "int32", "int64", "uint8", "float16", "float32", "float64",
-    "complex64", "complex128", "bfloat16",
+    "bool",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "float16",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+    "bfloat16",
 }
 MAX_DEPTH = 40
 
@@ -50,7 +72,11 @@ _OPAQUE_TYPES: dict[tuple[str, str], type] = {}
 def _opaque(kind: str, module: str, text: str) -> Opaque:
     key = (kind, module)
     if key not in _OPAQUE_TYPES:
-        name = kind.rsplit(".", 1)[-1] if kind.replace(".", "").replace("_", "").isalnum() else "object"
+        name = (
+            kind.rsplit(".", 1)[-1]
+            if kind.replace(".", "").replace("_", "").isalnum()
+            else "object"
+        )
         _OPAQUE_TYPES[key] = type(name, (Opaque,), {"__module__": module or "student"})
     return _OPAQUE_TYPES[key](text)
 
@@ -103,7 +129,9 @@ def decode(value, depth: int = 0):
             tensor.requires_grad_()
         return tensor
     if tag == "opaque":
-        return _opaque(_str(value.get("type")), _str(value.get("module")), _str(value.get("repr")))
+        return _opaque(
+            _str(value.get("type")), _str(value.get("module")), _str(value.get("repr"))
+        )
     raise DecodeError(f"unknown tag {tag[:20]!r}")
 
 
@@ -161,10 +189,19 @@ def exception(error: dict) -> Exception:
     """
     if type(error) is not dict:
         raise DecodeError("bad error")
-    name, module, message = _str(error.get("type")), _str(error.get("module")), _str(error.get("message"))
+    name, module, message = (
+        _str(error.get("type")),
+        _str(error.get("module")),
+        _str(error.get("message")),
+    )
     if error.get("exit") is True:
-        what = {"SystemExit": "called sys.exit() (or exit())", "KeyboardInterrupt": "was interrupted"}
-        return StudentStop(f"your code {what.get(name, 'raised ' + name)}{': ' + message if message else ''}")
+        what = {
+            "SystemExit": "called sys.exit() (or exit())",
+            "KeyboardInterrupt": "was interrupted",
+        }
+        return StudentStop(
+            f"your code {what.get(name, 'raised ' + name)}{': ' + message if message else ''}"
+        )
     kind = None
     if module == "builtins":
         kind = getattr(builtins, name, None)
@@ -193,8 +230,15 @@ def raise_from_student(error: Exception, where) -> None:
     frame's function name, line number and line. The error is raised again here from a
     tiny function of the same name, compiled so that its traceback shows that line.
     """
-    if type(where) is list and len(where) == 3 and type(where[0]) is str and where[0].isidentifier() \
-            and type(where[1]) is int and 0 < where[1] < 1_000_000 and type(where[2]) is str:
+    if (
+        type(where) is list
+        and len(where) == 3
+        and type(where[0]) is str
+        and where[0].isidentifier()
+        and type(where[1]) is int
+        and 0 < where[1] < 1_000_000
+        and type(where[2]) is str
+    ):
         name, line, text = where
         filename = f"<your notebook: {name}>"
         lines = ["\n"] * (line - 1) + [text[:300].replace("\n", " ") + "\n"]

@@ -186,7 +186,9 @@ class Session:
                 continue
             budget = min(self.options.cell_timeout, self.remaining())
             if budget <= 0:
-                self.notes.append("the time limit for the whole notebook was reached while its cells ran.")
+                self.notes.append(
+                    "the time limit for the whole notebook was reached while its cells ran."
+                )
                 break
             outcome = self.sandbox.execute(cell.source, budget)
             self.outcomes.setdefault(cell.index, outcome)
@@ -200,7 +202,8 @@ class Session:
         code = (
             "import types as __t\n"
             "__labs_grader__ = __t.ModuleType('labs_grader')\n"
-            f"exec(compile({KERNEL_SIDE_SOURCE!r}, 'labs_grader', 'exec'), __labs_grader__.__dict__)\n"
+            f"exec(compile({KERNEL_SIDE_SOURCE!r}, 'labs_grader', 'exec'), "
+            "__labs_grader__.__dict__)\n"
             "del __t"
         )
         self.sandbox.execute(code, 60)
@@ -235,11 +238,15 @@ class Session:
             server.bind(path)
             server.listen(1)
             server.settimeout(30)
-            self.serving = self.sandbox.submit(f"__labs_grader__.serve(globals(), {path!r})")
+            self.serving = self.sandbox.submit(
+                f"__labs_grader__.serve(globals(), {path!r})"
+            )
             try:
                 self.connection, _ = server.accept()
             except OSError:
-                raise GraderError("the grader's helper in the kernel did not connect") from None
+                raise GraderError(
+                    "the grader's helper in the kernel did not connect"
+                ) from None
         finally:
             server.close()
         self.buffer = bytearray()
@@ -247,10 +254,8 @@ class Session:
     def _stop_serving(self) -> None:
         if self.connection is None:
             return
-        try:
+        with contextlib.suppress(OSError):
             self.connection.sendall(b'{"op": "stop"}\n')
-        except OSError:
-            pass
         self.connection.close()
         self.connection = None
         self.sandbox.wait(self.serving, 10)
@@ -269,7 +274,7 @@ class Session:
             self.connection.settimeout(remaining)
             try:
                 chunk = self.connection.recv(1 << 20)
-            except socket.timeout:
+            except TimeoutError:
                 raise TimeoutError from None
             if not chunk:
                 raise EOFError
@@ -288,7 +293,9 @@ class Session:
             line = self._readline(timeout)
         except TimeoutError:
             where = self._interrupt()
-            error = TimeLimit(f"your function did not return within {timeout:g} s, and was stopped.")
+            error = TimeLimit(
+                f"your function did not return within {timeout:g} s, and was stopped."
+            )
             codec.raise_from_student(error, where)  # where it was when it was stopped
         except (EOFError, OSError):
             self._drop()
@@ -327,20 +334,36 @@ class Session:
 
     def call(self, name: str, positional: tuple, keywords: dict):
         try:
-            arguments = pickle.dumps((tuple(positional), dict(keywords)), protocol=pickle.HIGHEST_PROTOCOL)
+            arguments = pickle.dumps(
+                (tuple(positional), dict(keywords)), protocol=pickle.HIGHEST_PROTOCOL
+            )
         except Exception as error:
-            raise GraderError(f"the checker's arguments cannot be sent to the kernel ({error})") from None
+            raise GraderError(
+                f"the checker's arguments cannot be sent to the kernel ({error})"
+            ) from None
         timeout = min(self.options.call_timeout, max(self.remaining(), 0.1))
         answer = self._ask(
-            {"op": "call", "name": name, "arguments": base64.b64encode(arguments).decode()}, timeout
+            {
+                "op": "call",
+                "name": name,
+                "arguments": base64.b64encode(arguments).decode(),
+            },
+            timeout,
         )
         changed = answer.get("changed", [])
         for item in changed if type(changed) is list else []:
             everything = list(positional) + list(keywords.values())
-            if type(item) is list and len(item) == 2 and type(item[0]) is int and 0 <= item[0] < len(everything):
+            if (
+                type(item) is list
+                and len(item) == 2
+                and type(item[0]) is int
+                and 0 <= item[0] < len(everything)
+            ):
                 _write_back(everything[item[0]], codec.decode(item[1]))
         if "error" in answer:
-            codec.raise_from_student(codec.exception(answer["error"]), answer["error"].get("where"))
+            codec.raise_from_student(
+                codec.exception(answer["error"]), answer["error"].get("where")
+            )
         return codec.decode(answer.get("answer"))
 
     def run_check(self, setup: str, expression: str) -> dict:
@@ -368,8 +391,12 @@ class Session:
                     "(it called os._exit, exit(), crashed, or ran out of memory)."
                 )
             if not path.exists() or path.stat().st_size > 256 * 2**20:
-                detail = f" ({outcome.ename}: {outcome.evalue})" if outcome.ename else ""
-                raise codec.DecodeError(f"the grader's helper in your kernel gave no answer{detail}")
+                detail = (
+                    f" ({outcome.ename}: {outcome.evalue})" if outcome.ename else ""
+                )
+                raise codec.DecodeError(
+                    f"the grader's helper in your kernel gave no answer{detail}"
+                )
             answer = json.loads(path.read_text())
             if type(answer) is not dict:
                 raise codec.DecodeError("not an answer")
@@ -381,9 +408,17 @@ class Session:
 def _write_back(argument, value) -> None:
     """Copy what the student's function left in an argument back into the checker's copy."""
     try:
-        if isinstance(argument, np.ndarray) and isinstance(value, np.ndarray) and value.shape == argument.shape:
+        if (
+            isinstance(argument, np.ndarray)
+            and isinstance(value, np.ndarray)
+            and value.shape == argument.shape
+        ):
             np.copyto(argument, value, casting="unsafe")
-        elif isinstance(argument, torch.Tensor) and isinstance(value, torch.Tensor) and value.shape == argument.shape:
+        elif (
+            isinstance(argument, torch.Tensor)
+            and isinstance(value, torch.Tensor)
+            and value.shape == argument.shape
+        ):
             with torch.no_grad():
                 argument.copy_(value.to(argument.dtype))
     except Exception:
@@ -405,7 +440,9 @@ class Remote:
                     inspect.Parameter(
                         p[0],
                         inspect._ParameterKind(p[1]),
-                        default=inspect.Parameter.empty if p[2] is None else _Default(p[2]),
+                        default=inspect.Parameter.empty
+                        if p[2] is None
+                        else _Default(p[2]),
                     )
                     for p in info.get("parameters", [])
                 ]
@@ -464,7 +501,10 @@ class Grader:
             notebook = read_submission(path)
         except NotebookError as error:
             result.notes.append(str(error))
-            result.exercises = [self._not_graded(e, "the notebook could not be read.") for e in self.chapter.exercises]
+            result.exercises = [
+                self._not_graded(e, "the notebook could not be read.")
+                for e in self.chapter.exercises
+            ]
             return result
         cells = analyse(notebook)
         result.flags += _tampering(cells)
@@ -472,18 +512,30 @@ class Grader:
         chosen = select([c for c in cells if c.error is None], answers)
         result.cells_run = len(chosen)
         for cell in cells:
-            if cell.error and cell.id in {i for e in self.chapter.exercises for i in e.cell_ids}:
-                result.notes.append(f"cell {cell.index + 1} cannot be read as Python: {cell.error}")
+            if cell.error and cell.id in {
+                i for e in self.chapter.exercises for i in e.cell_ids
+            }:
+                result.notes.append(
+                    f"cell {cell.index + 1} cannot be read as Python: {cell.error}"
+                )
         workdir = Path(tempfile.mkdtemp(prefix="labs-grade-"))
-        session = Session(workdir, chosen, self.options, start + self.options.notebook_timeout)
+        session = Session(
+            workdir, chosen, self.options, start + self.options.notebook_timeout
+        )
         try:
             try:
                 session.open()
-            except Exception as error:  # KernelDied, or the kernel could not be launched
-                result.notes.append(f"the notebook's kernel could not be started: {error}")
+            except (
+                Exception
+            ) as error:  # KernelDied, or the kernel could not be launched
+                result.notes.append(
+                    f"the notebook's kernel could not be started: {error}"
+                )
                 session.sandbox.stop()
             for exercise in self.chapter.exercises:
-                result.exercises.append(self._exercise(exercise, session, cells, result.flags))
+                result.exercises.append(
+                    self._exercise(exercise, session, cells, result.flags)
+                )
             result.notes += _cell_notes(session)
             result.notes += session.notes
         finally:
@@ -505,15 +557,28 @@ class Grader:
 
     def _not_graded(self, exercise, note: str) -> ExerciseGrade:
         weight = self.weight(exercise.label)
-        checks = [CheckGrade(c.checker, _mode(c.checker), "not graded", 0.0, weight / len(exercise.checks)) for c in exercise.checks]
-        return ExerciseGrade(exercise.label, exercise.title, 0.0, weight, "not graded", checks, [note])
+        checks = [
+            CheckGrade(
+                c.checker,
+                _mode(c.checker),
+                "not graded",
+                0.0,
+                weight / len(exercise.checks),
+            )
+            for c in exercise.checks
+        ]
+        return ExerciseGrade(
+            exercise.label, exercise.title, 0.0, weight, "not graded", checks, [note]
+        )
 
     def _exercise(self, exercise, session: Session, cells, flags) -> ExerciseGrade:
         weight = self.weight(exercise.label)
         share = weight / max(len(exercise.checks), 1)
         grade = ExerciseGrade(exercise.label, exercise.title, 0.0, weight, "", [])
         if not session.sandbox.alive and not session.recover():
-            return self._not_graded(exercise, "not graded: the kernel could not be started again.")
+            return self._not_graded(
+                exercise, "not graded: the kernel could not be started again."
+            )
         described = {}
         for name in exercise.answers:
             try:
@@ -523,10 +588,13 @@ class Grader:
             if described[name].get("kind") == "missing":
                 why = renamed(cells, exercise.cell_ids, name)
                 grade.notes.append(
-                    f"your notebook does not define `{name}`" + (f": {why}" if why else ".")
+                    f"your notebook does not define `{name}`"
+                    + (f": {why}" if why else ".")
                 )
         for check in exercise.checks:
-            grade.checks.append(self._check(exercise, check, session, described, share, flags))
+            grade.checks.append(
+                self._check(exercise, check, session, described, share, flags)
+            )
         grade.points = round(sum(c.points for c in grade.checks), 2)
         statuses = [c.status for c in grade.checks]
         for status in ("missing", "not graded", "failed", "not attempted"):
@@ -539,38 +607,57 @@ class Grader:
             grade.status = "failed"
         return grade
 
-    def _check(self, exercise, check, session: Session, described, share, flags) -> CheckGrade:
+    def _check(
+        self, exercise, check, session: Session, described, share, flags
+    ) -> CheckGrade:
         mode = _mode(check.checker)
         grade = CheckGrade(check.checker, mode, "not graded", 0.0, share)
         if session.remaining() <= 0:
-            grade.message = "not graded: the time limit for the whole notebook was reached."
+            grade.message = (
+                "not graded: the time limit for the whole notebook was reached."
+            )
             return grade
         if any(d.get("kind") == "missing" for d in described.values()):
             grade.status = "missing"
             missing = [n for n, d in described.items() if d.get("kind") == "missing"]
-            grade.message = "not checked: " + ", ".join(f"`{n}`" for n in missing) + " not defined."
+            grade.message = (
+                "not checked: " + ", ".join(f"`{n}`" for n in missing) + " not defined."
+            )
             return grade
         try:
             if mode == "isolated":
                 verdict = self._isolated(exercise, check, session, described)
             else:
                 verdict = self._in_kernel(exercise, check, session)
-        except (Exception, GraderError) as error:  # the grader's own trouble, never the student's
-            grade.message = f"not graded: the grader could not run this check ({type(error).__name__}: {error})."
+        except (
+            Exception,
+            GraderError,
+        ) as error:  # the grader's own trouble, never the student's
+            grade.message = (
+                "not graded: the grader could not run this check "
+                f"({type(error).__name__}: {error})."
+            )
             verdict = None
         if not session.sandbox.alive:
             session.recover()
         if verdict is None:
             return grade
         grade.status, grade.cases, grade.total, grade.message = verdict
-        grade.points = round(share * fraction(grade.status, grade.cases, grade.total, self.options.partial), 2)
+        grade.points = round(
+            share
+            * fraction(grade.status, grade.cases, grade.total, self.options.partial),
+            2,
+        )
         if mode == "in-kernel":
             grade.message += (
                 "\n(checked inside the notebook's own kernel: this checker's arguments "
                 "cannot be sent between processes.)"
             )
             if flags:
-                grade.message += "\n(flagged for review: the notebook changes checkers or libraries.)"
+                grade.message += (
+                    "\n(flagged for review: "
+                    "the notebook changes checkers or libraries.)"
+                )
         return grade
 
     def _isolated(self, exercise, check, session: Session, described) -> tuple:
@@ -582,9 +669,13 @@ class Grader:
                 try:
                     namespace[name] = codec.decode(info.get("value"))
                 except codec.DecodeError:
-                    namespace[name] = codec.Opaque("<an answer the grader could not read>")
+                    namespace[name] = codec.Opaque(
+                        "<an answer the grader could not read>"
+                    )
         with self._own_time_limits():
-            result = eval(compile(check.expression, f"<{exercise.label}>", "eval"), namespace)
+            result = eval(
+                compile(check.expression, f"<{exercise.label}>", "eval"), namespace
+            )
         return result.status, int(result.cases), int(result.total), result.message
 
     @contextlib.contextmanager
@@ -613,16 +704,40 @@ class Grader:
         try:
             answer = session.run_check(setup, check.expression)
         except TimeLimit:
-            return "failed", 0, 0, f"✘ {check.checker}: failed: the check did not finish in time."
+            return (
+                "failed",
+                0,
+                0,
+                f"✘ {check.checker}: failed: the check did not finish in time.",
+            )
         except KernelDied as error:
             return "failed", 0, 0, f"✘ {check.checker}: failed: {error}"
         if "error" in answer:
             error = codec.exception(answer["error"])
-            return "failed", 0, 0, f"✘ {check.checker}: failed: running it raised {type(error).__name__}: {error}"
+            return (
+                "failed",
+                0,
+                0,
+                f"✘ {check.checker}: failed: running it raised {type(error).__name__}: {error}",
+            )
         status = answer.get("status")
-        cases, total, message = answer.get("cases"), answer.get("total"), answer.get("message")
-        if status not in ("passed", "failed", "not attempted") or type(cases) is not int or type(total) is not int or type(message) is not str:
-            return "failed", 0, 0, f"✘ {check.checker}: failed: the check gave no readable verdict."
+        cases, total, message = (
+            answer.get("cases"),
+            answer.get("total"),
+            answer.get("message"),
+        )
+        if (
+            status not in ("passed", "failed", "not attempted")
+            or type(cases) is not int
+            or type(total) is not int
+            or type(message) is not str
+        ):
+            return (
+                "failed",
+                0,
+                0,
+                f"✘ {check.checker}: failed: the check gave no readable verdict.",
+            )
         total = max(0, min(total, 10_000))
         return status, max(0, min(cases, total)), total, message[:20_000]
 
@@ -636,7 +751,11 @@ def _tampering(cells) -> list[str]:
     for cell in cells:
         for match in TAMPERING.finditer(cell.source):
             line = cell.source[: match.start()].count("\n")
-            text = cell.source.splitlines()[line].strip() if cell.source.splitlines() else ""
+            text = (
+                cell.source.splitlines()[line].strip()
+                if cell.source.splitlines()
+                else ""
+            )
             found.append(f"cell {cell.index + 1}: `{text[:100]}`")
             break
     if not found:
@@ -658,17 +777,27 @@ def _cell_notes(session: Session) -> list[str]:
         elif outcome.status == "timeout":
             notes.append(
                 f"{where} ran longer than the time limit and was stopped"
-                + (" (the kernel had to be restarted without it)." if outcome.killed else ".")
+                + (
+                    " (the kernel had to be restarted without it)."
+                    if outcome.killed
+                    else "."
+                )
             )
         elif outcome.status == "died":
-            notes.append(f"{where} stopped the Python kernel; the notebook was run again without it.")
+            notes.append(
+                f"{where} stopped the Python kernel; the notebook was run again without it."
+            )
         if outcome.output_chars > 1_000_000:
-            notes.append(f"{where} printed {outcome.output_chars:,} characters; only the start was kept.")
+            notes.append(
+                f"{where} printed {outcome.output_chars:,} characters; only the start was kept."
+            )
     return notes
 
 
 def _snapshot(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.py"))}
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.py"))
+    }
 
 
 def _restore(root: Path, files: dict[str, bytes]) -> list[str]:
@@ -690,4 +819,3 @@ def _restore(root: Path, files: dict[str, bytes]) -> list[str]:
             path.unlink()
             changed.append(f"labs/{name} (added)")
     return changed
-

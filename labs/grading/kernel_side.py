@@ -14,6 +14,7 @@ Requests and answers travel over a Unix socket in the submission's directory
 
 import base64
 import builtins
+import contextlib
 import json
 import pickle
 
@@ -47,16 +48,29 @@ def encode(value, budget=None, depth=0):
             raise _TooBig("the answer is too large")
         return {"t": "str", "v": value}
     if type(value) in (list, tuple):
-        return {"t": type(value).__name__, "v": [encode(v, budget, depth + 1) for v in value]}
+        return {
+            "t": type(value).__name__,
+            "v": [encode(v, budget, depth + 1) for v in value],
+        }
     if type(value) is dict:
-        return {"t": "dict", "v": [[encode(k, budget, depth + 1), encode(v, budget, depth + 1)] for k, v in value.items()]}
+        return {
+            "t": "dict",
+            "v": [
+                [encode(k, budget, depth + 1), encode(v, budget, depth + 1)]
+                for k, v in value.items()
+            ],
+        }
     if torch is not None and type(value) is torch.Size:
         return {"t": "size", "v": [int(v) for v in value]}
     if isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
         return _array("ndarray", value, budget)
     if isinstance(value, np.generic) and value.dtype.kind in "biufc":
         return _array("npscalar", np.asarray(value), budget)
-    if torch is not None and isinstance(value, torch.Tensor) and value.layout == torch.strided:
+    if (
+        torch is not None
+        and isinstance(value, torch.Tensor)
+        and value.layout == torch.strided
+    ):
         try:
             data = value.detach().cpu().resolve_conj().resolve_neg().numpy()
         except Exception:
@@ -71,17 +85,29 @@ def encode(value, budget=None, depth=0):
         text = builtins.repr(value)[:300]
     except BaseException:
         text = "?"
-    return {"t": "opaque", "type": str(getattr(kind, "__qualname__", "object")), "module": str(getattr(kind, "__module__", "")), "repr": text}
+    return {
+        "t": "opaque",
+        "type": str(getattr(kind, "__qualname__", "object")),
+        "module": str(getattr(kind, "__module__", "")),
+        "repr": text,
+    }
 
 
 def _array(tag, array, budget):
     import numpy as np
 
-    array = np.array(array, order="C", copy=True)  # ascontiguousarray would make 0-d 1-d
+    array = np.array(
+        array, order="C", copy=True
+    )  # ascontiguousarray would make 0-d 1-d
     budget[0] -= array.nbytes
     if budget[0] < 0:
         raise _TooBig("the answer is too large")
-    return {"t": tag, "dtype": array.dtype.str, "shape": list(array.shape), "data": base64.b64encode(array.tobytes()).decode("ascii")}
+    return {
+        "t": tag,
+        "dtype": array.dtype.str,
+        "shape": list(array.shape),
+        "data": base64.b64encode(array.tobytes()).decode("ascii"),
+    }
 
 
 def _torch():
@@ -96,7 +122,13 @@ def _error(error):
         message = str(error)
     except BaseException:
         message = ""
-    return {"type": str(getattr(kind, "__name__", "Exception")), "module": str(getattr(kind, "__module__", "")), "message": message[:2000], "exit": isinstance(error, (SystemExit, KeyboardInterrupt, GeneratorExit)), "where": _where(error)}
+    return {
+        "type": str(getattr(kind, "__name__", "Exception")),
+        "module": str(getattr(kind, "__module__", "")),
+        "message": message[:2000],
+        "exit": isinstance(error, (SystemExit, KeyboardInterrupt, GeneratorExit)),
+        "where": _where(error),
+    }
 
 
 def _where(error):
@@ -106,19 +138,37 @@ def _where(error):
     import sys
     import sysconfig
 
-    libraries = [os.path.dirname(os.path.dirname(m.__file__)) if name == "labs" else os.path.dirname(m.__file__) for name, m in (("numpy", sys.modules.get("numpy")), ("torch", sys.modules.get("torch")), ("labs", sys.modules.get("labs"))) if m is not None and getattr(m, "__file__", None)]
+    libraries = [
+        os.path.dirname(os.path.dirname(m.__file__))
+        if name == "labs"
+        else os.path.dirname(m.__file__)
+        for name, m in (
+            ("numpy", sys.modules.get("numpy")),
+            ("torch", sys.modules.get("torch")),
+            ("labs", sys.modules.get("labs")),
+        )
+        if m is not None and getattr(m, "__file__", None)
+    ]
     libraries += [sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"]]
     libraries = tuple(os.path.join(d, "") for d in libraries)
     found, traceback = None, error.__traceback__
     while traceback is not None:
         code = traceback.tb_frame.f_code
-        if code.co_filename != "labs_grader" and not code.co_filename.startswith("<frozen") and not os.path.abspath(code.co_filename).startswith(libraries):
+        if (
+            code.co_filename != "labs_grader"
+            and not code.co_filename.startswith("<frozen")
+            and not os.path.abspath(code.co_filename).startswith(libraries)
+        ):
             found = traceback
         traceback = traceback.tb_next
     if found is None:
         return None
     code = found.tb_frame.f_code
-    return [code.co_name, found.tb_lineno, linecache.getline(code.co_filename, found.tb_lineno).strip()]
+    return [
+        code.co_name,
+        found.tb_lineno,
+        linecache.getline(code.co_filename, found.tb_lineno).strip(),
+    ]
 
 
 def _describe(namespace, name):
@@ -131,17 +181,35 @@ def _describe(namespace, name):
         try:
             return {"kind": "value", "value": encode(value)}
         except _TooBig as error:
-            return {"kind": "value", "value": {"t": "opaque", "type": type(value).__name__, "module": "", "repr": str(error)}}
+            return {
+                "kind": "value",
+                "value": {
+                    "t": "opaque",
+                    "type": type(value).__name__,
+                    "module": "",
+                    "repr": str(error),
+                },
+            }
     parameters = []
     try:
         for parameter in inspect.signature(value).parameters.values():
-            default = None if parameter.default is parameter.empty else builtins.repr(parameter.default)[:100]
+            default = (
+                None
+                if parameter.default is parameter.empty
+                else builtins.repr(parameter.default)[:100]
+            )
             parameters.append([parameter.name, int(parameter.kind), default])
         signature = True
     except (TypeError, ValueError):
         signature = False
     is_class = isinstance(value, type)
-    return {"kind": "callable", "signature": signature, "parameters": parameters, "class": is_class, "name": str(getattr(value, "__name__", name))}
+    return {
+        "kind": "callable",
+        "signature": signature,
+        "parameters": parameters,
+        "class": is_class,
+        "name": str(getattr(value, "__name__", name)),
+    }
 
 
 def serve(namespace, path):
@@ -188,16 +256,23 @@ def _call(namespace, name, arguments):
         function = namespace[name]
         answer = {"answer": encode(function(*positional, **keywords))}
     except _TooBig as error:
-        answer = {"error": {"type": "ValueError", "module": "builtins", "message": f"the grader could not transfer your function's answer: {error}", "exit": False}}
-    except BaseException as error:  # the student's exception, whatever it is, is the answer
+        answer = {
+            "error": {
+                "type": "ValueError",
+                "module": "builtins",
+                "message": f"the grader could not transfer your function's answer: {error}",
+                "exit": False,
+            }
+        }
+    except (
+        BaseException
+    ) as error:  # the student's exception, whatever it is, is the answer
         answer = {"error": _error(error)}
     changed = []
     for index, (now, then) in enumerate(zip(arguments, before)):
         if then is not None and not _same(now, then, np, torch):
-            try:
+            with contextlib.suppress(_TooBig):
                 changed.append([index, encode(now)])
-            except _TooBig:
-                pass
     answer["changed"] = changed
     return answer
 
@@ -213,10 +288,17 @@ def _copy(value, np, torch):
 def _same(now, then, np, torch):
     try:
         if isinstance(then, np.ndarray):
-            return isinstance(now, np.ndarray) and now.shape == then.shape and np.array_equal(now, then, equal_nan=True)
+            return (
+                isinstance(now, np.ndarray)
+                and now.shape == then.shape
+                and np.array_equal(now, then, equal_nan=True)
+            )
         if not isinstance(now, torch.Tensor) or now.shape != then.shape:
             return False
-        return bool(torch.equal(now.detach(), then) or torch.allclose(now.detach(), then, rtol=0, atol=0, equal_nan=True))
+        return bool(
+            torch.equal(now.detach(), then)
+            or torch.allclose(now.detach(), then, rtol=0, atol=0, equal_nan=True)
+        )
     except Exception:
         return False
 
@@ -225,7 +307,13 @@ def run_check(namespace, expression, answer_path):
     """In-kernel mode: evaluate a checker call here and write its verdict's fields."""
     try:
         result = eval(expression, namespace)
-        answer = {"status": result.status, "name": result.name, "cases": result.cases, "total": result.total, "message": result.message}
+        answer = {
+            "status": result.status,
+            "name": result.name,
+            "cases": result.cases,
+            "total": result.total,
+            "message": result.message,
+        }
     except BaseException as error:
         answer = {"error": _error(error)}
     with open(answer_path, "w") as file:

@@ -31,7 +31,14 @@ ROOT = Path(__file__).resolve().parents[2]
 LABEL = re.compile(r"^:label:\s*(ex-[\w-]+)\s*$", re.MULTILINE)
 TITLE = re.compile(r"^:::+\{exercise\}\s*(.*?)\s*$", re.MULTILINE)
 # names the kernel provides without any cell defining them
-KERNEL_NAMES = set(dir(builtins)) | {"get_ipython", "display", "In", "Out", "exit", "quit"}
+KERNEL_NAMES = set(dir(builtins)) | {
+    "get_ipython",
+    "display",
+    "In",
+    "Out",
+    "exit",
+    "quit",
+}
 
 
 class NotebookError(ValueError):
@@ -77,7 +84,9 @@ def python_source(cell_source: str) -> str:
 
     try:
         return TransformerManager().transform_cell(cell_source)
-    except Exception:  # a cell IPython itself cannot read: leave it, it will fail to parse
+    except (
+        Exception
+    ):  # a cell IPython itself cannot read: leave it, it will fail to parse
         return cell_source
 
 
@@ -126,7 +135,11 @@ def _answer_names(statement: ast.stmt) -> list[str]:
 
 def _segment(source: str, statement: ast.stmt) -> str:
     lines = source.splitlines()
-    start = statement.decorator_list[0].lineno if getattr(statement, "decorator_list", None) else statement.lineno
+    start = (
+        statement.decorator_list[0].lineno
+        if getattr(statement, "decorator_list", None)
+        else statement.lineno
+    )
     return "\n".join(lines[start - 1 : statement.end_lineno])
 
 
@@ -144,7 +157,9 @@ def chapter_path(chapter: str) -> Path:
     matches = sorted((ROOT / "book").glob(f"{stem}*.ipynb"))
     if len(matches) != 1:
         known = ", ".join(p.stem for p in sorted((ROOT / "book").glob("[0-9]*.ipynb")))
-        raise SystemExit(f"error: no single chapter matches {chapter!r}; chapters: {known}")
+        raise SystemExit(
+            f"error: no single chapter matches {chapter!r}; chapters: {known}"
+        )
     return matches[0]
 
 
@@ -161,7 +176,9 @@ def read_chapter(path: Path) -> Chapter:
         except SyntaxError:
             continue
         imports += [
-            _segment(source, s) for s in tree.body if isinstance(s, (ast.Import, ast.ImportFrom))
+            _segment(source, s)
+            for s in tree.body
+            if isinstance(s, (ast.Import, ast.ImportFrom))
         ]
     for index, cell in enumerate(cells):
         if cell.cell_type != "markdown":
@@ -170,7 +187,9 @@ def read_chapter(path: Path) -> Chapter:
         if label is None:
             continue
         title = TITLE.search(cell.source)
-        exercise = Exercise(label.group(1), title.group(1) if title else label.group(1), [], "", [], [])
+        exercise = Exercise(
+            label.group(1), title.group(1) if title else label.group(1), [], "", [], []
+        )
         given = []
         for code in cells[index + 1 :]:
             if code.cell_type != "code":
@@ -182,7 +201,9 @@ def read_chapter(path: Path) -> Chapter:
                 found = check_call(statement)
                 if found is not None:
                     exercise.checks.append(
-                        Check(found[0], _segment(source, statement), ast.unparse(found[1]))
+                        Check(
+                            found[0], _segment(source, statement), ast.unparse(found[1])
+                        )
                     )
                 elif names := _answer_names(statement):
                     exercise.answers += [n for n in names if n not in exercise.answers]
@@ -207,7 +228,9 @@ def solution_cells(chapter: Chapter) -> dict[str, list[str]]:
             if "{solution-end}" in cell.source:
                 current = None
         elif cell.cell_type == "code":
-            found[current or ""].append(cell.source)  # "": code outside solutions (imports)
+            found[current or ""].append(
+                cell.source
+            )  # "": code outside solutions (imports)
     return found
 
 
@@ -236,21 +259,31 @@ def read_submission(path: Path) -> nbformat.NotebookNode:
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        raise NotebookError("the file is not text (UTF-8): it is not a notebook.") from None
+        raise NotebookError(
+            "the file is not text (UTF-8): it is not a notebook."
+        ) from None
     except json.JSONDecodeError as error:
         raise NotebookError(
             f"the file is not a valid notebook: its JSON breaks at line {error.lineno}, "
             f"column {error.colno} ({error.msg})."
         ) from None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-        raise NotebookError("the file is JSON but not a notebook (it has no list of cells).")
+        raise NotebookError(
+            "the file is JSON but not a notebook (it has no list of cells)."
+        )
     try:
         notebook = nbformat.reads(json.dumps(data), as_version=4)
     except Exception as error:  # nbformat's own reasons, e.g. an unknown major version
-        raise NotebookError(f"the file is not a notebook nbformat can read: {error}") from None
+        raise NotebookError(
+            f"the file is not a notebook nbformat can read: {error}"
+        ) from None
     cells = []
     for cell in notebook.cells:
-        if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
+        if not isinstance(cell, dict) or cell.get("cell_type") not in (
+            "code",
+            "markdown",
+            "raw",
+        ):
             continue
         source = cell.get("source", "")
         if isinstance(source, list):
@@ -307,7 +340,9 @@ def _names(source: str) -> tuple[set[str], set[str]]:
     def visit(table):
         for child in table.get_children():
             for symbol in child.get_symbols():
-                if symbol.is_global() or (child.get_type() == "class" and not symbol.is_local()):
+                if symbol.is_global() or (
+                    child.get_type() == "class" and not symbol.is_local()
+                ):
                     if symbol.is_referenced():
                         uses.add(symbol.get_name())
                     if symbol.is_declared_global() and symbol.is_assigned():

@@ -43,16 +43,24 @@ def _metadata(cell, grade_id: str, solution: bool) -> None:
 def student_notebook(chapter: Chapter):
     notebook = nbformat.read(chapter.path, as_version=4)
     ids = {i: e for e in chapter.exercises for i in e.cell_ids}
-    for index, cell in enumerate(notebook.cells):
+    for cell in notebook.cells:
         if cell.cell_type == "markdown" and ":label: ex-" in cell.source:
-            label = next(e.label for e in chapter.exercises if f":label: {e.label}" in cell.source)
+            label = next(
+                e.label
+                for e in chapter.exercises
+                if f":label: {e.label}" in cell.source
+            )
             _metadata(cell, f"{label}-text", solution=False)
         elif cell.get("id") in ids:
             exercise = ids[cell.get("id")]
             number = exercise.cell_ids.index(cell.get("id"))
             tree = ast.parse(python_source(cell.source))
             answers = any(_answer_names(s) for s in tree.body)
-            _metadata(cell, f"{exercise.label}-{'answer' if answers else 'cell'}-{number}", answers)
+            _metadata(
+                cell,
+                f"{exercise.label}-{'answer' if answers else 'cell'}-{number}",
+                answers,
+            )
     notebook.metadata["labs_assignment"] = {
         "chapter": chapter.name,
         "exercises": [e.label for e in chapter.exercises],
@@ -78,21 +86,29 @@ def nbgrader_source(notebook):
             for node in ast.walk(statement):
                 if isinstance(node, ast.Raise):
                     wrap.add(node.lineno - 1)
-        if not wrap:  # only predictions to fill in (x = None): nbgrader would blank the cell
+        if (
+            not wrap
+        ):  # only predictions to fill in (x = None): nbgrader would blank the cell
             del cell.metadata["nbgrader"]
             continue
         out = []
         for number, line in enumerate(lines):
             if number in wrap:
                 indent = line[: len(line) - len(line.lstrip())]
-                out += [f"{indent}### BEGIN SOLUTION", line, f"{indent}### END SOLUTION"]
+                out += [
+                    f"{indent}### BEGIN SOLUTION",
+                    line,
+                    f"{indent}### END SOLUTION",
+                ]
             else:
                 out.append(line)
         cell.source = "\n".join(out)
     return notebook
 
 
-def release(chapter: Chapter, out: Path, assignment: str, nbgrader: bool = False) -> Path:
+def release(
+    chapter: Chapter, out: Path, assignment: str, nbgrader: bool = False
+) -> Path:
     """Write the student version; with ``nbgrader``, OUT is an nbgrader course directory."""
     notebook = student_notebook(chapter)
     if not nbgrader:
@@ -109,15 +125,26 @@ def release(chapter: Chapter, out: Path, assignment: str, nbgrader: bool = False
             "c = get_config()  # noqa: F821\n"
             "c.CourseDirectory.root = __file__.rsplit('/', 1)[0]\n"
             "# the course's stubs already say where to write: keep nbgrader's stub the same\n"
-            'c.ClearSolutions.code_stub = {"python": "raise NotImplementedError  # your code here"}\n'
+            'c.ClearSolutions.code_stub = {"python": '
+            '"raise NotImplementedError  # your code here"}\n'
         )
     command = [
-        sys.executable, "-m", "nbgrader", "generate_assignment", assignment,
-        "--force", "--create",
+        sys.executable,
+        "-m",
+        "nbgrader",
+        "generate_assignment",
+        assignment,
+        "--force",
+        "--create",
     ]
     # nbgrader runs alembic (its database migrations) as a command: find it beside python
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    env = dict(
+        os.environ,
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
     done = subprocess.run(command, cwd=out, capture_output=True, text=True, env=env)
     if done.returncode != 0:
-        raise SystemExit(f"error: nbgrader generate_assignment failed:\n{done.stdout}{done.stderr}")
+        raise SystemExit(
+            f"error: nbgrader generate_assignment failed:\n{done.stdout}{done.stderr}"
+        )
     return out / "release" / assignment / chapter.path.name

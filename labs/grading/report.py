@@ -50,7 +50,10 @@ def write(out: Path, chapter: Chapter, grades: list[StudentGrade]) -> None:
                     _cell(grade.student),
                     _points(grade.points),
                     _points(grade.max_points),
-                    *[_points(by_label[label].points) if label in by_label else "0" for label in labels],
+                    *[
+                        _points(by_label[label].points) if label in by_label else "0"
+                        for label in labels
+                    ],
                     _cell(" | ".join(grade.flags)),
                     _cell(" | ".join(notes)),
                 ]
@@ -58,19 +61,39 @@ def write(out: Path, chapter: Chapter, grades: list[StudentGrade]) -> None:
     with open(out / "verdicts.csv", "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(
-            ["student", "exercise", "checker", "mode", "status", "points", "max_points", "cases", "total"]
+            [
+                "student",
+                "exercise",
+                "checker",
+                "mode",
+                "status",
+                "points",
+                "max_points",
+                "cases",
+                "total",
+            ]
         )
         for grade in grades:
             for exercise in grade.exercises:
                 for check in exercise.checks:
                     writer.writerow(
                         [
-                            _cell(grade.student), exercise.label, check.checker, check.mode, check.status,
-                            _points(check.points), _points(check.max_points), check.cases, check.total,
+                            _cell(grade.student),
+                            exercise.label,
+                            check.checker,
+                            check.mode,
+                            check.status,
+                            _points(check.points),
+                            _points(check.max_points),
+                            check.cases,
+                            check.total,
                         ]
                     )
     (out / "results.json").write_text(
-        json.dumps({"chapter": chapter.name, "students": [g.as_dict() for g in grades]}, indent=1)
+        json.dumps(
+            {"chapter": chapter.name, "students": [g.as_dict() for g in grades]},
+            indent=1,
+        )
     )
     feedback = out / "feedback"
     feedback.mkdir(exist_ok=True)
@@ -86,7 +109,8 @@ def page(chapter: Chapter, grade: StudentGrade) -> str:
         colour = COLOUR.get(exercise.status, "#c62828")
         rows.append(
             f"<tr><td><a href='#{e(exercise.label)}'>{e(exercise.title)}</a></td>"
-            f"<td style='color:{colour}'>{e(STATUS_WORD.get(exercise.status, exercise.status))}</td>"
+            f"<td style='color:{colour}'>"
+            f"{e(STATUS_WORD.get(exercise.status, exercise.status))}</td>"
             f"<td class='n'>{_points(exercise.points)} / {_points(exercise.max_points)}</td></tr>"
         )
         body = []
@@ -97,12 +121,17 @@ def page(chapter: Chapter, grade: StudentGrade) -> str:
             body.append(
                 f"<p class='check'><code>check.{e(check.checker)}</code>: "
                 f"{_points(check.points)} / {_points(check.max_points)} points"
-                + (f", {check.cases} of {check.total} cases reached" if check.total and check.status != "passed" else "")
+                + (
+                    f", {check.cases} of {check.total} cases reached"
+                    if check.total and check.status != "passed"
+                    else ""
+                )
                 + f"</p><pre>{e(text)}</pre>"
             )
         sections.append(
             f"<section id='{e(exercise.label)}' style='border-left: 0.3em solid {colour}'>"
-            f"<h2>{e(exercise.title)} <small>({e(exercise.label)})</small></h2>{''.join(body)}</section>"
+            f"<h2>{e(exercise.title)} <small>({e(exercise.label)})</small></h2>"
+            f"{''.join(body)}</section>"
         )
     general = "".join(f"<li>{e(n)}</li>" for n in grade.notes)
     flags = "".join(f"<li>{e(n)}</li>" for n in grade.flags)
@@ -111,7 +140,8 @@ def page(chapter: Chapter, grade: StudentGrade) -> str:
 <title>{e(grade.student)}: {e(chapter.name)}</title>
 <style>
 body {{ font-family: sans-serif; max-width: 60em; margin: 2em auto; padding: 0 1em; }}
-table {{ border-collapse: collapse; }} td, th {{ padding: 0.2em 1em; border-bottom: 1px solid #ddd; }}
+table {{ border-collapse: collapse; }}
+td, th {{ padding: 0.2em 1em; border-bottom: 1px solid #ddd; }}
 .n {{ text-align: right; }} pre {{ background: #f6f6f6; padding: 0.5em; white-space: pre-wrap; }}
 section {{ padding-left: 1em; margin: 1.5em 0; }} .note {{ font-style: italic; }}
 </style></head><body>
@@ -120,9 +150,9 @@ section {{ padding-left: 1em; margin: 1.5em 0; }} .note {{ font-style: italic; }
 The grader ran {grade.cells_run} of your notebook's cells (those that define the
 exercises' answers and what they use), each exercise's checker called your functions,
 and the verdicts below are what it found.</p>
-<table><tr><th>exercise</th><th>verdict</th><th>points</th></tr>{''.join(rows)}</table>
+<table><tr><th>exercise</th><th>verdict</th><th>points</th></tr>{"".join(rows)}</table>
 {f"<h2>About your notebook</h2><ul>{general}</ul>" if general else ""}
 {f"<h2>Flagged for review</h2><ul>{flags}</ul>" if flags else ""}
-{''.join(sections)}
+{"".join(sections)}
 </body></html>
 """

@@ -11,6 +11,7 @@ the first few kilobytes are kept, so a flood of prints costs nothing but time.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import resource
@@ -64,7 +65,8 @@ class Sandbox:
         for sub in ("home", "tmp", "home/.ipython", "home/.matplotlib"):
             (self.workdir / sub).mkdir(parents=True, exist_ok=True)
         env.update(
-            LABS_GRADER_SANDBOX=str(self.workdir),  # marks every process the kernel starts
+            # marks every process the kernel starts
+            LABS_GRADER_SANDBOX=str(self.workdir),
             HOME=str(home),
             TMPDIR=str(self.workdir / "tmp"),
             IPYTHONDIR=str(home / ".ipython"),
@@ -99,19 +101,15 @@ class Sandbox:
     def stop(self) -> None:
         if self.km is None:
             return
-        try:
+        with contextlib.suppress(Exception):
             self.kc.stop_channels()
-        except Exception:
-            pass
         try:
             self.km.shutdown_kernel(now=True)
         except Exception:
             pass
         finally:
-            try:
+            with contextlib.suppress(Exception):
                 self.km.cleanup_resources()
-            except Exception:
-                pass
         self.km = None
 
     def drain(self) -> None:
@@ -158,7 +156,9 @@ class Sandbox:
 
     def submit(self, code: str) -> str:
         """Start running ``code``; :meth:`wait` for it to finish."""
-        return self.kc.execute(code, store_history=False, allow_stdin=False, stop_on_error=False)
+        return self.kc.execute(
+            code, store_history=False, allow_stdin=False, stop_on_error=False
+        )
 
     def wait(self, msg_id: str, timeout: float) -> Outcome:
         """Read the outputs of execution ``msg_id`` until it ends, or stop it at ``timeout``."""
@@ -209,7 +209,5 @@ class Sandbox:
         return outcome
 
     def _kill(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.km.shutdown_kernel(now=True)
-        except Exception:
-            pass

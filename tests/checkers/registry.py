@@ -76,7 +76,9 @@ def planted(call: Callable[[object], Result], table: dict) -> tuple[Planted, ...
     with ``call(answer)``."""
     result = []
     for name, (answer, hint, *words) in table.items():
-        words = tuple(words[0]) if words and isinstance(words[0], tuple) else tuple(words)
+        words = (
+            tuple(words[0]) if words and isinstance(words[0], tuple) else tuple(words)
+        )
         result.append(Planted(name, functools.partial(call, answer), hint, words))
     return tuple(result)
 
@@ -88,7 +90,9 @@ def entries() -> dict[str, Entry]:
 
     found = {}
     for module in pkgutil.iter_modules(package.__path__):
-        for entry in importlib.import_module(f"{package.__name__}.{module.name}").ENTRIES:
+        for entry in importlib.import_module(
+            f"{package.__name__}.{module.name}"
+        ).ENTRIES:
             assert entry.checker not in found, entry.checker
             found[entry.checker] = entry
     return found
@@ -142,7 +146,11 @@ BEHAVIOURS = {
     "stub": (_stub, "not attempted", "not attempted yet"),
     "raises": (_raises, "failed", "something went wrong"),
     "loops-forever": (_loops_forever, "failed", "did not return within"),
-    "swallows-the-time-limit": (_swallows_interrupts, "failed", "did not return within"),
+    "swallows-the-time-limit": (
+        _swallows_interrupts,
+        "failed",
+        "did not return within",
+    ),
     "returns-garbage": (_garbage, "failed", "object"),
     "prints-5000-lines": (_chatty, "failed", "more lines"),
 }
@@ -163,8 +171,16 @@ def _torch_print_options(**options):
 
 @contextlib.contextmanager
 def _odd_print_options():
-    with np.printoptions(precision=1, threshold=2, edgeitems=1, linewidth=20,
-                         suppress=True, sign="+", floatmode="fixed", legacy="1.13"):
+    with np.printoptions(
+        precision=1,
+        threshold=2,
+        edgeitems=1,
+        linewidth=20,
+        suppress=True,
+        sign="+",
+        floatmode="fixed",
+        legacy="1.13",
+    ):
         with _torch_print_options(precision=1, threshold=2, edgeitems=1, sci_mode=True):
             yield
 
@@ -219,16 +235,22 @@ class WorkedCall:
 def _code_cells(path: Path):
     import nbformat
 
-    return [c.source for c in nbformat.read(path, as_version=4).cells
-            if c.cell_type == "code"]
+    return [
+        c.source
+        for c in nbformat.read(path, as_version=4).cells
+        if c.cell_type == "code"
+    ]
 
 
 def _checker_calls(source: str) -> list[str]:
     """The names of the checkers a cell calls, in order (``check.conv1d(...)``)."""
     calls = [
-        node for node in ast.walk(ast.parse(source))
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-        and isinstance(node.func.value, ast.Name) and node.func.value.id == "check"
+        node
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "check"
         and node.func.attr in CHECKERS
     ]
     return [c.func.attr for c in sorted(calls, key=lambda c: (c.lineno, c.col_offset))]
@@ -239,7 +261,9 @@ def worked_call_list() -> list[WorkedCall]:
     used to parametrize tests at collection)."""
     calls = []
     for path in sorted((ROOT / "solutions").glob("*.ipynb")):
-        names = [name for source in _code_cells(path) for name in _checker_calls(source)]
+        names = [
+            name for source in _code_cells(path) for name in _checker_calls(source)
+        ]
         calls += [WorkedCall(path.stem, n, name) for n, name in enumerate(names)]
     return calls
 
@@ -264,6 +288,7 @@ def worked_calls(notebook: str) -> list[tuple[str, tuple, dict, Result]]:
             result = originals[name](*args, **kwargs)
             recorded.append((name, args, kwargs, result))
             return result
+
         return wrapper
 
     namespace = {"__name__": "__main__"}
@@ -271,13 +296,20 @@ def worked_calls(notebook: str) -> list[tuple[str, tuple, dict, Result]]:
     try:
         for name in CHECKERS:
             setattr(check, name, recorder(name))
-        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), \
-                torch.random.fork_rng(devices=[]):
+        with (
+            contextlib.redirect_stdout(io.StringIO()),
+            warnings.catch_warnings(),
+            torch.random.fork_rng(devices=[]),
+        ):
             warnings.simplefilter("ignore")
             for number, source in enumerate(cells[: last + 1]):
                 filename = f"<{notebook} cell {number}>"
-                linecache.cache[filename] = (len(source), None,
-                                             source.splitlines(True), filename)
+                linecache.cache[filename] = (
+                    len(source),
+                    None,
+                    source.splitlines(True),
+                    filename,
+                )
                 exec(compile(source, filename, "exec"), namespace)
         plt.close("all")
     finally:

@@ -70,7 +70,9 @@ def test_same_padding_cases_agree_with_torch_padding_same():
     generator = torch.Generator().manual_seed(0)
     cases = arithmetic._same_padding_cases()
     assert len(cases) == 28
-    assert {(k, d) for k, d, _ in cases} == {(k, d) for k in range(1, 8) for d in range(1, 5)}
+    assert {(k, d) for k, d, _ in cases} == {
+        (k, d) for k in range(1, 8) for d in range(1, 5)
+    }
     for k, d, expected in cases:
         x = torch.randn(1, 1, 11, dtype=torch.float64, generator=generator)
         w = torch.randn(1, 1, k, dtype=torch.float64, generator=generator)
@@ -81,8 +83,9 @@ def test_same_padding_cases_agree_with_torch_padding_same():
         if total % 2:
             assert isinstance(expected, arithmetic._NoPadding)
             padded = torch.nn.functional.pad(x, (total // 2, total - total // 2))
-            torch.testing.assert_close(same, torch.nn.functional.conv1d(padded, w,
-                                                                        dilation=d))
+            torch.testing.assert_close(
+                same, torch.nn.functional.conv1d(padded, w, dilation=d)
+            )
         else:
             assert expected == total // 2
             explicit = torch.nn.functional.conv1d(x, w, padding=expected, dilation=d)

@@ -10,12 +10,12 @@ from labs import check
 from .planted.autograd import (
     GRADIENT_MISTAKES,
     Mul,
+    MulOneGradient,
     MulSavedInAList,
     MulSavedOnClass,
+    Square,
     SquareInPlace,
     SquareRaises,
-    MulOneGradient,
-    Square,
     cube_sum,
     grad_cube_sum,
     square,
@@ -41,7 +41,10 @@ def test_gradient_failure_names_inputs_expected_and_got():
 def test_function_passing_message_names_every_check():
     result = check.function(Square, square)
     assert_passed(result, cases=8)
-    assert result.message == "✔ Square: passed all 5 cases, both reuse checks and gradcheck."
+    assert (
+        result.message
+        == "✔ Square: passed all 5 cases, both reuse checks and gradcheck."
+    )
     result = check.function(Square, square, gradcheck=False)
     assert result.message == "✔ Square: passed all 5 cases and both reuse checks."
 
@@ -49,18 +52,23 @@ def test_function_passing_message_names_every_check():
 def test_function_error_messages_name_the_problem():
     result = check.function(MulOneGradient, torch.mul, shapes=((3, 4), (3, 4)))
     assert "incorrect number of gradients (expected 2, got 1)" in flat(result)
-    assert "forward raised ValueError: negative input" in flat(check.function(
-        SquareRaises, square))
-    assert "forward modified its argument x in place" in flat(check.function(
-        SquareInPlace, square))
+    assert "forward raised ValueError: negative input" in flat(
+        check.function(SquareRaises, square)
+    )
+    assert "forward modified its argument x in place" in flat(
+        check.function(SquareInPlace, square)
+    )
 
 
 def test_state_on_the_class_is_caught_when_used_twice_in_one_graph():
     """The issue's example: Mul.saved = (a, b) passes five single calls and gradcheck,
     and gives wrong gradients as soon as it is used twice in one graph."""
     result = check.function(MulSavedOnClass, torch.mul, shapes=((3, 4), (3, 4)))
-    assert_rejected(result, "outside ctx",
-                    headline="failed when used twice in one graph, after passing all 5")
+    assert_rejected(
+        result,
+        "outside ctx",
+        headline="failed when used twice in one graph, after passing all 5",
+    )
     assert "two calls on inputs of shapes (3, 4), (3, 4)" in flat(result)
     passing = check.function(Mul, torch.mul, shapes=((3, 4), (3, 4)))
     assert_passed(passing)

@@ -22,7 +22,9 @@ def test_right_prediction_passes():
 
 def test_prediction_names_the_wrong_layer():
     result = predict(shapes=_with_shape(2, (5, 16, 8, 8)))
-    assert "after layer 2, MaxPool2d" in flat(result) and "(5, 16, 4, 4)" in flat(result)
+    assert "after layer 2, MaxPool2d" in flat(result) and "(5, 16, 4, 4)" in flat(
+        result
+    )
 
 
 def test_sizes_must_be_ints_not_things_int_accepts():
@@ -30,7 +32,9 @@ def test_sizes_must_be_ints_not_things_int_accepts():
     for size in (4.5, 8.9, 16.0, "16"):
         result = predict(shapes=_with_shape(2, (5, size, 4, 4)))
         assert result.status == "failed", result.message
-    assert predict(shapes=_with_shape(2, (5, np.int64(16), 4, 4)))  # numpy ints are ints
+    assert predict(
+        shapes=_with_shape(2, (5, np.int64(16), 4, 4))
+    )  # numpy ints are ints
     assert predict(shapes=[list(shape) for shape in RIGHT_SHAPES])  # lists of ints too
 
 

@@ -73,14 +73,18 @@ def test_worked_solution_verdict_survives_hostile_condition(call, condition):
     assert hostile.status == plain.status
 
 
-@pytest.mark.parametrize("checker, name, solution", all_solutions(),
-                         ids=[f"{c}-{n}" for c, n, _ in all_solutions()])
+@pytest.mark.parametrize(
+    "checker, name, solution",
+    all_solutions(),
+    ids=[f"{c}-{n}" for c, n, _ in all_solutions()],
+)
 def test_correct_answer_passes(checker, name, solution):
     assert_passed(solution())
 
 
-@pytest.mark.parametrize("checker, mistake", all_planted(),
-                         ids=[f"{c}-{m.name}" for c, m in all_planted()])
+@pytest.mark.parametrize(
+    "checker, mistake", all_planted(), ids=[f"{c}-{m.name}" for c, m in all_planted()]
+)
 def test_planted_mistake_is_rejected(checker, mistake):
     result = mistake.call()
     if mistake.headline == "not attempted":
@@ -94,8 +98,10 @@ def test_planted_mistake_is_rejected(checker, mistake):
         assert_rejected(result, mistake.hint, *mistake.words, headline=mistake.headline)
 
 
-@pytest.mark.parametrize("checker, mistake", all_planted(),
-                         ids=[f"{c}-{m.name}" for c, m in all_planted()])
+@pytest.mark.slow  # every planted mistake again, over 300 cases: make test runs it
+@pytest.mark.parametrize(
+    "checker, mistake", all_planted(), ids=[f"{c}-{m.name}" for c, m in all_planted()]
+)
 def test_planted_verdict_survives_hostile_conditions(checker, mistake):
     plain = mistake.call()
     with CONDITIONS["all at once"]():
@@ -113,6 +119,7 @@ def short_time_limits(monkeypatch):
     return 0.3
 
 
+@pytest.mark.slow  # each case waits for time limits to expire: make test runs it
 @pytest.mark.parametrize("behaviour", list(BEHAVIOURS))
 @pytest.mark.parametrize("checker", CHECKERS)
 def test_hostile_learner_gets_a_clear_verdict(checker, behaviour, short_time_limits):

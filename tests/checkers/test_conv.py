@@ -78,8 +78,9 @@ def test_modified_argument_is_named():
 
 def test_passing_a_result_instead_of_the_function():
     x, w = np.ones((1, 1, 5)), np.ones((1, 1, 3))
-    assert_rejected(check.conv1d(conv1d_vectorized(x, w)), "without calling it",
-                    "got a numpy array")
+    assert_rejected(
+        check.conv1d(conv1d_vectorized(x, w)), "without calling it", "got a numpy array"
+    )
 
 
 def test_exception_verdict_names_type_message_and_line():
@@ -124,16 +125,20 @@ def test_channel_axes_swapped_on_square_weights():
     """With C_in = C_out the swapped layout runs; the values give the mistake away,
     and the cases where it cannot run are no evidence against it."""
 
-    def square_channels_only(x, w, b=None, stride=1, padding=0, output_padding=0,
-                             dilation=1):
+    def square_channels_only(
+        x, w, b=None, stride=1, padding=0, output_padding=0, dilation=1
+    ):
         if w.shape[0] != w.shape[1]:
-            return conv_transpose2d_vectorized(x, w, b, stride, padding, output_padding,
-                                               dilation)
-        return conv_transpose2d_vectorized(x, w.swapaxes(0, 1), b, stride, padding,
-                                           output_padding, dilation)
+            return conv_transpose2d_vectorized(
+                x, w, b, stride, padding, output_padding, dilation
+            )
+        return conv_transpose2d_vectorized(
+            x, w.swapaxes(0, 1), b, stride, padding, output_padding, dilation
+        )
 
-    assert_rejected(check.conv_transpose2d(square_channels_only),
-                    "swapped the two channel axes")
+    assert_rejected(
+        check.conv_transpose2d(square_channels_only), "swapped the two channel axes"
+    )
 
 
 def test_float32_verdict_says_how_precise_the_answer_is():

@@ -36,10 +36,14 @@ HALF = Exercise(
     [Case({"n": n}, expected=n // 2) for n in (4, 7, -3)],
     lambda answer, case: compare_int(answer, case.expected, what="half"),
     mistakes=[
-        Mistake.formula("rounded-up", "you rounded up: use `n // 2`.",
-                        lambda n: -(-n // 2)),
-        Mistake.formula("toward-zero", "`int(n / 2)` rounds toward zero; `//` rounds "
-                        "down.", lambda n: int(n / 2)),
+        Mistake.formula(
+            "rounded-up", "you rounded up: use `n // 2`.", lambda n: -(-n // 2)
+        ),
+        Mistake.formula(
+            "toward-zero",
+            "`int(n / 2)` rounds toward zero; `//` rounds down.",
+            lambda n: int(n / 2),
+        ),
     ],
 )
 
@@ -98,8 +102,11 @@ def test_an_answer_too_strange_to_compare_gets_a_verdict():
         def __index__(self):
             raise RuntimeError("not an index")
 
-    exercise = Exercise("strange", [Case({"n": 1}, expected=1)],
-                        lambda answer, case: answer == case.expected)
+    exercise = Exercise(
+        "strange",
+        [Case({"n": 1}, expected=1)],
+        lambda answer, case: answer == case.expected,
+    )
     result = check(exercise, lambda n: Strange())
     assert_rejected(result, "kind of value", "could not compare", "no comparison")
 
@@ -117,8 +124,9 @@ def test_an_infinite_loop_is_cut_within_its_limit(monkeypatch):
     start = time.perf_counter()
     result = check(HALF, _forever)
     assert time.perf_counter() - start < 0.2 + 5  # generous slack for a busy machine
-    assert_rejected(result, "a loop that never ends", "case: n=4",
-                    "did not return within 0.2 s")
+    assert_rejected(
+        result, "a loop that never ends", "case: n=4", "did not return within 0.2 s"
+    )
 
 
 def test_time_limit_restores_the_previous_handler_and_timer():
@@ -151,8 +159,9 @@ def test_time_limit_outside_the_main_thread_uses_a_watcher(monkeypatch):
 
 def test_a_slow_correct_function_passes_the_cases_that_fit_the_budget(monkeypatch):
     monkeypatch.setattr(_core, "BUDGET", 0.3)
-    many = Exercise("half", [Case({"n": n}, expected=n // 2) for n in range(200)],
-                    HALF.compare)
+    many = Exercise(
+        "half", [Case({"n": n}, expected=n // 2) for n in range(200)], HALF.compare
+    )
 
     def slow(n):
         time.sleep(0.005)
@@ -196,7 +205,7 @@ def test_a_correct_function_that_prints_passes_and_says_so(capsys):
 def test_learner_warnings_are_captured():
     def warns(n):
         np.log(np.array(-1.0))
-        warnings.warn("careful", UserWarning)
+        warnings.warn("careful", UserWarning)  # noqa: B028 (as a learner writes it)
         return n
 
     result = check(HALF, warns)  # pytest turns warnings into errors: none escapes
@@ -209,7 +218,9 @@ def test_output_keeps_lines_written_in_pieces():
     with output.capture():
         for n in range(12):
             print("a", n, "b")
-    assert output.last[:2] == ["a 0 b", "a 1 b"] and output.last[-1] == "… (4 more lines)"
+    assert (
+        output.last[:2] == ["a 0 b", "a 1 b"] and output.last[-1] == "… (4 more lines)"
+    )
 
 
 # --- The known state -------------------------------------------------------------------
@@ -219,9 +230,13 @@ def test_the_learner_runs_in_the_known_state_and_gets_its_own_back():
     seen = {}
 
     def looks(n):
-        seen.update(grad=torch.is_grad_enabled(), inference=torch.is_inference_mode_enabled(),
-                    labs=labs.is_grad_enabled(), errors=np.geterr(),
-                    precision=np.get_printoptions()["precision"])
+        seen.update(
+            grad=torch.is_grad_enabled(),
+            inference=torch.is_inference_mode_enabled(),
+            labs=labs.is_grad_enabled(),
+            errors=np.geterr(),
+            precision=np.get_printoptions()["precision"],
+        )
         np.random.rand(), random.random(), torch.rand(1)  # the learner uses them
         return n // 2
 
@@ -235,9 +250,13 @@ def test_the_learner_runs_in_the_known_state_and_gets_its_own_back():
             assert torch.is_inference_mode_enabled() and not labs.is_grad_enabled()
             assert np.geterr()["divide"] == "raise"
             assert np.get_printoptions()["precision"] == 2
-    assert seen == dict(grad=True, inference=False, labs=True,
-                        errors={"divide": "warn", "over": "warn", "under": "ignore",
-                                "invalid": "warn"}, precision=8)
+    assert seen == dict(
+        grad=True,
+        inference=False,
+        labs=True,
+        errors={"divide": "warn", "over": "warn", "under": "ignore", "invalid": "warn"},
+        precision=8,
+    )
     np.testing.assert_array_equal(np.random.get_state()[1], states[0])
     assert random.getstate() == states[1]
     assert torch.equal(torch.get_rng_state(), states[2])
@@ -274,8 +293,13 @@ def test_a_refusal_must_be_a_raise_of_the_learners_own():
 def test_code_is_marked_up_in_html_and_plain_in_text():
     assert plain("use `n // 2`, not `n / 2`") == "use n // 2, not n / 2"
     assert to_html("use `a < b`") == "use <code>a &lt; b</code>"
-    result = Result("demo", "failed", "failed.", details=[("problem", "`x` is <wrong>")],
-                    hint="write `x.copy()`")
+    result = Result(
+        "demo",
+        "failed",
+        "failed.",
+        details=[("problem", "`x` is <wrong>")],
+        hint="write `x.copy()`",
+    )
     assert_clean(result)
     assert "x is <wrong>" in result.message and "write x.copy()" in result.message
     assert "<code>x</code> is &lt;wrong&gt;" in result._repr_html_()
@@ -293,4 +317,5 @@ def test_a_stub_is_not_attempted_and_says_what_to_do():
     assert_not_attempted(result)
     assert result.message == (
         "… half: not attempted yet — replace the raise NotImplementedError with your "
-        "code and run this cell again.")
+        "code and run this cell again."
+    )

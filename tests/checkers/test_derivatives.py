@@ -38,8 +38,14 @@ def test_predicted_grad_runs_the_program_afresh():
 
 def test_predicted_grad_does_not_print_the_answer():
     result = check.predicted_grad(lambda: [5.0, 7.0, 8.0], fan_out)
-    assert_rejected(result, None, "wrong at 1 of 3", "x.grad[2]", "[5, 7, 8]",
-                    headline="wrong prediction")
+    assert_rejected(
+        result,
+        None,
+        "wrong at 1 of 3",
+        "x.grad[2]",
+        "[5, 7, 8]",
+        headline="wrong prediction",
+    )
     assert "9" not in result.message
     np.testing.assert_array_equal(result.expected, [5.0, 7.0, 9.0])
 
@@ -100,7 +106,9 @@ def test_vjp_modifying_the_input_is_reported():
         x.mul_(2)
         return x * (v @ MIX)
 
-    assert_rejected(check.vjp(square_then_mix, in_place), "compute new tensors", "in place")
+    assert_rejected(
+        check.vjp(square_then_mix, in_place), "compute new tensors", "in place"
+    )
 
 
 def test_vjp_reports_a_broken_f():
@@ -108,8 +116,10 @@ def test_vjp_reports_a_broken_f():
     assert_rejected(check.vjp(lambda x: x.numpy() ** 2, vjp_square_then_mix), exercise)
     assert_rejected(check.vjp(lambda x: torch.ones(3), vjp_square_then_mix), exercise)
     ones = torch.ones(4, dtype=torch.float64)
-    assert_rejected(check.vjp(square_then_mix, vjp_square_then_mix(ones, ones)),
-                    "without calling it")
+    assert_rejected(
+        check.vjp(square_then_mix, vjp_square_then_mix(ones, ones)),
+        "without calling it",
+    )
 
 
 def test_vjp_a_constant_made_in_inference_mode_is_explained():

@@ -94,8 +94,12 @@ def test_sort_checker_names_the_offending_pair():
 def test_cases_are_built_lazily_and_counted_exactly():
     """A stub stops at case 1, so the other cases are never built; counts are exact."""
     builders = [
-        engine._mul_cases, engine._matmul_cases, engine._sum_cases, engine._relu_cases,
-        lambda: engine._conv1d_cases(True), lambda: engine._conv1d_cases(False),
+        engine._mul_cases,
+        engine._matmul_cases,
+        engine._sum_cases,
+        engine._relu_cases,
+        lambda: engine._conv1d_cases(True),
+        lambda: engine._conv1d_cases(False),
         lambda: engine._SORT.cases(),
     ]
     for build in builders:

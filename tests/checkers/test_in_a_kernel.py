@@ -20,11 +20,18 @@ CELLS = [
 
 def test_an_endless_loop_in_a_notebook_cell_gets_a_verdict(tmp_path):
     notebook = nbformat.v4.new_notebook(
-        cells=[nbformat.v4.new_code_cell(source) for source in CELLS])
+        cells=[nbformat.v4.new_code_cell(source) for source in CELLS]
+    )
     start = time.perf_counter()
-    NotebookClient(notebook, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
-    printed = ["".join(o.get("text", "") for o in cell.outputs) for cell in notebook.cells]
+    NotebookClient(
+        notebook,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
+    printed = [
+        "".join(o.get("text", "") for o in cell.outputs) for cell in notebook.cells
+    ]
     assert printed[2] == (
         "failed on case 1 of 2364.\n"
         "  problem:  your function did not return within 0.5 s.\n"

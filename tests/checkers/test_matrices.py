@@ -23,7 +23,9 @@ def test_the_matrix_computes_the_convolution():
     rng = np.random.default_rng(0)
     w, x = rng.standard_normal((3, 2, 4)), rng.standard_normal((2, 9))
     m = conv1d_matrix_loops(w, 9)
-    expected = torch.nn.functional.conv1d(torch.from_numpy(x[None]), torch.from_numpy(w))
+    expected = torch.nn.functional.conv1d(
+        torch.from_numpy(x[None]), torch.from_numpy(w)
+    )
     np.testing.assert_allclose(m @ x.reshape(-1), expected.numpy().reshape(-1))
 
 
@@ -40,7 +42,9 @@ def test_failure_names_the_tiny_case_value_by_value():
 def test_wrong_shape_is_reported_before_values():
     result = check.conv1d_matrix(MISTAKES["transposed"][0])
     assert "the matrix has the wrong shape" in flat(result)
-    assert "expected: shape (2, 4)" in flat(result) and "got: shape (4, 2)" in flat(result)
+    assert "expected: shape (2, 4)" in flat(result) and "got: shape (4, 2)" in flat(
+        result
+    )
 
 
 def test_channel_mistakes_fail_on_a_case_with_channels():

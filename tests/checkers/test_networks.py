@@ -51,7 +51,9 @@ def test_network_output_shape_failure_names_the_case():
 def test_network_output_shape_names_the_first_wrong_layer():
     result = check.network_output_shape(make_output_shape("only-first-layer"))
     assert result.case["input_shape"] == (4, 3, 32, 32)  # the chapter's small CNN
-    assert "expected (4, 16, 16, 16), got (4, 16, 32, 32)" in " ".join(result.hint.split())
+    assert "expected (4, 16, 16, 16), got (4, 16, 32, 32)" in " ".join(
+        result.hint.split()
+    )
 
 
 def test_network_output_shape_expected_shapes_are_pytorchs():
@@ -61,7 +63,7 @@ def test_network_output_shape_expected_shapes_are_pytorchs():
     small_cnn = cases[14]
     assert small_cnn[0] == (4, 3, 32, 32) and small_cnn[2] == (4, 2)
     assert small_cnn[3][:3] == ((4, 16, 32, 32), (4, 16, 32, 32), (4, 16, 16, 16))
-    for shape, layers, expected, prefixes in cases:
+    for _shape, layers, expected, prefixes in cases:
         assert len(prefixes) == len(layers) and prefixes[-1] == expected
 
 

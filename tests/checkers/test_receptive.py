@@ -17,13 +17,27 @@ from .verdicts import flat
 
 def test_passing_message():
     assert check.receptive_field(field_forward).message == (
-        "✔ receptive_field: passed all 30 cases.")
+        "✔ receptive_field: passed all 30 cases."
+    )
 
 
 def test_hand_picked_cases_come_first():
     cases = receptive._cases()
     assert len(cases) == 30
-    assert [size for _, size in cases[:12]] == [3, 7, 16, 31, 13, 15, 10, 1, 5, 3, 1, 30]
+    assert [size for _, size in cases[:12]] == [
+        3,
+        7,
+        16,
+        31,
+        13,
+        15,
+        10,
+        1,
+        5,
+        3,
+        1,
+        30,
+    ]
     assert cases[10][0] == ()
 
 

@@ -64,7 +64,8 @@ def test_slips_once_taken_for_i_times_s_get_their_own_hint():
 
 def test_two_slips_at_once_get_the_facts_and_no_hint():
     result = check.transposed_output_size(
-        TRANSPOSED_SIZE_MISTAKES["i-times-s-and-minus-p"][0])
+        TRANSPOSED_SIZE_MISTAKES["i-times-s-and-minus-p"][0]
+    )
     assert result.hint is None and result.mistake is None
     assert "expected: " in flat(result) and "got: " in flat(result)
 

@@ -59,14 +59,18 @@ def test_padding_passing_message():
     assert_passed(result)
     assert result.cases == result.total > 1000
     assert result.message == (
-        f"✔ restoring_output_padding: passed all {result.cases} cases.")
+        f"✔ restoring_output_padding: passed all {result.cases} cases."
+    )
 
 
 def test_padding_cases_are_all_the_configurations_torch_accepts():
     result = check.restoring_output_padding(restoring_formula)
     valid = [
         (i, k, s, p, d)
-        for d in range(1, 4) for s in range(1, 5) for p in range(4) for k in range(1, 5)
+        for d in range(1, 4)
+        for s in range(1, 5)
+        for p in range(4)
+        for k in range(1, 5)
         for i in range(1, 11)
         if i + 2 * p >= d * (k - 1) + 1
     ]
@@ -82,9 +86,17 @@ def test_padding_failure_names_the_case():
 def test_s_minus_1_is_named_only_for_a_function_that_always_gives_it():
     """The issue: four different slips all got "s - 1 is the largest", the one
     mistake that happened to match the failing case."""
-    assert check.restoring_output_padding(
-        PADDING_MISTAKES["always-s-minus-1"][0]).mistake == "always_s_minus_1"
-    for name in ("two-slips-at-once", "zero-when-strided-by-2", "one-sided-padding",
-                 "forgot-minus-one", "ignored-dilation", "no-mod"):
+    assert (
+        check.restoring_output_padding(PADDING_MISTAKES["always-s-minus-1"][0]).mistake
+        == "always_s_minus_1"
+    )
+    for name in (
+        "two-slips-at-once",
+        "zero-when-strided-by-2",
+        "one-sided-padding",
+        "forgot-minus-one",
+        "ignored-dilation",
+        "no-mod",
+    ):
         result = check.restoring_output_padding(PADDING_MISTAKES[name][0])
         assert "s - 1 is the largest" not in (result.hint or ""), (name, result.message)

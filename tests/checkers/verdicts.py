@@ -23,8 +23,9 @@ def flat(result: Result) -> str:
 def _own(result: Result) -> Result:
     """The verdict without what the learner's code printed (shown as it was)."""
     kept = [d for d in result.details if not d.block]
-    return Result(result.name, result.status, result._summary, details=kept,
-                  hint=result._hint)
+    return Result(
+        result.name, result.status, result._summary, details=kept, hint=result._hint
+    )
 
 
 def assert_clean(result: Result) -> None:
@@ -59,8 +60,13 @@ def assert_not_attempted(result: Result) -> None:
     assert result.message.startswith(f"… {result.name}: not "), result.message
 
 
-def assert_rejected(result: Result, hint: str | None, *words: str, name: str | None = None,
-                    headline: str = "failed") -> None:
+def assert_rejected(
+    result: Result,
+    hint: str | None,
+    *words: str,
+    name: str | None = None,
+    headline: str = "failed",
+) -> None:
     """A clean rejection: failed and falsy, the verdict starting ``✘ name: headline``,
     the expected hint (unless ``hint`` is None), and every word in the text.
 
@@ -70,9 +76,12 @@ def assert_rejected(result: Result, hint: str | None, *words: str, name: str | N
     assert_clean(result)
     assert result.status == "failed", result.message
     assert not result and not result.passed
-    assert result.message.startswith(f"✘ {name or result.name}: {headline}"), result.message
+    assert result.message.startswith(f"✘ {name or result.name}: {headline}"), (
+        result.message
+    )
     if hint is not None:
         assert result.hint is not None and hint in " ".join(result.hint.split()), (
-            result.message)
+            result.message
+        )
     for word in words:
         assert word in flat(result), result.message

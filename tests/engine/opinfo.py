@@ -135,8 +135,11 @@ def _has_kwarg(*names):
 # Everything labs deliberately leaves out of PyTorch's API. labs/__init__.py's docstring
 # lists the same features for readers.
 EXCLUSIONS: list[Exclusion] = [
-    Exclusion("*", _has_kwarg("out"), "no out= arguments: labs always returns a new tensor"),
+    Exclusion(
+        "*", _has_kwarg("out"), "no out= arguments: labs always returns a new tensor"
+    ),
 ]
+
 
 def _not_a_tensor(sample):
     return not isinstance(sample.input, torch.Tensor)
@@ -146,9 +149,15 @@ ERROR_EXCLUSIONS: list[Exclusion] = [
     # e.g. torch.Tensor.__radd__(3, 3): PyTorch's C methods check the type of ``self``;
     # a Python method (labs's) cannot be called unbound that way by accident, since
     # ``3 + 3`` never reaches it.
-    *(Exclusion(name, _not_a_tensor, "a Tensor method called with a number as self: "
-                "Python never routes an operator there, so labs does not check it")
-      for name in ("__radd__", "__rsub__", "__rmul__", "__rdiv__", "__rpow__")),
+    *(
+        Exclusion(
+            name,
+            _not_a_tensor,
+            "a Tensor method called with a number as self: "
+            "Python never routes an operator there, so labs does not check it",
+        )
+        for name in ("__radd__", "__rsub__", "__rmul__", "__rdiv__", "__rpow__")
+    ),
 ]
 
 
@@ -157,9 +166,15 @@ ERROR_EXCLUSIONS: list[Exclusion] = [
 # --------------------------------------------------------------------------------------
 
 _DTYPES = {
-    torch.float64: np.float64, torch.float32: np.float32, torch.int64: np.int64,
-    torch.int32: np.int32, torch.bool: np.bool_, torch.uint8: np.uint8,
-    torch.int16: np.int16, torch.int8: np.int8, torch.float16: np.float16,
+    torch.float64: np.float64,
+    torch.float32: np.float32,
+    torch.int64: np.int64,
+    torch.int32: np.int32,
+    torch.bool: np.bool_,
+    torch.uint8: np.uint8,
+    torch.int16: np.int16,
+    torch.int8: np.int8,
+    torch.float16: np.float16,
 }
 
 
@@ -219,9 +234,13 @@ def _compare_arrays(got: np.ndarray, expected: np.ndarray, what: str) -> None:
         if not np.allclose(got, expected, rtol=RTOL, atol=ATOL, equal_nan=True):
             with np.errstate(invalid="ignore"):
                 error = np.nan_to_num(np.abs(got - expected), nan=np.inf)
-            worst = np.unravel_index(np.argmax(error), error.shape) if error.size else ()
-            raise Mismatch(f"{what}: values differ, worst at {worst}: "
-                           f"{got[worst]!r} vs torch {expected[worst]!r}")
+            worst = (
+                np.unravel_index(np.argmax(error), error.shape) if error.size else ()
+            )
+            raise Mismatch(
+                f"{what}: values differ, worst at {worst}: "
+                f"{got[worst]!r} vs torch {expected[worst]!r}"
+            )
     elif not np.array_equal(got, expected):
         raise Mismatch(f"{what}: values differ")
 
@@ -245,7 +264,9 @@ def compare_outputs(got, expected) -> None:
         elif isinstance(e, (bool, numbers.Number)):
             if isinstance(g, labs.Tensor):
                 raise Mismatch(f"{what}: a Tensor, torch {type(e).__name__}")
-            if not (g == e or (isinstance(e, float) and math.isnan(e) and math.isnan(g))):
+            if not (
+                g == e or (isinstance(e, float) and math.isnan(e) and math.isnan(g))
+            ):
                 raise Mismatch(f"{what}: {g!r}, torch {e!r}")
         elif g != e:
             raise Mismatch(f"{what}: {g!r}, torch {e!r}")
@@ -257,8 +278,11 @@ def compare_outputs(got, expected) -> None:
 
 
 def _differentiable(leaves) -> list:
-    return [t for t in leaves if isinstance(t, torch.Tensor) and t.requires_grad
-            and t.dtype.is_floating_point]
+    return [
+        t
+        for t in leaves
+        if isinstance(t, torch.Tensor) and t.requires_grad and t.dtype.is_floating_point
+    ]
 
 
 def _compare_gradients(torch_out, labs_out, torch_inputs, memo, seed) -> bool:
@@ -266,14 +290,20 @@ def _compare_gradients(torch_out, labs_out, torch_inputs, memo, seed) -> bool:
 
     Returns False when no output of torch's requires grad (nothing to compare).
     """
-    torch_leaves = [t for t in _flatten(torch_out)
-                    if isinstance(t, torch.Tensor) and t.requires_grad]
+    torch_leaves = [
+        t
+        for t in _flatten(torch_out)
+        if isinstance(t, torch.Tensor) and t.requires_grad
+    ]
     if not torch_leaves:
         return False
     labs_all = _flatten(labs_out)
     torch_all = _flatten(torch_out)
-    labs_leaves = [labs_all[i] for i, t in enumerate(torch_all)
-                   if isinstance(t, torch.Tensor) and t.requires_grad]
+    labs_leaves = [
+        labs_all[i]
+        for i, t in enumerate(torch_all)
+        if isinstance(t, torch.Tensor) and t.requires_grad
+    ]
     for index, leaf in enumerate(labs_leaves):
         if not (isinstance(leaf, labs.Tensor) and leaf.requires_grad):
             raise Mismatch(f"output {index} does not require grad in labs")
@@ -281,12 +311,14 @@ def _compare_gradients(torch_out, labs_out, torch_inputs, memo, seed) -> bool:
     upstream = [rng.standard_normal(t.shape) for t in torch_leaves]
     inputs = torch_inputs
     expected = torch.autograd.grad(
-        torch_leaves, inputs,
+        torch_leaves,
+        inputs,
         [torch.from_numpy(u).to(t.dtype) for u, t in zip(upstream, torch_leaves)],
         allow_unused=True,
     )
     got = labs.autograd.grad(
-        labs_leaves, [memo[id(t)] for t in inputs],
+        labs_leaves,
+        [memo[id(t)] for t in inputs],
         [u.astype(leaf.dtype) for u, leaf in zip(upstream, labs_leaves)],
         allow_unused=True,
     )
@@ -312,8 +344,11 @@ def _labs_call(name: str, sample, exclusions):
         return reason
     memo: dict = {}
     try:
-        return (to_labs((sample.input, *sample.args), memo),
-                to_labs(dict(sample.kwargs), memo), memo)
+        return (
+            to_labs((sample.input, *sample.args), memo),
+            to_labs(dict(sample.kwargs), memo),
+            memo,
+        )
     except Unsupported as error:
         return f"not expressible in labs: {error}"
 
@@ -334,7 +369,10 @@ def run_sample(name: str, opinfo, sample, seed: int) -> tuple[str, str]:
             except type(error):
                 return "pass", "both raised"
             except Exception as other:
-                return "fail", f"torch raised {type(error).__name__}, labs {type(other).__name__}: {other}"
+                return (
+                    "fail",
+                    f"torch raised {type(error).__name__}, labs {type(other).__name__}: {other}",
+                )
             return "fail", f"torch raised {type(error).__name__}: {error}; labs did not"
         try:
             got = OPS[name](*labs_args, **labs_kwargs)
@@ -344,10 +382,13 @@ def run_sample(name: str, opinfo, sample, seed: int) -> tuple[str, str]:
     try:
         compare_outputs(got, expected)
         if opinfo.supports_autograd:
-            torch_inputs = _differentiable(_flatten((sample.input, *sample.args,
-                                                     *sample.kwargs.values())))
+            torch_inputs = _differentiable(
+                _flatten((sample.input, *sample.args, *sample.kwargs.values()))
+            )
             torch_inputs = list({id(t): t for t in torch_inputs}.values())
-            if torch_inputs and _compare_gradients(expected, got, torch_inputs, memo, seed):
+            if torch_inputs and _compare_gradients(
+                expected, got, torch_inputs, memo, seed
+            ):
                 checked = "forward and backward"
     except Mismatch as error:
         return "fail", str(error)
@@ -369,18 +410,26 @@ def run_error(name: str, error_input) -> tuple[str, str]:
     except expected:
         return "pass", ""
     except Exception as error:
-        return "fail", (f"error input: torch raises {expected.__name__} "
-                        f"({error_input.error_regex}), labs {type(error).__name__}: {error}")
-    return "fail", f"error input: torch raises {expected.__name__} ({error_input.error_regex}); labs did not"
+        return "fail", (
+            f"error input: torch raises {expected.__name__} "
+            f"({error_input.error_regex}), labs {type(error).__name__}: {error}"
+        )
+    return (
+        "fail",
+        f"error input: torch raises {expected.__name__} ({error_input.error_regex}); labs did not",
+    )
 
 
 def run_op(opinfo) -> list[tuple[str, str]]:
     """The outcome of every sample and error input of one OpInfo."""
-    name = opinfo.name + (f".{opinfo.variant_test_name}" if opinfo.variant_test_name else "")
+    name = opinfo.name + (
+        f".{opinfo.variant_test_name}" if opinfo.variant_test_name else ""
+    )
     outcomes = []
     torch.manual_seed(0)
-    samples = opinfo.sample_inputs("cpu", torch.float64,
-                                   requires_grad=opinfo.supports_autograd)
+    samples = opinfo.sample_inputs(
+        "cpu", torch.float64, requires_grad=opinfo.supports_autograd
+    )
     for index, sample in enumerate(samples):
         outcomes.append(run_sample(name, opinfo, sample, seed=index))
     errors = list(opinfo.error_inputs("cpu")) if opinfo.error_inputs_func else []

@@ -42,7 +42,9 @@ def both(scenario):
         except Exception as error:  # noqa: BLE001 - compared below
             outcomes[lib] = ("error", error)
     (kind_l, labs_out), (kind_t, torch_out) = outcomes[labs], outcomes[torch]
-    assert kind_l == kind_t, f"labs: {kind_l} {labs_out!r}; torch: {kind_t} {torch_out!r}"
+    assert kind_l == kind_t, (
+        f"labs: {kind_l} {labs_out!r}; torch: {kind_t} {torch_out!r}"
+    )
     if kind_l == "error":
         assert type(labs_out) is type(torch_out), (labs_out, torch_out)
         return labs_out, torch_out
@@ -113,8 +115,11 @@ def test_changing_the_saved_output_of_tanh_through_a_view_raises():
 
 def test_an_optimizer_step_between_forward_and_backward_raises():
     def scenario(lib):
-        w = lib.nn.Parameter(lib.tensor(np.array([1.0, -2.0]))) if lib is torch else (
-            labs.nn.Parameter(np.array([1.0, -2.0])))
+        w = (
+            lib.nn.Parameter(lib.tensor(np.array([1.0, -2.0])))
+            if lib is torch
+            else (labs.nn.Parameter(np.array([1.0, -2.0])))
+        )
         loss = (w * w).sum()
         w.grad = lib.ones(2, dtype=w.dtype)
         lib.optim.SGD([w], lr=0.1).step()
@@ -160,9 +165,13 @@ def test_the_error_for_a_changed_output_names_it_like_pytorch():
     y = x.sigmoid()
     with labs.no_grad():
         y.mul_(2)
-    with pytest.raises(RuntimeError, match=re.escape(
+    with pytest.raises(
+        RuntimeError,
+        match=re.escape(
             "[labs float64 Tensor [2]], which is output 0 of SigmoidBackward, is at "
-            "version 1; expected version 0 instead.")):
+            "version 1; expected version 0 instead."
+        ),
+    ):
         y.sum().backward()
 
 
@@ -213,7 +222,7 @@ def test_a_hook_needs_a_tensor_that_requires_grad():
 def test_double_backward_through_a_power():
     def scenario(lib):
         x = tensor(lib, [0.5, -1.5, 2.0], requires_grad=True)
-        (dy,) = lib.autograd.grad((x ** 3).sum(), x, create_graph=True)
+        (dy,) = lib.autograd.grad((x**3).sum(), x, create_graph=True)
         (d2y,) = lib.autograd.grad(dy.sum(), x)
         return dy, d2y  # 3x^2 and 6x
 
@@ -261,8 +270,9 @@ def test_double_backward_of_an_op_without_it_says_so():
     # refused by name, rather than returning a gradient whose own gradient is wrong
     (g,) = labs.autograd.grad(labs.functional.conv2d(x, w).sum(), x)
     assert g.shape == x.shape
-    with pytest.raises(RuntimeError, match="cannot differentiate the backward pass of "
-                                           "ConvNdBackward"):
+    with pytest.raises(
+        RuntimeError, match="cannot differentiate the backward pass of ConvNdBackward"
+    ):
         labs.autograd.grad(labs.functional.conv2d(x, w).sum(), x, create_graph=True)
 
 
@@ -305,7 +315,9 @@ def test_an_inference_tensor_cannot_be_saved_or_changed_later():
         return (y,)
 
     assert "Inference tensors cannot be saved for backward" in str(both(saved)[0])
-    assert "Inplace update to inference tensor outside InferenceMode" in str(both(changed)[0])
+    assert "Inplace update to inference tensor outside InferenceMode" in str(
+        both(changed)[0]
+    )
 
 
 def test_set_grad_enabled_as_a_call_and_as_a_block():
@@ -330,4 +342,6 @@ def test_set_grad_enabled_as_a_call_and_as_a_block():
 
 def test_concatenating_zero_dimensional_tensors_is_refused_like_pytorch():
     error, _ = both(lambda lib: (lib.cat([tensor(lib, 1.0), tensor(lib, 2.0)]),))
-    assert "zero-dimensional tensor (at position 0) cannot be concatenated" in str(error)
+    assert "zero-dimensional tensor (at position 0) cannot be concatenated" in str(
+        error
+    )

@@ -15,8 +15,10 @@ import labs
 
 from .opinfo import EXCLUSIONS, OPS, run_op
 
-OPINFOS = {op.name + (f".{op.variant_test_name}" if op.variant_test_name else ""): op
-           for op in op_db}
+OPINFOS = {
+    op.name + (f".{op.variant_test_name}" if op.variant_test_name else ""): op
+    for op in op_db
+}
 
 # labs's public ops that have no OpInfo of their own, and why they are still covered
 NO_OPINFO = {
@@ -31,9 +33,14 @@ NO_OPINFO = {
 def test_every_labs_op_is_run_against_pytorch_samples():
     mapped = {getattr(fn, "__name__", "") for fn in OPS.values()}
     public = set(labs.ops.__all__) | set(labs.functional.__all__)
-    missing = sorted(name for name in public - mapped - set(NO_OPINFO)
-                     if not any(key.split(".")[-1] == name for key in OPS))
-    assert not missing, f"labs ops with no OpInfo run in tests/engine/opinfo.py: {missing}"
+    missing = sorted(
+        name
+        for name in public - mapped - set(NO_OPINFO)
+        if not any(key.split(".")[-1] == name for key in OPS)
+    )
+    assert not missing, (
+        f"labs ops with no OpInfo run in tests/engine/opinfo.py: {missing}"
+    )
     assert set(OPS) <= set(OPINFOS), sorted(set(OPS) - set(OPINFOS))
 
 
@@ -50,7 +57,8 @@ def test_pytorch_samples(name):
     failures = [detail for kind, detail in outcomes if kind == "fail"]
     assert outcomes, f"{name}: PyTorch gave no samples"
     assert counts["pass"] >= 0.99 * len(outcomes) - counts["excluded"], (
-        f"{name}: {len(failures)} of {len(outcomes)} samples fail:\n" + "\n".join(failures)
+        f"{name}: {len(failures)} of {len(outcomes)} samples fail:\n"
+        + "\n".join(failures)
     )
     assert counts["excluded"] <= 0.25 * len(outcomes), (
         f"{name}: {counts['excluded']} of {len(outcomes)} samples excluded"
@@ -63,17 +71,24 @@ def test_pytorch_samples(name):
 def test_the_comparison_catches_planted_bugs(monkeypatch):
     """The harness is only worth something if it fails on a wrong labs."""
     tanh = OPINFOS["tanh"]
-    monkeypatch.setattr(labs.ops.Tanh, "backward",
-                        staticmethod(lambda ctx, g: g * (1 - ctx.saved_tensors[0])))
+    monkeypatch.setattr(
+        labs.ops.Tanh,
+        "backward",
+        staticmethod(lambda ctx, g: g * (1 - ctx.saved_tensors[0])),
+    )
     assert any(kind == "fail" and "gradient" in detail for kind, detail in run_op(tanh))
     monkeypatch.undo()
 
     monkeypatch.setattr(labs.ops.Exp, "forward", staticmethod(lambda ctx, x: x + 1))
-    assert any(kind == "fail" and "values differ" in detail
-               for kind, detail in run_op(OPINFOS["exp"]))
+    assert any(
+        kind == "fail" and "values differ" in detail
+        for kind, detail in run_op(OPINFOS["exp"])
+    )
     monkeypatch.undo()
 
     # an op that accepts what PyTorch refuses (negating a bool tensor)
     monkeypatch.setitem(OPS, "neg", lambda input: input)
-    assert any(kind == "fail" and "labs did not" in detail
-               for kind, detail in run_op(OPINFOS["neg"]))
+    assert any(
+        kind == "fail" and "labs did not" in detail
+        for kind, detail in run_op(OPINFOS["neg"])
+    )

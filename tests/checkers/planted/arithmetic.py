@@ -58,7 +58,7 @@ def _total_padding(i, layers):
 
 
 def _no_dilation(i, layers):
-    for k, s, p, d in layers:
+    for k, s, p, _d in layers:
         i = (i + 2 * p - k) // s + 1
     return i
 
@@ -111,8 +111,10 @@ def _list_of_sizes(i, layers):
 
 def _float_division(i, layers):
     for k, s, p, d in layers:
-        i = int((i + 2 * p - d * (k - 1) - 1) / s + 1) if s == 1 else (
-            (i + 2 * p - d * (k - 1) - 1) / s + 1
+        i = (
+            int((i + 2 * p - d * (k - 1) - 1) / s + 1)
+            if s == 1
+            else ((i + 2 * p - d * (k - 1) - 1) / s + 1)
         )
     return i
 
@@ -201,7 +203,9 @@ def _always_pair(k, d=1):
 
 SAME_PADDING_MISTAKES = {
     "k-floor-half": (
-        lambda k, d=1: k // 2, "only for an odd kernel", ("expected: ValueError",)
+        lambda k, d=1: k // 2,
+        "only for an odd kernel",
+        ("expected: ValueError",),
     ),
     "never-raises": (_never_raises, "raise ValueError", ("should raise ValueError",)),
     "pytorch-pair-when-odd": (_pair_when_odd, "padding='same'", ()),
@@ -214,8 +218,6 @@ SAME_PADDING_MISTAKES = {
     "float-division": (lambda k, d=1: d * (k - 1) / 2, "//", ("float",)),
     "returns-none": (lambda k, d=1: None, "forget return", ()),
 }
-
-
 
 
 def _unpacks_a_pair(k, d=1):
@@ -238,13 +240,22 @@ def _pops_the_layers(i, layers):
     return i
 
 
-SAME_PADDING_MISTAKES.update({
-    "accidental-value-error": (_unpacks_a_pair, "does not come from a raise",
-                               ("too many values to unpack",)),
-    "refuses-with-type-error": (_refuses_with_type_error, "not TypeError"),
-    "float-for-odd": (lambda k, d=1: d * (k - 1) / 2 if d * (k - 1) % 2 else
-                      d * (k - 1) // 2, NO_HINT, ("should raise ValueError",)),
-})
+SAME_PADDING_MISTAKES.update(
+    {
+        "accidental-value-error": (
+            _unpacks_a_pair,
+            "does not come from a raise",
+            ("too many values to unpack",),
+        ),
+        "refuses-with-type-error": (_refuses_with_type_error, "not TypeError"),
+        "float-for-odd": (
+            lambda k, d=1: d * (k - 1) / 2 if d * (k - 1) % 2 else d * (k - 1) // 2,
+            NO_HINT,
+            ("should raise ValueError",),
+        ),
+    }
+)
+
 
 def _ceil_only_for_stride_2(i, layers):
     """Rounds up where the stride is 2 and down elsewhere: no one usual mistake."""
@@ -254,28 +265,45 @@ def _ceil_only_for_stride_2(i, layers):
     return i
 
 
-STACK_MISTAKES.update({
-    # pops from the end: reads the layers last to first and empties the caller's list
-    "pops-the-layers": (_pops_the_layers, "for k, s, p, d in layers",
-                        ("modified its argument layers",)),
-    "ceil-only-when-strided-by-2": (_ceil_only_for_stride_2, NO_HINT),
-})
+STACK_MISTAKES.update(
+    {
+        # pops from the end: reads the layers last to first and empties the caller's list
+        "pops-the-layers": (
+            _pops_the_layers,
+            "for k, s, p, d in layers",
+            ("modified its argument layers",),
+        ),
+        "ceil-only-when-strided-by-2": (_ceil_only_for_stride_2, NO_HINT),
+    }
+)
 
 ENTRIES = [
     Entry(
         "stack_output_size",
         learner=check.stack_output_size,
-        solutions=tuple((fn.__name__, functools.partial(check.stack_output_size, fn))
-                        for fn in (stack_loop, stack_reduce, stack_math_floor)),
+        solutions=tuple(
+            (fn.__name__, functools.partial(check.stack_output_size, fn))
+            for fn in (stack_loop, stack_reduce, stack_math_floor)
+        ),
         mistakes=planted(check.stack_output_size, STACK_MISTAKES),
     ),
     Entry(
         "same_padding",
         learner=check.same_padding,
-        solutions=tuple((fn.__name__, functools.partial(check.same_padding, fn))
-                        for fn in (same_padding, same_padding_divmod)),
-        mistakes=planted(check.same_padding, SAME_PADDING_MISTAKES) + planted(
-            check.same_padding, {"signature-without-d": (lambda k: (k - 1) // 2,
-                                                         "fn(k, d)", ("TypeError",))}),
+        solutions=tuple(
+            (fn.__name__, functools.partial(check.same_padding, fn))
+            for fn in (same_padding, same_padding_divmod)
+        ),
+        mistakes=planted(check.same_padding, SAME_PADDING_MISTAKES)
+        + planted(
+            check.same_padding,
+            {
+                "signature-without-d": (
+                    lambda k: (k - 1) // 2,
+                    "fn(k, d)",
+                    ("TypeError",),
+                )
+            },
+        ),
     ),
 ]

@@ -302,8 +302,6 @@ FUNCTION_MISTAKES = {
 }
 
 
-
-
 # --- State kept outside ctx: right on every single call, wrong when used twice --------
 
 
@@ -382,23 +380,37 @@ class SquareZeroGradient(Square):
         return torch.zeros_like(x)
 
 
-FUNCTION_MISTAKES.update({
-    "state-on-the-class": (MulSavedOnClass, torch.mul, "outside ctx",
-                           ("used twice in one graph",)),
-    "state-in-a-list": (MulSavedInAList, torch.mul, "outside ctx",
-                        ("two forward calls come before",)),
-    "state-in-a-global": (ExpSavedInAGlobal, torch.exp, "outside ctx"),
-    "float32-backward": (SquareFloat32, square, "float32"),
-    "zero-gradient": (SquareZeroGradient, square, "0 everywhere"),
-})
+FUNCTION_MISTAKES.update(
+    {
+        "state-on-the-class": (
+            MulSavedOnClass,
+            torch.mul,
+            "outside ctx",
+            ("used twice in one graph",),
+        ),
+        "state-in-a-list": (
+            MulSavedInAList,
+            torch.mul,
+            "outside ctx",
+            ("two forward calls come before",),
+        ),
+        "state-in-a-global": (ExpSavedInAGlobal, torch.exp, "outside ctx"),
+        "float32-backward": (SquareFloat32, square, "float32"),
+        "zero-gradient": (SquareZeroGradient, square, "0 everywhere"),
+    }
+)
 
-GRADIENT_MISTAKES.update({
-    "float32": (lambda x: (3 * x.float() ** 2).double(), ((4,),), "float32"),
-    "zero": (lambda x: torch.zeros_like(x), ((3,),), "0 everywhere"),
-    "factor-on-some-inputs-only": (
-        lambda x: 3 * x**2 * torch.where(x > 0, 2.0, 1.0), ((3,),), NO_HINT,
-    ),
-})
+GRADIENT_MISTAKES.update(
+    {
+        "float32": (lambda x: (3 * x.float() ** 2).double(), ((4,),), "float32"),
+        "zero": (lambda x: torch.zeros_like(x), ((3,),), "0 everywhere"),
+        "factor-on-some-inputs-only": (
+            lambda x: 3 * x**2 * torch.where(x > 0, 2.0, 1.0),
+            ((3,),),
+            NO_HINT,
+        ),
+    }
+)
 
 
 def _fresh(call, reset):
@@ -413,8 +425,9 @@ def _fresh(call, reset):
 
 def _function(name, cls, reference, hint, words=()):
     shapes = ((3, 4), (3, 4)) if reference is torch.mul else ((3, 4),)
-    return Planted(name, lambda: check.function(cls, reference, shapes=shapes), hint,
-                   tuple(words))
+    return Planted(
+        name, lambda: check.function(cls, reference, shapes=shapes), hint, tuple(words)
+    )
 
 
 def _function_learner(behaviour):
@@ -439,40 +452,77 @@ ENTRIES = [
         solutions=(
             ("scalar", lambda: check.gradient(cube_sum, grad_cube_sum)),
             ("vector", lambda: check.gradient(cube_sum, grad_cube_sum, shapes=[(4,)])),
-            ("numpy", lambda: check.gradient(cube_sum, lambda x: (3 * x**2).numpy(),
-                                             shapes=[(2, 3)])),
+            (
+                "numpy",
+                lambda: check.gradient(
+                    cube_sum, lambda x: (3 * x**2).numpy(), shapes=[(2, 3)]
+                ),
+            ),
             ("float", lambda: check.gradient(cube_sum, lambda x: 3 * float(x) ** 2)),
-            ("two inputs", lambda: check.gradient(product_exp, grad_product_exp,
-                                                  shapes=((3,), (3,)))),
-            ("a list of two", lambda: check.gradient(
-                product_exp, lambda x, y: [torch.exp(y), x * torch.exp(y)],
-                shapes=((3,), (3,)))),
-            ("a constant", lambda: check.gradient(lambda x: x.sum() * 0 + 5.0,
-                                                  lambda x: 0)),
+            (
+                "two inputs",
+                lambda: check.gradient(
+                    product_exp, grad_product_exp, shapes=((3,), (3,))
+                ),
+            ),
+            (
+                "a list of two",
+                lambda: check.gradient(
+                    product_exp,
+                    lambda x, y: [torch.exp(y), x * torch.exp(y)],
+                    shapes=((3,), (3,)),
+                ),
+            ),
+            (
+                "a constant",
+                lambda: check.gradient(lambda x: x.sum() * 0 + 5.0, lambda x: 0),
+            ),
         ),
         mistakes=tuple(
-            Planted(name, lambda fn=fn, shapes=shapes: check.gradient(cube_sum, fn,
-                                                                      shapes=shapes),
-                    hint)
+            Planted(
+                name,
+                lambda fn=fn, shapes=shapes: check.gradient(
+                    cube_sum, fn, shapes=shapes
+                ),
+                hint,
+            )
             for name, (fn, shapes, hint) in GRADIENT_MISTAKES.items()
-        ) + (
-            Planted("gradients-in-the-wrong-order", lambda: check.gradient(
-                product_exp, lambda x, y: grad_product_exp(x, y)[::-1],
-                shapes=((3,), (3,))), "is the true gradient for y"),
-            Planted("one-gradient-for-two-inputs", lambda: check.gradient(
-                product_exp, lambda x, y: torch.exp(y), shapes=((3,), (3,))),
-                "one gradient per input"),
-            Planted("f-not-scalar", lambda: check.gradient(
-                lambda x: x**2, lambda x: 2 * x, shapes=((3,),)),
-                "problem with the exercise", ("not a scalar",)),
+        )
+        + (
+            Planted(
+                "gradients-in-the-wrong-order",
+                lambda: check.gradient(
+                    product_exp,
+                    lambda x, y: grad_product_exp(x, y)[::-1],
+                    shapes=((3,), (3,)),
+                ),
+                "is the true gradient for y",
+            ),
+            Planted(
+                "one-gradient-for-two-inputs",
+                lambda: check.gradient(
+                    product_exp, lambda x, y: torch.exp(y), shapes=((3,), (3,))
+                ),
+                "one gradient per input",
+            ),
+            Planted(
+                "f-not-scalar",
+                lambda: check.gradient(lambda x: x**2, lambda x: 2 * x, shapes=((3,),)),
+                "problem with the exercise",
+                ("not a scalar",),
+            ),
         ),
     ),
     Entry(
         "function",
         learner=_function_learner,
         solutions=tuple(
-            (name, lambda cls=cls, reference=reference, shapes=shapes: check.function(
-                cls, reference, shapes=shapes))
+            (
+                name,
+                lambda cls=cls, reference=reference, shapes=shapes: check.function(
+                    cls, reference, shapes=shapes
+                ),
+            )
             for name, cls, reference, shapes in [
                 ("square", Square, square, ((3, 4),)),
                 ("setup-context-style", SquareSetupContext, square, ((3, 4),)),
@@ -481,24 +531,39 @@ ENTRIES = [
                 ("max", Max, max_last, ((3, 4),)),
             ]
         ),
-        mistakes=tuple(_function(name, cls, reference, hint, *words)
-                       for name, (cls, reference, hint, *words) in FUNCTION_MISTAKES.items())
+        mistakes=tuple(
+            _function(name, cls, reference, hint, *words)
+            for name, (cls, reference, hint, *words) in FUNCTION_MISTAKES.items()
+        )
         + (
-            Planted("state-in-a-queue", _fresh(
-                lambda: check.function(SquareSavedInAQueue, square), QUEUE.clear),
-                "outside ctx"),
-            Planted("stateful-counter", _fresh(
-                lambda: check.function(SquareStateful, square),
-                lambda: setattr(SquareStateful, "calls", 0)),
-                "outside ctx"),
-            Planted("stateful-counter-without-gradcheck", _fresh(
-                lambda: check.function(SquareStateful, square, gradcheck=False),
-                lambda: setattr(SquareStateful, "calls", 0)),
-                "outside ctx"),
+            Planted(
+                "state-in-a-queue",
+                _fresh(
+                    lambda: check.function(SquareSavedInAQueue, square), QUEUE.clear
+                ),
+                "outside ctx",
+            ),
+            Planted(
+                "stateful-counter",
+                _fresh(
+                    lambda: check.function(SquareStateful, square),
+                    lambda: setattr(SquareStateful, "calls", 0),
+                ),
+                "outside ctx",
+            ),
+            Planted(
+                "stateful-counter-without-gradcheck",
+                _fresh(
+                    lambda: check.function(SquareStateful, square, gradcheck=False),
+                    lambda: setattr(SquareStateful, "calls", 0),
+                ),
+                "outside ctx",
+            ),
         )
         + tuple(
-            Planted(name, lambda wrong=wrong: check.function(wrong, square), None,
-                    (words,))
+            Planted(
+                name, lambda wrong=wrong: check.function(wrong, square), None, (words,)
+            )
             for name, wrong, words in [
                 ("apply-passed", Square.apply, "pass the class itself"),
                 ("plain-function", square, "subclass of torch.autograd.Function"),

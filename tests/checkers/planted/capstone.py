@@ -13,17 +13,36 @@ from ..registry import Entry, Planted
 def deeper(lib):
     nn = lib.nn
     return nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding=1), nn.Tanh(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1), nn.Tanh(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 32, 3, padding=1), nn.Tanh(),
-        nn.Flatten(), nn.Linear(128, 64), nn.Tanh(), nn.Linear(64, 10),
+        nn.Conv2d(1, 16, 3, padding=1),
+        nn.Tanh(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.Tanh(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 32, 3, padding=1),
+        nn.Tanh(),
+        nn.Flatten(),
+        nn.Linear(128, 64),
+        nn.Tanh(),
+        nn.Linear(64, 10),
     )
 
 
 RIGHT_COUNT = 160 + 4640 + 9248 + 8256 + 650
-RIGHT_SHAPES = [(5, 16, 8, 8), (5, 16, 8, 8), (5, 16, 4, 4), (5, 32, 4, 4), (5, 32, 4, 4),
-                (5, 32, 2, 2), (5, 32, 2, 2), (5, 32, 2, 2), (5, 128), (5, 64), (5, 64),
-                (5, 10)]
+RIGHT_SHAPES = [
+    (5, 16, 8, 8),
+    (5, 16, 8, 8),
+    (5, 16, 4, 4),
+    (5, 32, 4, 4),
+    (5, 32, 4, 4),
+    (5, 32, 2, 2),
+    (5, 32, 2, 2),
+    (5, 32, 2, 2),
+    (5, 128),
+    (5, 64),
+    (5, 64),
+    (5, 10),
+]
 
 
 def predict(parameters=RIGHT_COUNT, shapes=RIGHT_SHAPES, build=deeper):
@@ -31,7 +50,7 @@ def predict(parameters=RIGHT_COUNT, shapes=RIGHT_SHAPES, build=deeper):
 
 
 def _with_shape(index: int, shape) -> list:
-    return RIGHT_SHAPES[:index] + [shape] + RIGHT_SHAPES[index + 1:]
+    return RIGHT_SHAPES[:index] + [shape] + RIGHT_SHAPES[index + 1 :]
 
 
 PREDICTION_MISTAKES = {
@@ -40,13 +59,20 @@ PREDICTION_MISTAKES = {
     "float-count": (dict(parameters=float(RIGHT_COUNT)), "ints", ("a float",)),
     "string-count": (dict(parameters=str(RIGHT_COUNT)), None, ("a str",)),
     "a-layer-missing": (dict(shapes=RIGHT_SHAPES[:-1]), "every layer"),
-    "pooling-ignored": (dict(shapes=_with_shape(2, (5, 16, 8, 8))), "pooling",
-                        ("after layer 2, MaxPool2d", "(5, 16, 4, 4)")),
+    "pooling-ignored": (
+        dict(shapes=_with_shape(2, (5, 16, 8, 8))),
+        "pooling",
+        ("after layer 2, MaxPool2d", "(5, 16, 4, 4)"),
+    ),
     "flatten-wrong": (dict(shapes=_with_shape(8, (5, 32))), "Flatten"),
     # sizes that int() would have accepted: the 4.5, 8.9, 256.0 and "32"
     "size-4.5": (dict(shapes=_with_shape(2, (5, 16, 4.5, 4))), "ints", ("a float",)),
     "size-8.9": (dict(shapes=_with_shape(0, (5, 16, 8.9, 8))), "ints", ("a float",)),
-    "size-256.0": (dict(shapes=_with_shape(8, (5, 128.0))), "ints", ("a float (128.0)",)),
+    "size-256.0": (
+        dict(shapes=_with_shape(8, (5, 128.0))),
+        "ints",
+        ("a float (128.0)",),
+    ),
     "size-as-string": (dict(shapes=_with_shape(9, (5, "64"))), None, ("a str",)),
     "shape-as-int": (dict(shapes=_with_shape(9, 64)), None, ("not a tuple of ints",)),
     "shapes-not-a-list": (dict(shapes="(5, 10)"), None, ("a list of tuples",)),
@@ -56,21 +82,34 @@ PREDICTION_MISTAKES = {
 def average_pooling(lib):
     nn = lib.nn
     return nn.Sequential(
-        nn.Conv2d(1, 4, 3, padding=1), nn.Tanh(), nn.AvgPool2d(2),
-        nn.Flatten(), nn.Linear(64, 10),
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.Tanh(),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+        nn.Linear(64, 10),
     )
 
 
 def max_pooling(lib):
     nn = lib.nn
-    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.Tanh(), nn.MaxPool2d(2),
-                         nn.Flatten(), nn.Linear(64, 10))
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.Tanh(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(64, 10),
+    )
 
 
 def wider(lib):
     nn = lib.nn
-    return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.Tanh(), nn.AvgPool2d(2),
-                         nn.Flatten(), nn.Linear(128, 10))
+    return nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1),
+        nn.Tanh(),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+        nn.Linear(128, 10),
+    )
 
 
 def forgot_return(lib):
@@ -108,21 +147,41 @@ ENTRIES = [
         learner=lambda behaviour: predict(build=behaviour),
         solutions=(("right prediction", predict),),
         mistakes=tuple(
-            Planted(name, lambda arguments=arguments: predict(**arguments), hint,
-                    tuple(words[0]) if words else ())
+            Planted(
+                name,
+                lambda arguments=arguments: predict(**arguments),
+                hint,
+                tuple(words[0]) if words else (),
+            )
             for name, (arguments, hint, *words) in PREDICTION_MISTAKES.items()
-        ) + (Planted("missing-prediction", lambda: predict(parameters=None), None,
-                     ("in place of the Nones",), headline="not attempted"),
-             Planted("ellipsis-prediction", lambda: predict(shapes=...), None,
-                     headline="not attempted")),
+        )
+        + (
+            Planted(
+                "missing-prediction",
+                lambda: predict(parameters=None),
+                None,
+                ("in place of the Nones",),
+                headline="not attempted",
+            ),
+            Planted(
+                "ellipsis-prediction",
+                lambda: predict(shapes=...),
+                None,
+                headline="not attempted",
+            ),
+        ),
     ),
     Entry(
         "same_network",
         learner=lambda behaviour: same(behaviour),
         solutions=(("right network", lambda: same(average_pooling)),),
         mistakes=tuple(
-            Planted(name, lambda build=build: same(build), hint,
-                    tuple(words[0]) if words else ())
+            Planted(
+                name,
+                lambda build=build: same(build),
+                hint,
+                tuple(words[0]) if words else (),
+            )
             for name, (build, hint, *words) in NETWORK_MISTAKES.items()
         ),
     ),

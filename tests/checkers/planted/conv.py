@@ -385,8 +385,6 @@ TRANSPOSED_MISTAKES = {
 }
 
 
-
-
 def _float32(out):
     return out.astype(np.float32).astype(np.float64)
 
@@ -398,8 +396,13 @@ def _conv1d_torch_float32(x, w, b=None, stride=1, padding=0, dilation=1):
         return torch.tensor(array, dtype=torch.float32)
 
     out = torch.nn.functional.conv1d(
-        as_tensor(x.tolist()), as_tensor(w.tolist()),
-        None if b is None else as_tensor(b.tolist()), stride, padding, dilation)
+        as_tensor(x.tolist()),
+        as_tensor(w.tolist()),
+        None if b is None else as_tensor(b.tolist()),
+        stride,
+        padding,
+        dilation,
+    )
     return out.double().numpy()
 
 
@@ -408,31 +411,51 @@ def _conv1d_pads_only_once(x, w, b=None, stride=1, padding=0, dilation=1):
     return conv1d_vectorized(x, w, b, stride, 0 if padding == 1 else padding, dilation)
 
 
-CONV1D_MISTAKES.update({
-    "float32-result": (_conv1d(mutate_out=_float32), "float32", ("7 significant digits",)),
-    "torch-float32": (_conv1d_torch_float32, "float32"),
-    "padding-ignored-only-for-1": (_conv1d_pads_only_once, NO_HINT, ("padding=1",)),
-    "flipped-and-no-bias": (
-        _conv1d(_changed(w=lambda a: a["w"][..., ::-1], b=lambda a: None)), NO_HINT,
-    ),
-    "channels-last": (_conv1d(mutate_out=lambda out: out.transpose(0, 2, 1).copy()),
-                      "channels (axis 1)"),
-})
+CONV1D_MISTAKES.update(
+    {
+        "float32-result": (
+            _conv1d(mutate_out=_float32),
+            "float32",
+            ("7 significant digits",),
+        ),
+        "torch-float32": (_conv1d_torch_float32, "float32"),
+        "padding-ignored-only-for-1": (_conv1d_pads_only_once, NO_HINT, ("padding=1",)),
+        "flipped-and-no-bias": (
+            _conv1d(_changed(w=lambda a: a["w"][..., ::-1], b=lambda a: None)),
+            NO_HINT,
+        ),
+        "channels-last": (
+            _conv1d(mutate_out=lambda out: out.transpose(0, 2, 1).copy()),
+            "channels (axis 1)",
+        ),
+    }
+)
+
 
 def _conv2d_stride_along_height_only(x, w, b=None, stride=1, padding=0, dilation=1):
     return conv2d_vectorized(x, w, b, (pair(stride)[0], 1), padding, dilation)
 
 
-CONV2D_MISTAKES.update({
-    "stride-along-height-only": (_conv2d_stride_along_height_only, NO_HINT,
-                                 ("wrong shape",)),
-    "float32-result": (_conv2d(mutate_out=_float32), "float32"),
-    "kernel-transposed": (_conv2d(_changed(w=lambda a: a["w"].swapaxes(2, 3))), NO_HINT),
-})
+CONV2D_MISTAKES.update(
+    {
+        "stride-along-height-only": (
+            _conv2d_stride_along_height_only,
+            NO_HINT,
+            ("wrong shape",),
+        ),
+        "float32-result": (_conv2d(mutate_out=_float32), "float32"),
+        "kernel-transposed": (
+            _conv2d(_changed(w=lambda a: a["w"].swapaxes(2, 3))),
+            NO_HINT,
+        ),
+    }
+)
 
-TRANSPOSED_MISTAKES.update({
-    "float32-result": (_transposed(mutate_out=_float32), "float32"),
-})
+TRANSPOSED_MISTAKES.update(
+    {
+        "float32-result": (_transposed(mutate_out=_float32), "float32"),
+    }
+)
 
 
 ENTRIES = [
@@ -442,18 +465,37 @@ ENTRIES = [
         solutions=(
             ("loops", lambda: check.conv1d(conv1d_loops)),
             ("vectorized", lambda: check.conv1d(conv1d_vectorized)),
-            ("no features", lambda: check.conv1d(
-                lambda x, w: conv1d_vectorized(x, w),
-                bias=False, stride=False, padding=False, dilation=False)),
-            ("no dilation", lambda: check.conv1d(
-                lambda x, w, b=None, stride=1, padding=0: conv1d_vectorized(
-                    x, w, b, stride, padding), dilation=False)),
+            (
+                "no features",
+                lambda: check.conv1d(
+                    lambda x, w: conv1d_vectorized(x, w),
+                    bias=False,
+                    stride=False,
+                    padding=False,
+                    dilation=False,
+                ),
+            ),
+            (
+                "no dilation",
+                lambda: check.conv1d(
+                    lambda x, w, b=None, stride=1, padding=0: conv1d_vectorized(
+                        x, w, b, stride, padding
+                    ),
+                    dilation=False,
+                ),
+            ),
         ),
-        mistakes=planted(check.conv1d, CONV1D_MISTAKES) + planted(
-            lambda fn: check.conv1d(fn, bias=False, stride=False, padding=False,
-                                    dilation=False),
-            {"flipped-no-features": (lambda x, w: conv1d_vectorized(x, w[..., ::-1]),
-                                     "flipped")},
+        mistakes=planted(check.conv1d, CONV1D_MISTAKES)
+        + planted(
+            lambda fn: check.conv1d(
+                fn, bias=False, stride=False, padding=False, dilation=False
+            ),
+            {
+                "flipped-no-features": (
+                    lambda x, w: conv1d_vectorized(x, w[..., ::-1]),
+                    "flipped",
+                )
+            },
         ),
     ),
     Entry(
@@ -471,9 +513,17 @@ ENTRIES = [
         solutions=(
             ("loops", lambda: check.conv_transpose2d(conv_transpose2d_loops)),
             ("vectorized", lambda: check.conv_transpose2d(conv_transpose2d_vectorized)),
-            ("no features", lambda: check.conv_transpose2d(
-                lambda x, w: conv_transpose2d_vectorized(x, w), bias=False, stride=False,
-                padding=False, output_padding=False, dilation=False)),
+            (
+                "no features",
+                lambda: check.conv_transpose2d(
+                    lambda x, w: conv_transpose2d_vectorized(x, w),
+                    bias=False,
+                    stride=False,
+                    padding=False,
+                    output_padding=False,
+                    dilation=False,
+                ),
+            ),
         ),
         mistakes=planted(check.conv_transpose2d, TRANSPOSED_MISTAKES),
     ),

@@ -146,60 +146,102 @@ CORRECT_VJPS = [
 VJP_MISTAKES = {
     "J-v-transposed": (square_then_mix, lambda x, v: MIX @ (2 * x * v), (4,), "J v"),
     "forgot-v": (
-        square_then_mix, lambda x, v: 2 * x * MIX.sum(0), (4,), "v is missing",
+        square_then_mix,
+        lambda x, v: 2 * x * MIX.sum(0),
+        (4,),
+        "v is missing",
     ),
     "v-times-gradient-of-sum": (
-        square_then_mix, lambda x, v: v * 2 * x * MIX.sum(0), (4,), "elementwise",
+        square_then_mix,
+        lambda x, v: v * 2 * x * MIX.sum(0),
+        (4,),
+        "elementwise",
     ),
     "only-the-diagonal": (
-        square_then_mix, lambda x, v: v * 2 * x * torch.diagonal(MIX), (4,), "diagonal",
+        square_then_mix,
+        lambda x, v: v * 2 * x * torch.diagonal(MIX),
+        (4,),
+        "diagonal",
     ),
     "whole-jacobian": (
-        square_then_mix, lambda x, v: MIX * 2 * x, (4,), "whole Jacobian",
+        square_then_mix,
+        lambda x, v: MIX * 2 * x,
+        (4,),
+        "whole Jacobian",
     ),
     "sign": (square_then_mix, lambda x, v: -2 * x * (v @ MIX), (4,), "wrong sign"),
     "forgot-the-2": (square_then_mix, lambda x, v: x * (v @ MIX), (4,), "0.5×"),
     "shape-of-v": (square_then_wide, lambda x, v: v, (4,), "shape of v"),
     "multiplied-from-the-wrong-side": (
-        square_then_wide, lambda x, v: WIDE @ (2 * x * v), (4,), "v @ J",
+        square_then_wide,
+        lambda x, v: WIDE @ (2 * x * v),
+        (4,),
+        "v @ J",
     ),
     "softmax-diagonal-only": (
-        softmax, lambda x, v: v * torch.softmax(x, 0) * (1 - torch.softmax(x, 0)), (5,),
+        softmax,
+        lambda x, v: v * torch.softmax(x, 0) * (1 - torch.softmax(x, 0)),
+        (5,),
         "diagonal",
     ),
     "softmax-forgot-v": (
-        softmax, lambda x, v: torch.zeros(5, dtype=torch.float64), (5,), "v is missing",
+        softmax,
+        lambda x, v: torch.zeros(5, dtype=torch.float64),
+        (5,),
+        "v is missing",
     ),
     "a-single-number": (
-        softmax, lambda x, v: (v * x).sum(), (5,), "one entry per element",
+        softmax,
+        lambda x, v: (v * x).sum(),
+        (5,),
+        "one entry per element",
     ),
     "returns-none": (softmax, lambda x, v: None, (5,), "forget return"),
     "returns-a-list": (softmax, lambda x, v: [0.0] * 5, (5,), "not a list"),
 }
 
 
+PREDICTION_MISTAKES.update(
+    {
+        "a-list-that-is-not-a-grid": (
+            fan_out,
+            [1.0, [2.0, 3.0]],
+            "[[1.0, 2.0], [3.0, 4.0]]",
+        ),
+        "nan": (fan_out, [5.0, float("nan"), 9.0], None),
+        "close-but-not-equal": (fan_out, [5.0, 7.0, 9.001], NO_HINT),
+        "one-element-off": (fan_out, [5.0, 7.0, 8.0], NO_HINT),
+    }
+)
 
-PREDICTION_MISTAKES.update({
-    "a-list-that-is-not-a-grid": (fan_out, [1.0, [2.0, 3.0]], "[[1.0, 2.0], [3.0, 4.0]]"),
-    "nan": (fan_out, [5.0, float("nan"), 9.0], None),
-    "close-but-not-equal": (fan_out, [5.0, 7.0, 9.001], NO_HINT),
-    "one-element-off": (fan_out, [5.0, 7.0, 8.0], NO_HINT),
-})
-
-VJP_MISTAKES.update({
-    "float32": (softmax, lambda x, v: (vjp_softmax(x, v).float() * (1 + 1e-7)).double(),
-                (5,), "float32"),
-    "zero": (square_then_mix, lambda x, v: torch.zeros(4, dtype=torch.float64), (4,),
-             "0 everywhere"),
-    "diagonal-and-sign": (
-        square_then_mix, lambda x, v: -v * 2 * x * torch.diagonal(MIX), (4,), NO_HINT,
-    ),
-})
+VJP_MISTAKES.update(
+    {
+        "float32": (
+            softmax,
+            lambda x, v: (vjp_softmax(x, v).float() * (1 + 1e-7)).double(),
+            (5,),
+            "float32",
+        ),
+        "zero": (
+            square_then_mix,
+            lambda x, v: torch.zeros(4, dtype=torch.float64),
+            (4,),
+            "0 everywhere",
+        ),
+        "diagonal-and-sign": (
+            square_then_mix,
+            lambda x, v: -v * 2 * x * torch.diagonal(MIX),
+            (4,),
+            NO_HINT,
+        ),
+    }
+)
 
 
 def _prediction(name, program, value, hint):
-    return Planted(name, lambda: check.predicted_grad(lambda: value, program), hint,
-                   headline="")
+    return Planted(
+        name, lambda: check.predicted_grad(lambda: value, program), hint, headline=""
+    )
 
 
 ENTRIES = [
@@ -207,25 +249,40 @@ ENTRIES = [
         "predicted_grad",
         learner=lambda behaviour: check.predicted_grad(behaviour, fan_out),
         solutions=tuple(
-            (f"{program.__name__}-{type(value).__name__}",
-             lambda program=program, value=value: check.predicted_grad(
-                 lambda: value, program))
+            (
+                f"{program.__name__}-{type(value).__name__}",
+                lambda program=program, value=value: check.predicted_grad(
+                    lambda: value, program
+                ),
+            )
             for program, value in CORRECT_PREDICTIONS
-        ) + (("the value itself", lambda: check.predicted_grad([5.0, 7.0, 9.0],
-                                                              fan_out)),),
-        mistakes=tuple(_prediction(name, *row) for name, row in PREDICTION_MISTAKES.items()),
+        )
+        + (
+            (
+                "the value itself",
+                lambda: check.predicted_grad([5.0, 7.0, 9.0], fan_out),
+            ),
+        ),
+        mistakes=tuple(
+            _prediction(name, *row) for name, row in PREDICTION_MISTAKES.items()
+        ),
     ),
     Entry(
         "vjp",
         learner=lambda behaviour: check.vjp(square_then_mix, behaviour),
         solutions=tuple(
-            (f"{getattr(f, '__name__', 'f')}-{getattr(fn, '__name__', 'fn')}-{n}",
-             lambda f=f, fn=fn, shape=shape: check.vjp(f, fn, shape=shape))
+            (
+                f"{getattr(f, '__name__', 'f')}-{getattr(fn, '__name__', 'fn')}-{n}",
+                lambda f=f, fn=fn, shape=shape: check.vjp(f, fn, shape=shape),
+            )
             for n, (f, fn, shape) in enumerate(CORRECT_VJPS)
         ),
         mistakes=tuple(
-            Planted(name, lambda f=f, fn=fn, shape=shape: check.vjp(f, fn, shape=shape),
-                    hint)
+            Planted(
+                name,
+                lambda f=f, fn=fn, shape=shape: check.vjp(f, fn, shape=shape),
+                hint,
+            )
             for name, (f, fn, shape, hint) in VJP_MISTAKES.items()
         ),
     ),

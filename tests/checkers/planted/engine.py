@@ -163,27 +163,38 @@ MUL_MISTAKES = {
         "forgot to sum over the broadcast axes",
     ),
     "leading-axes-only": (
-        _mul(lambda a, b, g: tuple(
-            (g * o).sum(axis=tuple(range(g.ndim - m.ndim))) for m, o in ((a, b), (b, a))
-        )),
+        _mul(
+            lambda a, b, g: tuple(
+                (g * o).sum(axis=tuple(range(g.ndim - m.ndim)))
+                for m, o in ((a, b), (b, a))
+            )
+        ),
         "not the axes where",
     ),
     "keepdims-dropped": (
-        _mul(lambda a, b, g: tuple(
-            np.squeeze(unbroadcast(g * o, m.shape), _size_one_axes(m.shape, g.shape))
-            for m, o in ((a, b), (b, a))
-        )),
+        _mul(
+            lambda a, b, g: tuple(
+                np.squeeze(
+                    unbroadcast(g * o, m.shape), _size_one_axes(m.shape, g.shape)
+                )
+                for m, o in ((a, b), (b, a))
+            )
+        ),
         "dropped them",
     ),
     "mean-not-sum": (
-        _mul(lambda a, b, g: tuple(
-            unbroadcast(g * o, m.shape) * m.size / g.size for m, o in ((a, b), (b, a))
-        )),
+        _mul(
+            lambda a, b, g: tuple(
+                unbroadcast(g * o, m.shape) * m.size / g.size
+                for m, o in ((a, b), (b, a))
+            )
+        ),
         "averaged",
     ),
     "own-value": (
-        _mul(lambda a, b, g: (unbroadcast(g * a, a.shape),
-                              unbroadcast(g * b, b.shape))),
+        _mul(
+            lambda a, b, g: (unbroadcast(g * a, a.shape), unbroadcast(g * b, b.shape))
+        ),
         "which is the gradient for b",
     ),
     "swapped-order": (
@@ -191,13 +202,21 @@ MUL_MISTAKES = {
         "wrong order",
     ),
     "forgot-grad-output": (
-        _mul(lambda a, b, g: (unbroadcast(np.broadcast_to(b, g.shape) * 1.0, a.shape),
-                              unbroadcast(np.broadcast_to(a, g.shape) * 1.0, b.shape))),
+        _mul(
+            lambda a, b, g: (
+                unbroadcast(np.broadcast_to(b, g.shape) * 1.0, a.shape),
+                unbroadcast(np.broadcast_to(a, g.shape) * 1.0, b.shape),
+            )
+        ),
         "left out grad_output",
     ),
     "sum-over-every-axis": (
-        _mul(lambda a, b, g: ((g * b).sum() + 0 * a if a.ndim == 0 else (g * b).sum(),
-                              (g * a).sum())),
+        _mul(
+            lambda a, b, g: (
+                (g * b).sum() + 0 * a if a.ndim == 0 else (g * b).sum(),
+                (g * a).sum(),
+            )
+        ),
         "summed over every axis",
     ),
     "returns-tensors": (
@@ -209,9 +228,9 @@ MUL_MISTAKES = {
         "return grad_a, grad_b",
     ),
     "returns-float32": (
-        _mul(lambda a, b, g: tuple(
-            x.astype(np.float32) for x in mul_backward(a, b, g)
-        )),
+        _mul(
+            lambda a, b, g: tuple(x.astype(np.float32) for x in mul_backward(a, b, g))
+        ),
         "keep float64",
     ),
     "returns-none": (_mul(lambda a, b, g: None), "forget return"),
@@ -359,8 +378,15 @@ RELU_MISTAKES["zeroes-grad-output-in-place"] = (_relu_in_place, "work on a copy"
 # --- Planted mistakes: conv1d ---------------------------------------------------------
 
 
-def _conv1d_planted(flip_x=False, flip_w=False, stride_x=True, stride_w=True,
-                    samples_w=slice(None), channels_x=slice(None), batch_mean=False):
+def _conv1d_planted(
+    flip_x=False,
+    flip_w=False,
+    stride_x=True,
+    stride_w=True,
+    samples_w=slice(None),
+    channels_x=slice(None),
+    batch_mean=False,
+):
     def planted(x, w, grad_output, stride=1):
         k = w.shape[2]
         wx = w[:, :, ::-1] if flip_x else w
@@ -561,7 +587,10 @@ def _first_parent_only(root):
 
 TOPOLOGICAL_MISTAKES = {
     "recursive": (_recursive, "without recursion", ("calls itself", "in visit")),
-    "recursive-with-raised-limit": (_recursive_with_a_raised_limit, "without recursion"),
+    "recursive-with-raised-limit": (
+        _recursive_with_a_raised_limit,
+        "without recursion",
+    ),
     "recursive-generator": (_recursive_generator, "without recursion"),
     "recursion-error-swallowed": (_swallows_recursion, "without recursion"),
     "no-visited-set": (_no_visited_set, "keep a set of the nodes already visited"),
@@ -591,38 +620,57 @@ TOPOLOGICAL_MISTAKES = {
 }
 
 
+MUL_MISTAKES.update(
+    {
+        "float32-result": (
+            _mul(
+                lambda a, b, g: tuple(
+                    (x.astype(np.float32) * (1 + 1e-7)).astype(np.float64)
+                    for x in mul_backward(a, b, g)
+                )
+            ),
+            "float32",
+        ),
+        "not-summed-and-swapped": (_mul(lambda a, b, g: (g * a, g * b)), NO_HINT),
+    }
+)
 
-MUL_MISTAKES.update({
-    "float32-result": (
-        _mul(lambda a, b, g: tuple((x.astype(np.float32) * (1 + 1e-7)).astype(np.float64)
-                                   for x in mul_backward(a, b, g))),
-        "float32",
-    ),
-    "not-summed-and-swapped": (_mul(lambda a, b, g: (g * a, g * b)), NO_HINT),
-})
+MATMUL_MISTAKES.update(
+    {
+        "grad-a-as-b-times-grad-output-transposed": (
+            lambda a, b, g: (b @ g.T, a.T @ g),
+            "transpose of the gradient",
+        ),
+    }
+)
 
-MATMUL_MISTAKES.update({
-    "grad-a-as-b-times-grad-output-transposed": (
-        lambda a, b, g: (b @ g.T, a.T @ g), "transpose of the gradient"),
-})
+TOPOLOGICAL_MISTAKES.update(
+    {
+        "returns-a-set": (lambda root: set(topological_sort(root)), "list(...)"),
+    }
+)
 
-TOPOLOGICAL_MISTAKES.update({
-    "returns-a-set": (lambda root: set(topological_sort(root)), "list(...)"),
-})
+RELU_MISTAKES.update(
+    {
+        "times-x": (lambda x, g: g * x, NO_HINT),
+        "kink-goes-both-ways": (
+            lambda x, g: g * (x > 0) + 0.5 * g * (x == 0),
+            NO_HINT,
+            ("x=[-2, -1, 0, 1, 2]",),
+        ),
+    }
+)
 
-RELU_MISTAKES.update({
-    "times-x": (lambda x, g: g * x, NO_HINT),
-    "kink-goes-both-ways": (
-        lambda x, g: g * (x > 0) + 0.5 * g * (x == 0), NO_HINT, ("x=[-2, -1, 0, 1, 2]",),
-    ),
-})
-
-SUM_MISTAKES.update({
-    "mean-when-keepdim": (
-        lambda x, g, dim, keepdim: sum_backward(x, g, dim, keepdim) / (
-            x.shape[dim] if keepdim else 1), NO_HINT,
-    ),
-})
+SUM_MISTAKES.update(
+    {
+        "mean-when-keepdim": (
+            lambda x, g, dim, keepdim: (
+                sum_backward(x, g, dim, keepdim) / (x.shape[dim] if keepdim else 1)
+            ),
+            NO_HINT,
+        ),
+    }
+)
 
 
 def _entry(name: str, solutions, mistakes) -> Entry:
@@ -630,7 +678,9 @@ def _entry(name: str, solutions, mistakes) -> Entry:
     return Entry(
         name,
         learner=checker,
-        solutions=tuple((fn.__name__, functools.partial(checker, fn)) for fn in solutions),
+        solutions=tuple(
+            (fn.__name__, functools.partial(checker, fn)) for fn in solutions
+        ),
         mistakes=planted(checker, mistakes),
     )
 

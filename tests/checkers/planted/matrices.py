@@ -31,7 +31,9 @@ def conv1d_matrix_vectorized(w, length):
     blocks = np.zeros((c_out, l_out, c_in, length))
     t = np.arange(l_out)
     for j in range(k):
-        blocks[:, t, :, t + j] = w[:, :, j]  # advanced indices first: (l_out, c_out, c_in)
+        blocks[:, t, :, t + j] = w[
+            :, :, j
+        ]  # advanced indices first: (l_out, c_out, c_in)
     return blocks.reshape(c_out * l_out, c_in * length)
 
 
@@ -185,14 +187,18 @@ MISTAKES = {
 }
 
 
-
 ENTRIES = [
     Entry(
         "conv1d_matrix",
         learner=check.conv1d_matrix,
-        solutions=tuple((fn.__name__, functools.partial(check.conv1d_matrix, fn))
-                        for fn in (conv1d_matrix_loops, conv1d_matrix_vectorized,
-                                   conv1d_matrix_autograd)),
+        solutions=tuple(
+            (fn.__name__, functools.partial(check.conv1d_matrix, fn))
+            for fn in (
+                conv1d_matrix_loops,
+                conv1d_matrix_vectorized,
+                conv1d_matrix_autograd,
+            )
+        ),
         mistakes=planted(check.conv1d_matrix, MISTAKES),
     ),
 ]

@@ -56,8 +56,9 @@ PARAMETER_MISTAKES = {
         "you left out the bias",
     ),
     "default-bias-false": (
-        lambda c_in, c_out, k, bias=False: weights(c_in, c_out, k)
-        + (c_out if bias else 0),
+        lambda c_in, c_out, k, bias=False: (
+            weights(c_in, c_out, k) + (c_out if bias else 0)
+        ),
         "(the default)",
     ),
     "bias-always": (
@@ -69,13 +70,15 @@ PARAMETER_MISTAKES = {
         "one bias per weight",
     ),
     "bias-per-channel-pair": (
-        lambda c_in, c_out, k, bias=True: weights(c_in, c_out, k)
-        + (c_out * c_in if bias else 0),
+        lambda c_in, c_out, k, bias=True: (
+            weights(c_in, c_out, k) + (c_out * c_in if bias else 0)
+        ),
         "(output, input) channel pair",
     ),
     "bias-per-input-channel": (
-        lambda c_in, c_out, k, bias=True: weights(c_in, c_out, k)
-        + (c_in if bias else 0),
+        lambda c_in, c_out, k, bias=True: (
+            weights(c_in, c_out, k) + (c_in if bias else 0)
+        ),
         "one bias per input channel",
     ),
     "in-channels-left-out": (
@@ -88,13 +91,15 @@ PARAMETER_MISTAKES = {
     ),
     "int-kernel-not-squared": (int_kernel_not_squared, "k×k kernel"),
     "pair-taken-square": (
-        lambda c_in, c_out, k, bias=True: c_out * c_in * kernel_pair(k)[0] ** 2
-        + (c_out if bias else 0),
+        lambda c_in, c_out, k, bias=True: (
+            c_out * c_in * kernel_pair(k)[0] ** 2 + (c_out if bias else 0)
+        ),
         "non-square",
     ),
     "kernel-sides-added": (
-        lambda c_in, c_out, k, bias=True: c_out * c_in * sum(kernel_pair(k))
-        + (c_out if bias else 0),
+        lambda c_in, c_out, k, bias=True: (
+            c_out * c_in * sum(kernel_pair(k)) + (c_out if bias else 0)
+        ),
         "multiply the sides",
     ),
     "int-kernel-crashes": (int_kernel_crashes, "kernel_size is an int in some cases"),
@@ -158,9 +163,7 @@ def make_output_shape(mistake=None):
                     dilation = getattr(layer, "dilation", 1)
                 if mistake == "pool-int-subscript":
                     values = [layer.kernel_size, layer.stride, layer.padding, dilation]
-                    kernel, stride, padding, dilation = (
-                        (v[0], v[1]) for v in values
-                    )
+                    kernel, stride, padding, dilation = ((v[0], v[1]) for v in values)
                 else:
                     kernel, stride = pair(layer.kernel_size), pair(layer.stride)
                     padding, dilation = pair(layer.padding), pair(dilation)
@@ -244,16 +247,19 @@ OTHER_WRONG_ANSWERS = {
 }
 
 
-
-SHAPE_TABLE = {name: (make_output_shape(name), hint) for name, hint in SHAPE_MISTAKES.items()}
+SHAPE_TABLE = {
+    name: (make_output_shape(name), hint) for name, hint in SHAPE_MISTAKES.items()
+}
 SHAPE_TABLE.update(OTHER_WRONG_ANSWERS)
 
 ENTRIES = [
     Entry(
         "conv2d_parameters",
         learner=check.conv2d_parameters,
-        solutions=tuple((fn.__name__, functools.partial(check.conv2d_parameters, fn))
-                        for fn in (conv2d_parameters, conv2d_parameters_numpy)),
+        solutions=tuple(
+            (fn.__name__, functools.partial(check.conv2d_parameters, fn))
+            for fn in (conv2d_parameters, conv2d_parameters_numpy)
+        ),
         mistakes=planted(check.conv2d_parameters, PARAMETER_MISTAKES),
     ),
     Entry(
@@ -261,8 +267,10 @@ ENTRIES = [
         learner=check.network_output_shape,
         solutions=(
             ("arithmetic", lambda: check.network_output_shape(make_output_shape())),
-            ("by running the layers",
-             lambda: check.network_output_shape(output_shape_by_running)),
+            (
+                "by running the layers",
+                lambda: check.network_output_shape(output_shape_by_running),
+            ),
         ),
         mistakes=planted(check.network_output_shape, SHAPE_TABLE),
     ),

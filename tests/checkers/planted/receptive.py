@@ -51,14 +51,14 @@ def field_labs(layers):
 
 def _no_jump(layers):
     size = 1
-    for k, s, d in layers:
+    for k, _s, d in layers:
         size += d * (k - 1)
     return size
 
 
 def _product(layers):
     size = 1
-    for k, s, d in layers:
+    for k, _s, d in layers:
         size *= d * (k - 1) + 1
     return size
 
@@ -73,7 +73,7 @@ def _product_with_jump(layers):
 
 def _k_not_dilated(layers):
     size, jump = 1, 1
-    for k, s, d in layers:
+    for k, s, _d in layers:
         size += (k - 1) * jump
         jump *= s
     return size
@@ -151,7 +151,7 @@ def _crash_on_empty(layers):
 
 def _four_tuples(layers):
     size = 1
-    for k, s, p, d in layers:
+    for k, _s, _p, d in layers:
         size += d * (k - 1)
     return size
 
@@ -176,7 +176,6 @@ MISTAKES = {
 }
 
 
-
 def _jump_times_dilation(layers):
     size, jump = 1, 1
     for k, s, d in layers:
@@ -185,20 +184,36 @@ def _jump_times_dilation(layers):
     return size
 
 
-MISTAKES.update({
-    "jump-times-dilation": (_jump_times_dilation, NO_HINT),
-    "signature-with-two-parameters": (lambda i, layers: 1, "fn(layers)", ("TypeError",)),
-    "numpy-int-from-float-array": (
-        lambda layers: np.float64(field_forward(layers)), "//", ("float",)),
-})
+MISTAKES.update(
+    {
+        "jump-times-dilation": (_jump_times_dilation, NO_HINT),
+        "signature-with-two-parameters": (
+            lambda i, layers: 1,
+            "fn(layers)",
+            ("TypeError",),
+        ),
+        "numpy-int-from-float-array": (
+            lambda layers: np.float64(field_forward(layers)),
+            "//",
+            ("float",),
+        ),
+    }
+)
 
 ENTRIES = [
     Entry(
         "receptive_field",
         learner=check.receptive_field,
-        solutions=tuple((fn.__name__, functools.partial(check.receptive_field, fn))
-                        for fn in (field_forward, field_backward, field_reduce,
-                                   field_numpy, field_labs)),
+        solutions=tuple(
+            (fn.__name__, functools.partial(check.receptive_field, fn))
+            for fn in (
+                field_forward,
+                field_backward,
+                field_reduce,
+                field_numpy,
+                field_labs,
+            )
+        ),
         mistakes=planted(check.receptive_field, MISTAKES),
     ),
 ]

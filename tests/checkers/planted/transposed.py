@@ -258,8 +258,6 @@ PADDING_MISTAKES = {
 }
 
 
-
-
 def _two_slips(i, k, s, p, d):
     """One-sided padding and no - 1 at once: no single usual mistake."""
     return (i + p - d * (k - 1)) % s
@@ -270,34 +268,46 @@ def _zero_when_strided_by_2(i, k, s, p, d):
     return 0 if s == 2 else restoring_formula(i, k, s, p, d)
 
 
-PADDING_MISTAKES.update({
-    # the issue: four different slips all got "s - 1 is the largest"
-    "two-slips-at-once": (_two_slips, NO_HINT),
-    "zero-when-strided-by-2": (_zero_when_strided_by_2, NO_HINT),
-    "zero-division": (lambda i, k, s, p, d: (i + 2 * p) % (s - 1), "not by s - 1"),
-})
+PADDING_MISTAKES.update(
+    {
+        # the issue: four different slips all got "s - 1 is the largest"
+        "two-slips-at-once": (_two_slips, NO_HINT),
+        "zero-when-strided-by-2": (_zero_when_strided_by_2, NO_HINT),
+        "zero-division": (lambda i, k, s, p, d: (i + 2 * p) % (s - 1), "not by s - 1"),
+    }
+)
 
-MATRIX_MISTAKES.update({
-    "float32-matrix": (_changed(change_matrix=lambda m, *_: m.astype(np.float32)
-                                .astype(np.float64) * (1 + 1e-7)), "float32"),
-})
+MATRIX_MISTAKES.update(
+    {
+        "float32-matrix": (
+            _changed(
+                change_matrix=lambda m, *_: (
+                    m.astype(np.float32).astype(np.float64) * (1 + 1e-7)
+                )
+            ),
+            "float32",
+        ),
+    }
+)
 
 ENTRIES = [
     Entry(
         "conv2d_matrix",
         learner=check.conv2d_matrix,
-        solutions=tuple((fn.__name__, functools.partial(check.conv2d_matrix, fn))
-                        for fn in (matrix_loops, matrix_windows, matrix_jacobian))
+        solutions=tuple(
+            (fn.__name__, functools.partial(check.conv2d_matrix, fn))
+            for fn in (matrix_loops, matrix_windows, matrix_jacobian)
+        )
         + (("no stride", lambda: check.conv2d_matrix(matrix_no_stride, stride=False)),),
         mistakes=planted(check.conv2d_matrix, MATRIX_MISTAKES),
     ),
     Entry(
         "restoring_output_padding",
         learner=check.restoring_output_padding,
-        solutions=tuple((fn.__name__,
-                         functools.partial(check.restoring_output_padding, fn))
-                        for fn in (restoring_formula, restoring_by_search,
-                                   restoring_by_difference)),
+        solutions=tuple(
+            (fn.__name__, functools.partial(check.restoring_output_padding, fn))
+            for fn in (restoring_formula, restoring_by_search, restoring_by_difference)
+        ),
         mistakes=planted(check.restoring_output_padding, PADDING_MISTAKES),
     ),
 ]

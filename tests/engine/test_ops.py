@@ -23,7 +23,9 @@ def arrays(shape, elements=floats):
 @st.composite
 def broadcastable_pair(draw, max_dims=4):
     """Two arrays whose shapes broadcast together (either may have fewer dims)."""
-    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=max_dims, max_side=4))
+    shapes = draw(
+        hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=max_dims, max_side=4)
+    )
     a, b = shapes.input_shapes
     return draw(arrays(a)), draw(arrays(b))
 
@@ -64,23 +66,29 @@ def test_maximum(pair):
     compare(labs.maximum, torch.maximum, a, b)
 
 
-@given(x=arrays(hnp.array_shapes(max_dims=3, max_side=4), st.floats(0.1, 3)),
-       exponent=st.sampled_from([2, 3, 0.5, -1.5, 0]))
+@given(
+    x=arrays(hnp.array_shapes(max_dims=3, max_side=4), st.floats(0.1, 3)),
+    exponent=st.sampled_from([2, 3, 0.5, -1.5, 0]),
+)
 def test_power_with_scalar_exponent(x, exponent):
-    compare(lambda t: t ** exponent, lambda t: t ** exponent, x)
+    compare(lambda t: t**exponent, lambda t: t**exponent, x)
 
 
 @given(pair=broadcastable_pair(max_dims=3))
 def test_power_with_tensor_exponent(pair):
     base, exponent = pair
     base = np.abs(base) + 0.1
-    compare(lambda a, b: a ** b, lambda a, b: a ** b, base, exponent)
+    compare(lambda a, b: a**b, lambda a, b: a**b, base, exponent)
 
 
 @given(x=arrays(hnp.array_shapes(max_dims=3, max_side=4)))
 def test_scalar_on_the_left(x):
-    compare(lambda t: 2.0 - t * 3.0 + 1.5 / (t * t + 1.0), lambda t: 2.0 - t * 3.0 + 1.5 / (t * t + 1.0), x)
-    compare(lambda t: 2.0 ** t, lambda t: 2.0 ** t, x)
+    compare(
+        lambda t: 2.0 - t * 3.0 + 1.5 / (t * t + 1.0),
+        lambda t: 2.0 - t * 3.0 + 1.5 / (t * t + 1.0),
+        x,
+    )
+    compare(lambda t: 2.0**t, lambda t: 2.0**t, x)
 
 
 UNARY = {
@@ -103,7 +111,9 @@ UNARY = {
 @given(data=st.data())
 def test_elementwise(name, data):
     labs_fn, torch_fn, elements = UNARY[name]
-    x = data.draw(arrays(hnp.array_shapes(min_dims=0, max_dims=4, max_side=4), elements))
+    x = data.draw(
+        arrays(hnp.array_shapes(min_dims=0, max_dims=4, max_side=4), elements)
+    )
     compare(labs_fn, torch_fn, x)
 
 
@@ -113,13 +123,15 @@ def test_kinks_use_pytorch_subgradients():
     compare(labs.relu, torch.relu, x)
     compare(labs.abs, torch.abs, x)
     compare(lambda t: t.clamp(-0.5, 1.0), lambda t: t.clamp(-0.5, 1.0), x)
-    compare(lambda t: t ** 0, lambda t: t ** 0, x)
+    compare(lambda t: t**0, lambda t: t**0, x)
     compare(lambda t: labs.maximum(t, t * 0), lambda t: torch.maximum(t, t * 0), x)
 
 
 @st.composite
 def matmul_operands(draw):
-    kind = draw(st.sampled_from(["1d@1d", "2d@1d", "1d@2d", "2d@2d", "batched", "broadcast"]))
+    kind = draw(
+        st.sampled_from(["1d@1d", "2d@1d", "1d@2d", "2d@2d", "batched", "broadcast"])
+    )
     n, k, m = draw(st.integers(1, 4)), draw(st.integers(1, 4)), draw(st.integers(1, 4))
     shapes = {
         "1d@1d": ((k,), (k,)),
@@ -145,7 +157,9 @@ def test_sum_and_mean(reduction, data):
         st.one_of(
             st.none(),
             st.integers(-x.ndim, x.ndim - 1),
-            st.lists(st.integers(0, x.ndim - 1), min_size=1, max_size=x.ndim, unique=True).map(tuple),
+            st.lists(
+                st.integers(0, x.ndim - 1), min_size=1, max_size=x.ndim, unique=True
+            ).map(tuple),
         )
     )
     keepdim = data.draw(st.booleans())
@@ -159,11 +173,19 @@ def test_sum_and_mean(reduction, data):
         )
 
 
-@given(data=array_and_dim(), keepdim=st.booleans(), which=st.sampled_from(["max", "min"]))
+@given(
+    data=array_and_dim(), keepdim=st.booleans(), which=st.sampled_from(["max", "min"])
+)
 def test_max_and_min_along_a_dimension(data, keepdim, which):
     x, dim = data
-    x = x + np.arange(x.size).reshape(x.shape) * 1e-3  # no ties: the index is then unique
-    compare(lambda t: getattr(t, which)(dim, keepdim), lambda t: getattr(t, which)(dim, keepdim), x)
+    x = (
+        x + np.arange(x.size).reshape(x.shape) * 1e-3
+    )  # no ties: the index is then unique
+    compare(
+        lambda t: getattr(t, which)(dim, keepdim),
+        lambda t: getattr(t, which)(dim, keepdim),
+        x,
+    )
 
 
 def test_full_max_shares_the_gradient_among_ties():
@@ -211,7 +233,9 @@ def test_expand(x, data):
 def index_case(draw):
     shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=2, max_side=5))
     x = draw(arrays(shape))
-    kind = draw(st.sampled_from(["int", "slice", "step", "list", "mask", "tuple", "ellipsis"]))
+    kind = draw(
+        st.sampled_from(["int", "slice", "step", "list", "mask", "tuple", "ellipsis"])
+    )
     if kind == "int":
         index = draw(st.integers(-shape[0], shape[0] - 1))
     elif kind == "slice":
@@ -249,14 +273,23 @@ def test_cat_and_stack(data):
     shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=3, max_side=3))
     dim = data.draw(st.integers(-len(shape), len(shape) - 1))
     a, b = data.draw(arrays(shape)), data.draw(arrays(shape))
-    compare(lambda x, y: labs.cat([x, y], dim), lambda x, y: torch.cat([x, y], dim), a, b)
-    compare(lambda x, y: labs.stack([x, y], dim), lambda x, y: torch.stack([x, y], dim), a, b)
+    compare(
+        lambda x, y: labs.cat([x, y], dim), lambda x, y: torch.cat([x, y], dim), a, b
+    )
+    compare(
+        lambda x, y: labs.stack([x, y], dim),
+        lambda x, y: torch.stack([x, y], dim),
+        a,
+        b,
+    )
 
 
 @given(pair=broadcastable_pair(max_dims=3))
 def test_where(pair):
     a, b = pair
-    condition = np.asarray(np.broadcast_to(a, np.broadcast_shapes(a.shape, b.shape)) > 0)
+    condition = np.asarray(
+        np.broadcast_to(a, np.broadcast_shapes(a.shape, b.shape)) > 0
+    )
     compare(
         lambda x, y: labs.where(labs.tensor(condition), x, y),
         lambda x, y: torch.where(torch.from_numpy(condition.copy()), x, y),
@@ -271,7 +304,9 @@ def test_where(pair):
 )
 def test_cross_entropy(logits, data):
     n, c = logits.shape
-    target = np.array(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+    target = np.array(
+        data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n))
+    )
     reduction = data.draw(st.sampled_from(["mean", "sum", "none"]))
     weight = data.draw(st.one_of(st.none(), arrays((c,), st.floats(0.1, 2))))
     labs_weight = None if weight is None else labs.tensor(weight)
@@ -310,7 +345,9 @@ def test_linear_and_mse(pair, data):
     reduction = data.draw(st.sampled_from(["mean", "sum", "none"]))
     compare(
         lambda t: labs.functional.mse_loss(t, labs.tensor(target), reduction=reduction),
-        lambda t: torch.nn.functional.mse_loss(t, torch.from_numpy(target), reduction=reduction),
+        lambda t: torch.nn.functional.mse_loss(
+            t, torch.from_numpy(target), reduction=reduction
+        ),
         a,
     )
 
@@ -318,13 +355,18 @@ def test_linear_and_mse(pair, data):
 def test_a_small_network_end_to_end():
     """Many ops chained, with fan-out: the gradient must still match torch."""
     rng = np.random.default_rng(1)
-    x, w1, w2 = rng.standard_normal((4, 3)), rng.standard_normal((3, 5)), rng.standard_normal((5, 2))
+    x, w1, w2 = (
+        rng.standard_normal((4, 3)),
+        rng.standard_normal((3, 5)),
+        rng.standard_normal((5, 2)),
+    )
 
     def net(lib):
         def run(x, w1, w2):
             h = (x @ w1).tanh()
             h = h * h.sigmoid() + h  # fan-out: h is used three times
             return (h @ w2).log_softmax(1).sum()
+
         return run
 
     compare(net(labs), net(torch), x, w1, w2)
@@ -337,8 +379,9 @@ def test_a_small_network_end_to_end():
 def pair_with_ties_and_nans(draw, max_dims=3):
     """Broadcastable arrays drawn from few values, so that ties and NaNs are common."""
     values = st.sampled_from([-1.0, 0.0, 0.5, 2.0, float("nan")])
-    shapes = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=max_dims,
-                                                    max_side=3))
+    shapes = draw(
+        hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=max_dims, max_side=3)
+    )
     a, b = shapes.input_shapes
     return draw(arrays(a, values)), draw(arrays(b, values))
 
@@ -349,12 +392,18 @@ def test_binary_extremum_with_ties_and_nans(which, pair):
     compare(getattr(labs, which), getattr(torch, which), *pair)
 
 
-@given(x=arrays(hnp.array_shapes(max_dims=3, max_side=4),
-                st.sampled_from([-1.0, 0.0, 2.0, float("nan")])))
+@given(
+    x=arrays(
+        hnp.array_shapes(max_dims=3, max_side=4),
+        st.sampled_from([-1.0, 0.0, 2.0, float("nan")]),
+    )
+)
 def test_gradients_at_nan_follow_pytorch(x):
     for name in ("abs", "relu", "clamp"):
         labs_fn = getattr(labs, name) if name != "clamp" else (lambda t: t.clamp(0, 1))
-        torch_fn = getattr(torch, name) if name != "clamp" else (lambda t: t.clamp(0, 1))
+        torch_fn = (
+            getattr(torch, name) if name != "clamp" else (lambda t: t.clamp(0, 1))
+        )
         compare(labs_fn, torch_fn, x)
 
 
@@ -363,17 +412,28 @@ def test_gradients_at_nan_follow_pytorch(x):
 def test_division_rounding_modes(mode, pair):
     a, b = pair
     b = np.where(np.abs(b) < 0.2, 0.5, b)
-    compare(lambda x, y: labs.ops.div(x, y, rounding_mode=mode),
-            lambda x, y: torch.div(x, y, rounding_mode=mode), a * 4, b)
+    compare(
+        lambda x, y: labs.ops.div(x, y, rounding_mode=mode),
+        lambda x, y: torch.div(x, y, rounding_mode=mode),
+        a * 4,
+        b,
+    )
 
 
 @pytest.mark.parametrize("mode", ["trunc", "floor"])
-@given(pair=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=2, max_side=3),
-       data=st.data())
+@given(
+    pair=hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=2, max_side=3),
+    data=st.data(),
+)
 def test_integer_division_rounding_modes(mode, pair, data):
-    a = data.draw(hnp.arrays(np.int64, pair.input_shapes[0], elements=st.integers(-9, 9)))
-    b = data.draw(hnp.arrays(np.int64, pair.input_shapes[1],
-                             elements=st.integers(-4, 4).filter(bool)))
+    a = data.draw(
+        hnp.arrays(np.int64, pair.input_shapes[0], elements=st.integers(-9, 9))
+    )
+    b = data.draw(
+        hnp.arrays(
+            np.int64, pair.input_shapes[1], elements=st.integers(-4, 4).filter(bool)
+        )
+    )
     got = labs.ops.div(labs.tensor(a), labs.tensor(b), rounding_mode=mode)
     expected = torch.div(torch.tensor(a), torch.tensor(b), rounding_mode=mode)
     assert got.dtype == np.int64
@@ -382,56 +442,81 @@ def test_integer_division_rounding_modes(mode, pair, data):
 
 @given(data=st.data())
 def test_clamp_with_tensor_bounds_differentiates_the_bounds(data):
-    shapes = data.draw(hnp.mutually_broadcastable_shapes(num_shapes=3, max_dims=3,
-                                                         max_side=3))
+    shapes = data.draw(
+        hnp.mutually_broadcastable_shapes(num_shapes=3, max_dims=3, max_side=3)
+    )
     values = st.sampled_from([-1.0, -0.5, 0.0, 0.5, 1.0, 1.5])  # ties with the bounds
     # x has the result's shape: PyTorch's own backward fails when x is the one broadcast
     x = data.draw(arrays(shapes.result_shape, values))
     low, high = (data.draw(arrays(s, values)) for s in shapes.input_shapes[1:])
     which = data.draw(st.sampled_from(["both", "min", "max"]))
     if which == "both":
-        compare(lambda t, lo, hi: labs.clamp(t, lo, hi),
-                lambda t, lo, hi: torch.clamp(t, lo, hi), x, low, high)
+        compare(
+            lambda t, lo, hi: labs.clamp(t, lo, hi),
+            lambda t, lo, hi: torch.clamp(t, lo, hi),
+            x,
+            low,
+            high,
+        )
     else:
-        compare(lambda t, bound: labs.clamp(t, **{which: bound}),
-                lambda t, bound: torch.clamp(t, **{which: bound}), x, low)
+        compare(
+            lambda t, bound: labs.clamp(t, **{which: bound}),
+            lambda t, bound: torch.clamp(t, **{which: bound}),
+            x,
+            low,
+        )
 
 
 @given(pair=broadcastable_pair(max_dims=3), alpha=st.sampled_from([1, 2, -0.5]))
 def test_add_sub_rsub_with_alpha(pair, alpha):
     for name in ("add", "sub", "rsub"):
-        compare(lambda a, b: getattr(labs.ops, name)(a, b, alpha=alpha),
-                lambda a, b: getattr(torch, name)(a, b, alpha=alpha), *pair)
+        compare(
+            lambda a, b: getattr(labs.ops, name)(a, b, alpha=alpha),  # noqa: B023
+            lambda a, b: getattr(torch, name)(a, b, alpha=alpha),  # noqa: B023
+            *pair,
+        )
 
 
 def test_two_numbers_give_the_default_dtype():
     for name in ("add", "sub", "mul", "div"):
         got = getattr(labs.ops, name)(-4.8, -7.5)
-        expected = getattr(torch, name)(-4.8, -7.5) if name != "sub" else torch.tensor(2.7)
+        expected = (
+            getattr(torch, name)(-4.8, -7.5) if name != "sub" else torch.tensor(2.7)
+        )
         assert got.dtype == np.float32 and expected.dtype == torch.float32
         assert got.shape == ()
         np.testing.assert_allclose(got.numpy(), expected.numpy())
     assert labs.ops.add(2, 3).dtype == np.int64 == torch.add(2, 3).numpy().dtype
 
 
-@given(x=arrays(hnp.array_shapes(min_dims=2, max_dims=3, max_side=4)), data=st.data(),
-       smoothing=st.sampled_from([0.0, 0.2]))
+@given(
+    x=arrays(hnp.array_shapes(min_dims=2, max_dims=3, max_side=4)),
+    data=st.data(),
+    smoothing=st.sampled_from([0.0, 0.2]),
+)
 def test_cross_entropy_with_probabilities_and_label_smoothing(x, data, smoothing):
     target = data.draw(arrays(x.shape, st.floats(0, 1)))
-    compare(lambda logits, p: labs.functional.cross_entropy(logits, p,
-                                                            label_smoothing=smoothing),
-            lambda logits, p: torch.nn.functional.cross_entropy(logits, p,
-                                                                label_smoothing=smoothing),
-            x, target)
+    compare(
+        lambda logits, p: labs.functional.cross_entropy(
+            logits, p, label_smoothing=smoothing
+        ),
+        lambda logits, p: torch.nn.functional.cross_entropy(
+            logits, p, label_smoothing=smoothing
+        ),
+        x,
+        target,
+    )
 
 
 def test_cross_entropy_loss_module_takes_ignore_index():
     logits = np.random.default_rng(3).standard_normal((5, 4))
     target = np.array([0, 2, -1, 3, -1])
-    got = labs.nn.CrossEntropyLoss(ignore_index=-1)(labs.tensor(logits),
-                                                    labs.tensor(target))
-    expected = torch.nn.CrossEntropyLoss(ignore_index=-1)(torch.tensor(logits),
-                                                          torch.tensor(target))
+    got = labs.nn.CrossEntropyLoss(ignore_index=-1)(
+        labs.tensor(logits), labs.tensor(target)
+    )
+    expected = torch.nn.CrossEntropyLoss(ignore_index=-1)(
+        torch.tensor(logits), torch.tensor(target)
+    )
     np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-12)
 
 
@@ -444,13 +529,16 @@ def test_conversions_and_aliases():
         np.testing.assert_array_equal(got.numpy(), expected.numpy())
     np.testing.assert_array_equal(x.clip(-1, 1).numpy(), t.clip(-1, 1).numpy())
     np.testing.assert_array_equal(labs.mm(x, x).numpy(), torch.mm(t, t).numpy())
-    np.testing.assert_array_equal(x.sum(axis=0, keepdims=True).numpy(),
-                                  t.sum(axis=0, keepdims=True).numpy())
+    np.testing.assert_array_equal(
+        x.sum(axis=0, keepdims=True).numpy(), t.sum(axis=0, keepdims=True).numpy()
+    )
 
 
 def test_softmax_over_an_empty_dimension():
     for shape, dim in [((2, 0), 1), ((0, 3), 0), ((0,), 0)]:
         for name in ("softmax", "log_softmax"):
             got = getattr(labs, name)(labs.zeros(shape, dtype=np.float64), dim)
-            expected = getattr(torch, name)(torch.zeros(shape, dtype=torch.float64), dim)
+            expected = getattr(torch, name)(
+                torch.zeros(shape, dtype=torch.float64), dim
+            )
             assert got.shape == tuple(expected.shape)

@@ -17,7 +17,7 @@ def test_split_is_stratified_and_scaled(data):
     X_train, X_test, y_train, y_test = data
     assert X_train.shape == (1347, 1, 8, 8) and X_test.shape == (450, 1, 8, 8)
     assert X_train.dtype == np.float32
-    assert 0 <= X_train.min() and X_train.max() == 1
+    assert X_train.min() >= 0 and X_train.max() == 1
     # every digit as common in the test set as in the training set, to within one image
     expected = np.bincount(y_train) * len(y_test) / len(y_train)
     assert np.all(np.abs(np.bincount(y_test) - expected) <= 1)
@@ -50,7 +50,9 @@ def test_training_steps_agree_with_torch_in_float64(data):
     sgd_t = torch.optim.SGD(theirs.parameters(), lr=0.1, momentum=0.9)
     sgd_l = labs.optim.SGD(ours.parameters(), lr=0.1, momentum=0.9)
     X, y = X_train[:160], y_train[:160]
-    losses_t = capstone.train_epoch(torch, theirs, sgd_t, X, y, epoch=5, dtype=np.float64)
+    losses_t = capstone.train_epoch(
+        torch, theirs, sgd_t, X, y, epoch=5, dtype=np.float64
+    )
     losses_l = capstone.train_epoch(labs, ours, sgd_l, X, y, epoch=5, dtype=np.float64)
     assert len(losses_l) == 5
     np.testing.assert_allclose(losses_l, losses_t, rtol=1e-12, atol=1e-12)
@@ -68,5 +70,7 @@ def test_predict_and_accuracy(data):
     predictions = capstone.predict(labs, ours, X_test)
     assert predictions.shape == (450,) and set(predictions) <= set(range(10))
     np.testing.assert_array_equal(predictions, capstone.predict(torch, theirs, X_test))
-    assert capstone.accuracy(labs, ours, X_test, y_test) == np.mean(predictions == y_test)
+    assert capstone.accuracy(labs, ours, X_test, y_test) == np.mean(
+        predictions == y_test
+    )
     assert capstone.accuracy(labs, ours, X_test, predictions) == 1.0

@@ -15,7 +15,7 @@ Screenshots of key pages at both widths, and the page weights, are written to
 ``screenshots/`` (not committed) for a person to look at. Chromium comes from the system
 (Debian's ``chromium`` package); ``.ci/run`` installs it, and without it these tests are
 skipped with a message saying so. axe-core comes from the pinned axe-playwright-python
-package (see tests/site.py).
+package (see tests/site/website.py).
 """
 
 from __future__ import annotations
@@ -29,16 +29,29 @@ from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
 
-from .site import (CODE_BOXES, DESKTOP, PHONE, ROOT, Server, axe_violations,
-                   cold_page_weight, overflowing, toc_files)
+from ..paths import ROOT, toc_files
+from .website import (
+    CODE_BOXES,
+    DESKTOP,
+    PHONE,
+    Server,
+    axe_violations,
+    cold_page_weight,
+    overflowing,
+)
 
 SCREENSHOTS = ROOT / "screenshots"
 
-PlaywrightTimeout = expect = None  # set by the browser fixture (Playwright is imported there)
+# set by the browser fixture (Playwright is imported there)
+PlaywrightTimeout = expect = None
 
 CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
 ]
 
 
@@ -71,13 +84,17 @@ def site(website):
 def browser():
     executable = _chromium()
     if executable is None:
-        pytest.skip("Chromium is not installed (Debian: apt-get install chromium); "
-                    ".ci/run installs it so that CI always runs these tests")
+        pytest.skip(
+            "Chromium is not installed (Debian: apt-get install chromium); "
+            ".ci/run installs it so that CI always runs these tests"
+        )
     playwright_api = pytest.importorskip("playwright.sync_api")
     global PlaywrightTimeout, expect
     PlaywrightTimeout, expect = playwright_api.TimeoutError, playwright_api.expect
     with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        browser = playwright.chromium.launch(
+            executable_path=executable, args=CHROMIUM_FLAGS
+        )
         yield browser
         browser.close()
 
@@ -85,17 +102,26 @@ def browser():
 # The chapter with the most code: its code boxes' colours get their own axe run.
 CODE_PAGE = "book/07_engine.html"
 # Pages photographed in both passes, for a person to look at.
-SCREENSHOT_PAGES = ["book/intro.html", "book/checks.html", "book/01_conv1d.html",
-                    "book/03_arithmetic.html", "book/04_transposed.html",
-                    "book/08_custom_functions.html", "book/09_capstone.html",
-                    "book/formulas.html", "book/glossary.html", "book/references.html",
-                    "solutions/01_conv1d.html"]
+SCREENSHOT_PAGES = [
+    "book/intro.html",
+    "book/checks.html",
+    "book/01_conv1d.html",
+    "book/03_arithmetic.html",
+    "book/04_transposed.html",
+    "book/08_custom_functions.html",
+    "book/09_capstone.html",
+    "book/formulas.html",
+    "book/glossary.html",
+    "book/references.html",
+    "solutions/01_conv1d.html",
+]
 
 
 def _pages(html: Path):
     """Every page a reader can reach: the built .html files outside _static and _sources."""
     return sorted(
-        str(p.relative_to(html)) for p in html.rglob("*.html")
+        str(p.relative_to(html))
+        for p in html.rglob("*.html")
         if not {"_static", "_sources", "_images"} & set(p.relative_to(html).parts)
     )
 
@@ -106,9 +132,13 @@ class _Recorder:
     def __init__(self, page, base):
         self.problems = []
         self.base = base
-        page.on("pageerror", lambda error: self.problems.append(f"script error: {error}"))
+        page.on(
+            "pageerror", lambda error: self.problems.append(f"script error: {error}")
+        )
         page.on("console", self._console)
-        page.on("requestfailed", lambda r: self.problems.append(f"request failed: {r.url}"))
+        page.on(
+            "requestfailed", lambda r: self.problems.append(f"request failed: {r.url}")
+        )
         page.on("response", self._response)
         page.on("request", self._request)
 
@@ -122,7 +152,9 @@ class _Recorder:
             self.problems.append(f"HTTP {response.status}: {response.url}")
 
     def _request(self, request):
-        if not request.url.startswith(self.base) and not request.url.startswith("data:"):
+        if not request.url.startswith(self.base) and not request.url.startswith(
+            "data:"
+        ):
             self.problems.append(f"request leaves this machine: {request.url}")
 
 
@@ -131,11 +163,16 @@ def _typeset_math(page):
     count = page.locator(".math").count()
     if count == 0:
         return 0, 0, 0
-    page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
-                           timeout=20000)
+    page.wait_for_function(
+        "() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+        timeout=20000,
+    )
     page.evaluate("() => MathJax.startup.promise")
-    return (count, page.locator("mjx-container").count(),
-            page.locator("mjx-merror").count())
+    return (
+        count,
+        page.locator("mjx-container").count(),
+        page.locator("mjx-merror").count(),
+    )
 
 
 @dataclass
@@ -163,10 +200,13 @@ def _crawl(site, browser, viewport, scheme, check):
         recorder = _Recorder(page, base)
         visit = Visit(problems=recorder.problems)
         requested = []
-        page.on("request", lambda request, requested=requested: requested.append(request.url))
+        page.on(
+            "request",
+            lambda request, requested=requested: requested.append(request.url),
+        )
         page.goto(base + name, wait_until="load")
         if 'http-equiv="Refresh"' in (html / name).read_text():  # index.html
-            page.wait_for_url(lambda url: not url.endswith("/" + name))
+            page.wait_for_url(lambda url: not url.endswith("/" + name))  # noqa: B023
             page.wait_for_load_state("load")
         math, typeset, errors = _typeset_math(page)
         visit.math = math
@@ -174,7 +214,9 @@ def _crawl(site, browser, viewport, scheme, check):
             visit.problems.append(f"{math} math elements but only {typeset} typeset")
         if errors:
             visit.problems.append(f"{errors} MathJax errors")
-        if viewport == DESKTOP:  # late requests (fonts, MathJax parts), the same on a phone
+        if (
+            viewport == DESKTOP
+        ):  # late requests (fonts, MathJax parts), the same on a phone
             page.wait_for_load_state("networkidle")
         visit.bytes, _ = cold_page_weight(html, base, requested)
         visit.axe = axe_violations(page)
@@ -207,18 +249,23 @@ def _phone_checks(page, name, visit):
     visit.overflow = [box for box in overflowing(page) if not box["scrollable"]]
     # Both header buttons open their panel (pydata-sphinx-theme's dialogs).
     for button, dialog, content in (
-            (".primary-toggle", "#pst-primary-sidebar-modal", "nav.bd-links a"),
-            (".secondary-toggle", "#pst-secondary-sidebar-modal", "nav.page-toc a")):
+        (".primary-toggle", "#pst-primary-sidebar-modal", "nav.bd-links a"),
+        (".secondary-toggle", "#pst-secondary-sidebar-modal", "nav.page-toc a"),
+    ):
         visible = page.locator(f"{button}:visible")
         if visible.count() == 0:
-            if name.startswith(("book/0", "solutions/")) and "secondary" in button:
-                visit.navigation.append(f"no visible {button} button")
-            elif "primary" in button:
+            if (
+                name.startswith(("book/0", "solutions/"))
+                and "secondary" in button
+                or "primary" in button
+            ):
                 visit.navigation.append(f"no visible {button} button")
             continue
         visible.first.click()
         try:
-            page.wait_for_selector(f"{dialog}[open] {content}", state="visible", timeout=3000)
+            page.wait_for_selector(
+                f"{dialog}[open] {content}", state="visible", timeout=3000
+            )
         except PlaywrightTimeout:
             visit.navigation.append(f"{button} did not open {dialog} with its links")
             continue
@@ -239,8 +286,11 @@ def phone(site, browser):
 
 
 def _report(visits, attribute):
-    return "\n".join(f"{name}: {getattr(visit, attribute)}" for name, visit in visits.items()
-                     if getattr(visit, attribute))
+    return "\n".join(
+        f"{name}: {getattr(visit, attribute)}"
+        for name, visit in visits.items()
+        if getattr(visit, attribute)
+    )
 
 
 def test_every_page_loads_cleanly_and_offline(site, desktop, phone):
@@ -339,7 +389,11 @@ def test_internal_links_resolve(site):
             if not (html / target).exists():
                 broken.append(f"{name}: {href} (no file {target})")
                 continue
-            if url.fragment and target in parsed and url.fragment not in parsed[target].ids:
+            if (
+                url.fragment
+                and target in parsed
+                and url.fragment not in parsed[target].ids
+            ):
                 broken.append(f"{name}: {href} (no element #{url.fragment})")
     assert not broken, "\n".join(broken)
 
@@ -347,8 +401,11 @@ def test_internal_links_resolve(site):
 def test_ids_are_unique_in_each_page(site):
     """An id names one element (links and screen readers' landmarks rely on it)."""
     html, _ = site
-    repeated = {name: sorted(parser.repeated) for name, parser in _parsed(html).items()
-                if parser.repeated}
+    repeated = {
+        name: sorted(parser.repeated)
+        for name, parser in _parsed(html).items()
+        if parser.repeated
+    }
     assert not repeated, repeated
 
 
@@ -365,12 +422,19 @@ def test_exercises_link_to_their_solutions(site, browser):
         page.goto(base + name, wait_until="load")
         exercises = page.locator("div.exercise")
         for index in range(exercises.count()):
-            link = exercises.nth(index).locator(
-                "a", has_text=re.compile("solution", re.IGNORECASE)).first
-            assert link.count() == 1, f"{name}: exercise {index + 1} has no solution link"
+            link = (
+                exercises.nth(index)
+                .locator("a", has_text=re.compile("solution", re.IGNORECASE))
+                .first
+            )
+            assert link.count() == 1, (
+                f"{name}: exercise {index + 1} has no solution link"
+            )
             target = urlparse(urljoin(base + name, link.get_attribute("href")))
             target_page = target.path.removeprefix(urlparse(base).path)
-            assert target.fragment in ids.get(target_page, set()), f"{name}: {target.geturl()}"
+            assert target.fragment in ids.get(target_page, set()), (
+                f"{name}: {target.geturl()}"
+            )
             if not followed:
                 link.click()
                 page.wait_for_load_state("load")
@@ -400,22 +464,28 @@ def test_animations_play_and_step(site, browser):
             total = int(counter.inner_text().split("/")[1])
             figure = player.locator("svg.labs-grids")
             first = figure.inner_html()
-            assert figure.get_attribute("aria-label"), \
+            assert figure.get_attribute("aria-label"), (
                 f"{name}: animation {index + 1} has no text alternative"
+            )
             if total > 1:
                 player.locator("button[data-step='1']").click()
                 assert counter.inner_text() == f"2 / {total}"
                 assert figure.inner_html() != first, "the figure did not change"
                 player.locator("button[data-step='1']").focus()
                 page.keyboard.press("Enter")  # the buttons work from the keyboard too
-                assert counter.inner_text() == f"{min(3, total) if total > 2 else 1} / {total}"
+                assert (
+                    counter.inner_text()
+                    == f"{min(3, total) if total > 2 else 1} / {total}"
+                )
                 if checked == 0:  # playing takes real time: once is enough
                     play = player.locator("button[data-play]")
                     before = counter.inner_text()
                     play.click()
                     page.wait_for_function(
                         "([element, text]) => element.textContent !== text",
-                        arg=[counter.element_handle(), before], timeout=5000)
+                        arg=[counter.element_handle(), before],
+                        timeout=5000,
+                    )
                     play.click()
                     assert "Play" in play.inner_text()
             checked += 1
@@ -439,7 +509,9 @@ def test_keyboard_reaches_the_content(site, browser):
     page = browser.new_page()
     page.goto(base + "book/intro.html", wait_until="networkidle")
     page.keyboard.press("Tab")
-    focused = page.evaluate("() => document.activeElement.textContent.trim().toLowerCase()")
+    focused = page.evaluate(
+        "() => document.activeElement.textContent.trim().toLowerCase()"
+    )
     assert "skip to main content" in focused
     page.close()
 
@@ -454,12 +526,17 @@ PAGE_WEIGHT_BUDGET = 3_000_000
 
 def test_page_weight_in_check(desktop):
     SCREENSHOTS.mkdir(exist_ok=True)
-    rows = sorted(((visit.bytes, name) for name, visit in desktop.items()), reverse=True)
+    rows = sorted(
+        ((visit.bytes, name) for name, visit in desktop.items()), reverse=True
+    )
     (SCREENSHOTS / "page-weight.txt").write_text(
         "bytes a first visit downloads (uncompressed), per page\n"
-        + "".join(f"{size:>10,}  {name}\n" for size, name in rows))
+        + "".join(f"{size:>10,}  {name}\n" for size, name in rows)
+    )
     assert all(size > 0 for size, _ in rows), "a page's weight was not measured"
-    heavy = [f"{name}: {size:,} bytes" for size, name in rows if size > PAGE_WEIGHT_BUDGET]
+    heavy = [
+        f"{name}: {size:,} bytes" for size, name in rows if size > PAGE_WEIGHT_BUDGET
+    ]
     assert not heavy, "\n".join(heavy)
 
 
@@ -492,6 +569,9 @@ def test_code_cells_fit_the_code_box():
             continue
         for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
             if cell.cell_type == "code":
-                long += [f"{entry} cell {index}: {line}" for line in cell.source.split("\n")
-                         if len(line) > CODE_LINE_LIMIT]
+                long += [
+                    f"{entry} cell {index}: {line}"
+                    for line in cell.source.split("\n")
+                    if len(line) > CODE_LINE_LIMIT
+                ]
     assert not long, "\n".join(long)

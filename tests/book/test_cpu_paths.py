@@ -14,12 +14,14 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from .site import ROOT
+from ..paths import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
 import cpu_paths  # noqa: E402  (a script, not a package)
 
-RUNNABLE = [name for name in cpu_paths.VARIANTS if not cpu_paths.missing_requirement(name)]
+RUNNABLE = [
+    name for name in cpu_paths.VARIANTS if not cpu_paths.missing_requirement(name)
+]
 EXPECTED_TORCH_KERNELS = {"avx2": "AVX2", "baseline": "DEFAULT"}
 
 
@@ -31,8 +33,11 @@ def native():
 @pytest.mark.parametrize("name", RUNNABLE)
 def test_variant_switches_move_the_arithmetic(name, native):
     forced = cpu_paths.fingerprints(cpu_paths.environment(name))
-    changed = [key for key, value in forced["fingerprints"].items()
-               if native["fingerprints"][key] != value]
+    changed = [
+        key
+        for key, value in forced["fingerprints"].items()
+        if native["fingerprints"][key] != value
+    ]
     assert changed, (
         f"{name}: no result changed, so its switches do nothing on this machine "
         f"(PyTorch kernels {forced['torch capability']}, OpenBLAS "
@@ -64,8 +69,11 @@ print(f"{(a @ b)[0, :3].round(6)} {np.exp(a).sum():.6f}")
 def recorded_notebook(folder, name, source):
     """A one-cell notebook, executed here (its committed output is this machine's)."""
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                       "language": "python"}
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     NotebookClient(notebook, kernel_name="python3").execute()
     path = folder / f"{name}.ipynb"
     nbformat.write(notebook, path)
@@ -73,8 +81,16 @@ def recorded_notebook(folder, name, source):
 
 
 def run_variant(name, notebook):
-    command = [sys.executable, str(ROOT / "tools" / "cpu_paths.py"), name, "--",
-               str(notebook), "-n", "0", "-q"]
+    command = [
+        sys.executable,
+        str(ROOT / "tools" / "cpu_paths.py"),
+        name,
+        "--",
+        str(notebook),
+        "-n",
+        "0",
+        "-q",
+    ]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
 
 

@@ -14,9 +14,16 @@ from .helpers import assert_close
 
 def lenet(lib, channels=1):
     return lib.nn.Sequential(
-        lib.nn.Conv2d(channels, 4, 3, padding=1), lib.nn.Tanh(), lib.nn.MaxPool2d(2),
-        lib.nn.Conv2d(4, 6, 3), lib.nn.ReLU(), lib.nn.AvgPool2d(2),
-        lib.nn.Flatten(), lib.nn.Linear(6, 5), lib.nn.Sigmoid(), lib.nn.Linear(5, 3),
+        lib.nn.Conv2d(channels, 4, 3, padding=1),
+        lib.nn.Tanh(),
+        lib.nn.MaxPool2d(2),
+        lib.nn.Conv2d(4, 6, 3),
+        lib.nn.ReLU(),
+        lib.nn.AvgPool2d(2),
+        lib.nn.Flatten(),
+        lib.nn.Linear(6, 5),
+        lib.nn.Sigmoid(),
+        lib.nn.Linear(5, 3),
     )
 
 
@@ -24,7 +31,9 @@ def twins():
     torch.manual_seed(0)
     reference = lenet(torch).double()
     ours = lenet(labs).double()
-    ours.load_state_dict({k: v.detach().numpy() for k, v in reference.state_dict().items()})
+    ours.load_state_dict(
+        {k: v.detach().numpy() for k, v in reference.state_dict().items()}
+    )
     return ours, reference
 
 
@@ -39,20 +48,37 @@ def test_parameter_names_and_shapes_match_torch():
 
 
 def test_small_cnn_parameter_count_from_the_reference():
-    """Conv2d(3,16,3,p=1)-Tanh-Pool-Conv2d(16,8,3,p=1)-Tanh-Pool-Flatten-Linear-Tanh-Linear: 18090."""
-    net = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.Tanh(), nn.MaxPool2d(2),
-                        nn.Conv2d(16, 8, 3, padding=1), nn.Tanh(), nn.MaxPool2d(2),
-                        nn.Flatten(), nn.Linear(8 * 8 * 8, 32), nn.Tanh(), nn.Linear(32, 2))
+    """Conv2d(3,16,3,p=1)-Tanh-Pool-Conv2d(16,8,3,p=1)-Tanh-Pool-Flatten-Linear-Tanh-
+    Linear: 18090."""
+    net = nn.Sequential(
+        nn.Conv2d(3, 16, 3, padding=1),
+        nn.Tanh(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 8, 3, padding=1),
+        nn.Tanh(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(8 * 8 * 8, 32),
+        nn.Tanh(),
+        nn.Linear(32, 2),
+    )
     assert [p.numel() for p in net.parameters()] == [432, 16, 1152, 8, 16384, 32, 64, 2]
     assert net(labs.zeros(1, 3, 32, 32)).shape == (1, 2)
 
 
-@pytest.mark.parametrize("make", [
-    lambda lib: (lib.optim.SGD, dict(lr=0.1)),
-    lambda lib: (lib.optim.SGD, dict(lr=0.05, momentum=0.9, weight_decay=1e-3)),
-    lambda lib: (lib.optim.Adam, dict(lr=0.01)),
-    lambda lib: (lib.optim.Adam, dict(lr=0.02, betas=(0.8, 0.99), weight_decay=1e-2)),
-], ids=["sgd", "sgd-momentum-decay", "adam", "adam-decay"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda lib: (lib.optim.SGD, dict(lr=0.1)),
+        lambda lib: (lib.optim.SGD, dict(lr=0.05, momentum=0.9, weight_decay=1e-3)),
+        lambda lib: (lib.optim.Adam, dict(lr=0.01)),
+        lambda lib: (
+            lib.optim.Adam,
+            dict(lr=0.02, betas=(0.8, 0.99), weight_decay=1e-2),
+        ),
+    ],
+    ids=["sgd", "sgd-momentum-decay", "adam", "adam-decay"],
+)
 def test_training_steps_agree_with_torch(make):
     ours, reference = twins()
     rng = np.random.default_rng(0)
@@ -64,8 +90,9 @@ def test_training_steps_agree_with_torch(make):
         x = rng.standard_normal((4, 1, 8, 8))
         target = rng.integers(0, 3, 4)
         loss = labs.functional.cross_entropy(ours(labs.tensor(x)), labs.tensor(target))
-        torch_loss = torch.nn.functional.cross_entropy(reference(torch.from_numpy(x)),
-                                                       torch.from_numpy(target))
+        torch_loss = torch.nn.functional.cross_entropy(
+            reference(torch.from_numpy(x)), torch.from_numpy(target)
+        )
         assert abs(loss.item() - torch_loss.item()) < 1e-10, f"step {step}"
         ours_opt.zero_grad()
         torch_opt.zero_grad()
@@ -99,17 +126,29 @@ def test_load_state_dict_rejects_mismatches():
 def test_transposed_layer_and_conv1d_match_torch():
     torch.manual_seed(1)
     for reference, ours in [
-        (torch.nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2),
-         nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2)),
-        (torch.nn.Conv1d(2, 4, 5, padding=2, dilation=2), nn.Conv1d(2, 4, 5, padding=2, dilation=2)),
+        (
+            torch.nn.ConvTranspose2d(
+                4, 6, 3, stride=2, padding=1, output_padding=1, groups=2
+            ),
+            nn.ConvTranspose2d(
+                4, 6, 3, stride=2, padding=1, output_padding=1, groups=2
+            ),
+        ),
+        (
+            torch.nn.Conv1d(2, 4, 5, padding=2, dilation=2),
+            nn.Conv1d(2, 4, 5, padding=2, dilation=2),
+        ),
     ]:
         reference = reference.double()
         ours.double()
         ours.load_state_dict(reference.state_dict())
         shape = (2, 4, 5, 5) if isinstance(ours, nn.ConvTranspose2d) else (2, 2, 9)
         x = np.random.default_rng(0).standard_normal(shape)
-        assert_close(ours(labs.tensor(x)).data,
-                     reference(torch.from_numpy(x)).detach().numpy(), type(ours).__name__)
+        assert_close(
+            ours(labs.tensor(x)).data,
+            reference(torch.from_numpy(x)).detach().numpy(),
+            type(ours).__name__,
+        )
 
 
 def test_optimizer_rejects_bad_settings():
@@ -120,22 +159,32 @@ def test_optimizer_rejects_bad_settings():
 
 
 @pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
-@pytest.mark.parametrize("nd, padding", [(1, 2), (2, (1, 2)), (2, "same"), (1, "valid")])
+@pytest.mark.parametrize(
+    "nd, padding", [(1, 2), (2, (1, 2)), (2, "same"), (1, "valid")]
+)
 def test_convolution_layers_pad_in_every_mode(mode, nd, padding):
     torch.manual_seed(1)
     layer = (torch.nn.Conv1d, torch.nn.Conv2d)[nd - 1]
     reference = layer(3, 4, 3, padding=padding, padding_mode=mode, dilation=2).double()
-    ours = (nn.Conv1d, nn.Conv2d)[nd - 1](3, 4, 3, padding=padding, padding_mode=mode,
-                                           dilation=2).double()
-    ours.load_state_dict({k: v.detach().numpy() for k, v in reference.state_dict().items()})
+    ours = (nn.Conv1d, nn.Conv2d)[nd - 1](
+        3, 4, 3, padding=padding, padding_mode=mode, dilation=2
+    ).double()
+    ours.load_state_dict(
+        {k: v.detach().numpy() for k, v in reference.state_dict().items()}
+    )
     x = np.random.default_rng(2).standard_normal((2, 3) + (9,) * nd)
-    x_labs, x_torch = labs.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    x_labs, x_torch = (
+        labs.tensor(x, requires_grad=True),
+        torch.tensor(x, requires_grad=True),
+    )
     out_labs, out_torch = ours(x_labs), reference(x_torch)
     assert_close(out_labs.data, out_torch.detach().numpy(), "output")
     out_labs.sum().backward()
     out_torch.sum().backward()
     assert_close(x_labs.grad.data, x_torch.grad.numpy(), "input gradient")
-    assert_close(ours.weight.grad.data, reference.weight.grad.numpy(), "weight gradient")
+    assert_close(
+        ours.weight.grad.data, reference.weight.grad.numpy(), "weight gradient"
+    )
     assert ("padding_mode" in repr(ours)) == (mode != "zeros")
 
 
@@ -144,25 +193,44 @@ def test_one_dimensional_layers_and_losses_match_torch():
     x = rng.standard_normal((2, 4, 10))
     torch.manual_seed(0)
     pairs = [
-        (torch.nn.ConvTranspose1d(4, 3, 3, stride=2, padding=1, output_padding=1).double(),
-         nn.ConvTranspose1d(4, 3, 3, stride=2, padding=1, output_padding=1).double()),
-        (torch.nn.MaxPool1d(3, stride=2, padding=1), nn.MaxPool1d(3, stride=2, padding=1)),
-        (torch.nn.AvgPool1d(3, stride=2, padding=1, count_include_pad=False),
-         nn.AvgPool1d(3, stride=2, padding=1, count_include_pad=False)),
+        (
+            torch.nn.ConvTranspose1d(
+                4, 3, 3, stride=2, padding=1, output_padding=1
+            ).double(),
+            nn.ConvTranspose1d(4, 3, 3, stride=2, padding=1, output_padding=1).double(),
+        ),
+        (
+            torch.nn.MaxPool1d(3, stride=2, padding=1),
+            nn.MaxPool1d(3, stride=2, padding=1),
+        ),
+        (
+            torch.nn.AvgPool1d(3, stride=2, padding=1, count_include_pad=False),
+            nn.AvgPool1d(3, stride=2, padding=1, count_include_pad=False),
+        ),
     ]
     for reference, ours in pairs:
         state = {k: v.detach().numpy() for k, v in reference.state_dict().items()}
         if state:
             ours.load_state_dict(state)
-        assert_close(ours(labs.tensor(x)).data, reference(torch.tensor(x)).detach().numpy(),
-                     type(ours).__name__)
+        assert_close(
+            ours(labs.tensor(x)).data,
+            reference(torch.tensor(x)).detach().numpy(),
+            type(ours).__name__,
+        )
     logp = torch.log_softmax(torch.tensor(rng.standard_normal((5, 3))), 1)
     target = torch.tensor([0, 2, 1, 1, 0])
-    assert_close(nn.NLLLoss(reduction="sum")(labs.tensor(logp.numpy()),
-                                             labs.tensor(target.numpy())).data,
-                 torch.nn.NLLLoss(reduction="sum")(logp, target).numpy(), "NLLLoss")
+    assert_close(
+        nn.NLLLoss(reduction="sum")(
+            labs.tensor(logp.numpy()), labs.tensor(target.numpy())
+        ).data,
+        torch.nn.NLLLoss(reduction="sum")(logp, target).numpy(),
+        "NLLLoss",
+    )
     a, b = rng.standard_normal((2, 4, 3))
-    assert_close(nn.MSELoss()(labs.tensor(a), labs.tensor(b)).data,
-                 torch.nn.MSELoss()(torch.tensor(a), torch.tensor(b)).numpy(), "MSELoss")
+    assert_close(
+        nn.MSELoss()(labs.tensor(a), labs.tensor(b)).data,
+        torch.nn.MSELoss()(torch.tensor(a), torch.tensor(b)).numpy(),
+        "MSELoss",
+    )
     with pytest.raises(ValueError, match="padding_mode must be one of"):
         nn.ConvTranspose2d(2, 2, 3, padding_mode="reflect")

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHAPTER = "book/03_arithmetic.ipynb"
 SOLUTIONS = "solutions/03_arithmetic.ipynb"
 STUB = "def output_size(i, k, s=1, p=0, d=1):"
@@ -44,16 +44,23 @@ RIGHT = STUB + "\n    return (i + 2 * p - d * (k - 1) - 1) // s + 1\n"
 SOLUTION_ID = "sol-arith-output-size"
 
 CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
 ]
 # JupyterLab's user settings for the test: no "Jupyter news?" pop-up over the page, no
 # update check, and every cell kept in the page (no windowing) so selectors find them
 SETTINGS = {
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
-        {"fetchNews": "false", "checkForUpdates": False},
-    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings":
-        {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {
+        "windowingMode": "none"
+    },
 }
 SECONDS = 1000  # Playwright's timeouts are in milliseconds
 # for a person to look at, like the website tests' (not committed)
@@ -68,7 +75,9 @@ def _chromium():
     message = "Chromium is not installed (Debian: apt-get install chromium)"
     if os.environ.get("CHROMIUM_REQUIRED") == "1":
         pytest.fail(f"{message}, and CHROMIUM_REQUIRED=1")
-    pytest.skip(f"{message}; .ci/run sets CHROMIUM_REQUIRED=1 so that CI runs this test")
+    pytest.skip(
+        f"{message}; .ci/run sets CHROMIUM_REQUIRED=1 so that CI runs this test"
+    )
 
 
 def _free_port() -> int:
@@ -83,15 +92,21 @@ class _Lab:
     def __init__(self, scratch: Path):
         self.root = scratch / "course"
         for folder in ("book", "solutions"):
-            shutil.copytree(ROOT / folder, self.root / folder,
-                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "_build"))
+            shutil.copytree(
+                ROOT / folder,
+                self.root / folder,
+                ignore=shutil.ignore_patterns(".ipynb_checkpoints", "_build"),
+            )
         home = scratch / "jupyter"
-        env = dict(os.environ, JUPYTER_CONFIG_DIR=str(home / "config"),
-                   JUPYTER_DATA_DIR=str(home / "data"),
-                   JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-                   JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
-                   JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
-                   IPYTHONDIR=str(home / "ipython"))
+        env = dict(
+            os.environ,
+            JUPYTER_CONFIG_DIR=str(home / "config"),
+            JUPYTER_DATA_DIR=str(home / "data"),
+            JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+            JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
+            JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
+            IPYTHONDIR=str(home / "ipython"),
+        )
         env.pop("JUPYTER_TOKEN", None)
         for name, values in SETTINGS.items():
             path = home / "settings" / name
@@ -101,13 +116,27 @@ class _Lab:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = (scratch / "jupyterlab.log").open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "jupyter", "lab", "--no-browser",
-             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
-             "--ServerApp.port_retries=0", f"--ServerApp.token={self.token}",
-             f"--ServerApp.root_dir={self.root}", "--ServerApp.allow_root=True",
-             "--LabApp.extension_manager=readonly", "--LabApp.news_url=",
-             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-            cwd=self.root, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "jupyter",
+                "lab",
+                "--no-browser",
+                "--ServerApp.ip=127.0.0.1",
+                f"--ServerApp.port={self.port}",
+                "--ServerApp.port_retries=0",
+                f"--ServerApp.token={self.token}",
+                f"--ServerApp.root_dir={self.root}",
+                "--ServerApp.allow_root=True",
+                "--LabApp.extension_manager=readonly",
+                "--LabApp.news_url=",
+                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            ],
+            cwd=self.root,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         self.log_path = scratch / "jupyterlab.log"
 
     def wait_until_ready(self, timeout: float = 90) -> None:
@@ -130,8 +159,12 @@ class _Lab:
             request = urllib.request.Request(self._api("shutdown"), method="POST")
             urllib.request.urlopen(request, timeout=10).close()
             self.process.wait(timeout=20)
-        except (urllib.error.URLError, ConnectionError, TimeoutError,
-                subprocess.TimeoutExpired):
+        except (
+            urllib.error.URLError,
+            ConnectionError,
+            TimeoutError,
+            subprocess.TimeoutExpired,
+        ):
             self.process.terminate()
             try:
                 self.process.wait(timeout=10)
@@ -149,8 +182,9 @@ def lab(tmp_path_factory):
     try:
         server.wait_until_ready()
         with playwright_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=executable,
-                                                 args=CHROMIUM_FLAGS)
+            browser = playwright.chromium.launch(
+                executable_path=executable, args=CHROMIUM_FLAGS
+            )
             page = browser.new_page(viewport={"width": 1366, "height": 900})
             page.set_default_timeout(30 * SECONDS)
             yield server, page
@@ -166,8 +200,12 @@ def _active(page):
 
 def _code_cell(page, text):
     """The code cell whose source contains ``text``."""
-    return _active(page).locator(".jp-CodeCell").filter(
-        has=page.locator(".cm-content", has_text=text)).first
+    return (
+        _active(page)
+        .locator(".jp-CodeCell")
+        .filter(has=page.locator(".cm-content", has_text=text))
+        .first
+    )
 
 
 def _screenshot(page, element, name):
@@ -188,8 +226,9 @@ def test_chapter_in_jupyterlab(lab):
     notebook.locator(".jp-Cell").first.wait_for(timeout=60 * SECONDS)
 
     # Opened, not run yet: MyST rendered, saved players and sliders say how to run them.
-    exercise = notebook.locator(".jp-MarkdownCell", has=page.locator(
-        "a", has_text="solution")).first
+    exercise = notebook.locator(
+        ".jp-MarkdownCell", has=page.locator("a", has_text="solution")
+    ).first
     exercise.wait_for()
     rendered = exercise.locator("div.myst").first  # jupyterlab-myst's rendering
     assert ":label:" not in rendered.inner_text() and ":::" not in rendered.inner_text()
@@ -199,7 +238,9 @@ def test_chapter_in_jupyterlab(lab):
     assert "Run this cell to play the animation." in player.inner_text()
     assert not player.locator("button").first.is_visible()
     sliders = _code_cell(page, "viz.explore_conv(")
-    assert "run this cell to show them" in sliders.locator(".jp-OutputArea").inner_text()
+    assert (
+        "run this cell to show them" in sliders.locator(".jp-OutputArea").inner_text()
+    )
 
     # Run All: every code cell runs, none fails or writes to stderr.
     _run_all(page)
@@ -208,9 +249,12 @@ def test_chapter_in_jupyterlab(lab):
           const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
           const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
           return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
-        }""", timeout=180 * SECONDS)
+        }""",
+        timeout=180 * SECONDS,
+    )
     errors = notebook.locator(
-        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+    )
     assert errors.count() == 0, errors.first.inner_text()[:2000]
 
     # A slider redraws its figure.
@@ -224,9 +268,13 @@ def test_chapter_in_jupyterlab(lab):
     page.wait_for_function(
         "([element, before]) => !document.body.contains(element)"
         " || element.getAttribute('src') !== before",
-        arg=[figure.element_handle(), before], timeout=20 * SECONDS)
-    assert sliders.locator(".widget-output img.labs-grids").first.get_attribute("src") \
+        arg=[figure.element_handle(), before],
+        timeout=20 * SECONDS,
+    )
+    assert (
+        sliders.locator(".widget-output img.labs-grids").first.get_attribute("src")
         != before
+    )
 
     # The animations play: no note is left, and Next steps the frame.
     assert notebook.locator(".labs-animation-note").count() == 0
@@ -252,14 +300,16 @@ def test_chapter_in_jupyterlab(lab):
         page.wait_for_function(
             "([element, word]) => element.textContent.includes(word)",
             arg=[check.locator(".jp-OutputArea").element_handle(), word],
-            timeout=60 * SECONDS)
+            timeout=60 * SECONDS,
+        )
         assert word in verdict.first.inner_text()
         _screenshot(page, check, f"verdict-{word.lower()}")
 
     # The exercise's solution link opens the worked solution.
     link = exercise.locator("a", has_text="solution").first
-    assert link.get_attribute("href").split("?")[0].endswith(f"/{SOLUTIONS}") \
-        and link.get_attribute("href").endswith(f"#{SOLUTION_ID}")
+    assert link.get_attribute("href").split("?")[0].endswith(
+        f"/{SOLUTIONS}"
+    ) and link.get_attribute("href").endswith(f"#{SOLUTION_ID}")
     link.click()
     page.wait_for_url(f"**/lab/tree/{SOLUTIONS}*", timeout=30 * SECONDS)
     solution = _active(page).locator(f"[id='{SOLUTION_ID}']")

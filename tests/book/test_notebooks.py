@@ -1,6 +1,6 @@
 """The book as a whole: every notebook is listed, executed and committed clean.
 
-The website build itself is tested in tests/test_website.py, next to the browser tests
+The website build itself is tested in tests/site/test_website.py, next to the browser tests
 that use it (one build per test run).
 
 The notebooks themselves are also collected by nbval (see pytest's addopts in
@@ -14,36 +14,44 @@ from pathlib import Path
 
 import pytest
 
-from .site import ROOT, toc_files
-NOTEBOOKS = sorted(
-    p for folder in ("book", "solutions") for p in (ROOT / folder).rglob("*.ipynb")
-    if ".ipynb_checkpoints" not in p.parts
-)
+from ..paths import NOTEBOOKS, ROOT, toc_files
 
 
 def test_every_notebook_is_in_the_table_of_contents():
     listed = {str(Path(f).with_suffix("")) for f in toc_files()}
     for notebook in NOTEBOOKS:
         name = str(notebook.relative_to(ROOT).with_suffix(""))
-        assert name in listed, f"{name} is not in _toc.yml, so the website would not show it"
+        assert name in listed, (
+            f"{name} is not in _toc.yml, so the website would not show it"
+        )
 
 
 def test_every_toc_entry_exists():
     for entry in toc_files():
         candidates = [ROOT / f"{entry}{suffix}" for suffix in (".md", ".ipynb")]
-        assert any(c.exists() for c in candidates), f"_toc.yml lists {entry}, which does not exist"
+        assert any(c.exists() for c in candidates), (
+            f"_toc.yml lists {entry}, which does not exist"
+        )
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_notebook_is_committed_executed_in_order(notebook):
     """Outputs are part of the lesson: every code cell ran, top to bottom, in one session."""
     cells = json.loads(notebook.read_text())["cells"]
-    counts = [c.get("execution_count") for c in cells if c["cell_type"] == "code" and c["source"]]
+    counts = [
+        c.get("execution_count")
+        for c in cells
+        if c["cell_type"] == "code" and c["source"]
+    ]
     assert None not in counts, f"{notebook.name}: a code cell was never executed"
     assert counts == list(range(1, len(counts) + 1)), (
         f"{notebook.name}: cells were not run once each from top to bottom: {counts}"
     )
     for cell in cells:
         for output in cell.get("outputs", []):
-            assert output.get("output_type") != "error", f"{notebook.name}: a cell raised"
-            assert output.get("name") != "stderr", f"{notebook.name}: a cell wrote to stderr"
+            assert output.get("output_type") != "error", (
+                f"{notebook.name}: a cell raised"
+            )
+            assert output.get("name") != "stderr", (
+                f"{notebook.name}: a cell wrote to stderr"
+            )

@@ -2,7 +2,7 @@
 
 The exercises and their checker calls are read from each chapter notebook, and the
 solutions from solutions/, so a new exercise, or a changed checker, is graded here
-without any list to update. (tests/test_grading.py grades a whole synthetic class.)
+without any list to update. (tests/grading/test_grading.py grades a whole synthetic class.)
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 from labs.grading import grader, notebooks
 
-from .site import ROOT
+from ..paths import ROOT
 
 CHAPTERS = sorted(p.stem for p in (ROOT / "book").glob("[0-9][0-9]_*.ipynb"))
 
@@ -32,13 +32,19 @@ def test_stubs_get_nothing_and_solutions_everything(name, tmp_path):
     assert not stubs.notes and not stubs.flags
 
     solutions = judge.grade(solved, "solutions")
-    wrong = [(e.label, [c.message for c in e.checks]) for e in solutions.exercises if e.status != "passed"]
+    wrong = [
+        (e.label, [c.message for c in e.checks])
+        for e in solutions.exercises
+        if e.status != "passed"
+    ]
     assert not wrong
     assert solutions.points == judge.max_points == 10 * len(chapter.exercises)
     assert not solutions.notes and not solutions.flags
 
 
-def test_a_check_run_inside_the_kernel_is_marked_and_a_patched_checker_flagged(tmp_path):
+def test_a_check_run_inside_the_kernel_is_marked_and_a_patched_checker_flagged(
+    tmp_path,
+):
     """Chapter 8's checker takes a Function class, which cannot leave the kernel.
 
     Its verdict is computed inside the student's kernel, so a notebook that patches the

@@ -19,10 +19,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from .site import ROOT
+from ..paths import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
 import grade as grade_cli  # noqa: E402  (a script, not a package)
+
 from labs.grading import grader, notebooks, release  # noqa: E402
 
 CHAPTER = notebooks.read_chapter(notebooks.chapter_path("04"))
@@ -77,7 +78,9 @@ def _expected_partial(source: str, checker: str) -> float:
     exec(textwrap.dedent(source), namespace)
     name = [n for n in namespace if not n.startswith("__")][0]
     result = getattr(check, checker)(namespace[name])
-    assert result.status == "failed" and 1 < result.cases <= result.total, result.message
+    assert result.status == "failed" and 1 < result.cases <= result.total, (
+        result.message
+    )
     return round(POINTS * (result.cases - 1) / result.total, 2)
 
 
@@ -98,12 +101,22 @@ def _class(folder):
     _replace(wrong, LABELS[0], _solution(LABELS[0]))
     _replace(wrong, LABELS[1], NO_BIAS)
     _replace(wrong, LABELS[2], ALWAYS_ZERO)
-    hand_in("wrong", wrong, [POINTS, _expected_partial(NO_BIAS, "conv_transpose2d"),
-                             _expected_partial(ALWAYS_ZERO, "restoring_output_padding")])
+    hand_in(
+        "wrong",
+        wrong,
+        [
+            POINTS,
+            _expected_partial(NO_BIAS, "conv_transpose2d"),
+            _expected_partial(ALWAYS_ZERO, "restoring_output_padding"),
+        ],
+    )
 
     # Fakes the checker every way it can from inside the notebook, and prints a pass.
     fake = _stubs()
-    fake.cells.insert(2, nbformat.v4.new_code_cell(textwrap.dedent("""
+    fake.cells.insert(
+        2,
+        nbformat.v4.new_code_cell(
+            textwrap.dedent("""
         import labs.check._core as core
         from labs import check
         import numpy as np
@@ -117,45 +130,96 @@ def _class(folder):
         np.allclose = lambda *a, **k: True
         check.conv2d_matrix = check.conv_transpose2d = lambda *a, **k: Passed()
         print("✔ conv2d_matrix: passed all 20 cases.")
-    """)))
-    fake.cells[2].outputs = [nbformat.v4.new_output("stream", text="✔ conv2d_matrix: passed all 20 cases.\n")]
-    _replace(fake, LABELS[0], "import numpy as np\nfrom labs import check\n"
-             "def conv2d_matrix(kernel, input_shape, stride=1):\n    return np.zeros((1, 1))\n"
-             "check = lambda *a, **k: 'passed'")
+    """)
+        ),
+    )
+    fake.cells[2].outputs = [
+        nbformat.v4.new_output("stream", text="✔ conv2d_matrix: passed all 20 cases.\n")
+    ]
+    _replace(
+        fake,
+        LABELS[0],
+        "import numpy as np\nfrom labs import check\n"
+        "def conv2d_matrix(kernel, input_shape, stride=1):\n    return np.zeros((1, 1))\n"
+        "check = lambda *a, **k: 'passed'",
+    )
     hand_in("fake_check", fake, [0, 0, 0], ["flags"])
 
     # An infinite loop in a cell and in a function; a cell that never stops printing.
     loops = _stubs()
-    _replace(loops, LABELS[0], _solution(LABELS[0]) + "\n\nwhile True:\n    print('again')")
-    _replace(loops, LABELS[1], "def conv_transpose2d(x, w, b=None, stride=1, padding=0, "
-             "output_padding=0, dilation=1):\n    while True:\n        pass")
-    _replace(loops, LABELS[2], ALWAYS_ZERO + "\nfor _ in range(20_000):\n    print('x' * 100)")
-    hand_in("loops", loops, [POINTS, 0, _expected_partial(ALWAYS_ZERO, "restoring_output_padding")],
-            ["ran longer than the time limit", "did not return within",
-             "where:    in conv_transpose2d, line "])  # line 2 or 3: where it was stopped
+    _replace(
+        loops, LABELS[0], _solution(LABELS[0]) + "\n\nwhile True:\n    print('again')"
+    )
+    _replace(
+        loops,
+        LABELS[1],
+        "def conv_transpose2d(x, w, b=None, stride=1, padding=0, "
+        "output_padding=0, dilation=1):\n    while True:\n        pass",
+    )
+    _replace(
+        loops,
+        LABELS[2],
+        ALWAYS_ZERO + "\nfor _ in range(20_000):\n    print('x' * 100)",
+    )
+    hand_in(
+        "loops",
+        loops,
+        [POINTS, 0, _expected_partial(ALWAYS_ZERO, "restoring_output_padding")],
+        [
+            "ran longer than the time limit",
+            "did not return within",
+            "where:    in conv_transpose2d, line ",
+        ],
+    )  # line 2 or 3: where it was stopped
 
     # sys.exit() in a cell (IPython survives it); os._exit in a function kills the kernel.
     exits = _stubs()
-    _replace(exits, LABELS[0], _solution(LABELS[0]) + textwrap.dedent(f"""
+    _replace(
+        exits,
+        LABELS[0],
+        _solution(LABELS[0])
+        + textwrap.dedent(f"""
 
         import subprocess, sys
         subprocess.Popen(["sleep", "{LEFTOVER}"], start_new_session=True)  # outlives the kernel
-        sys.exit('bye')"""))
-    _replace(exits, LABELS[1], "import os\ndef conv_transpose2d(*args, **kwargs):\n    os._exit(3)")
+        sys.exit('bye')"""),
+    )
+    _replace(
+        exits,
+        LABELS[1],
+        "import os\ndef conv_transpose2d(*args, **kwargs):\n    os._exit(3)",
+    )
     _replace(exits, LABELS[2], ALWAYS_ZERO)
-    hand_in("exits", exits, [POINTS, 0, _expected_partial(ALWAYS_ZERO, "restoring_output_padding")],
-            ["SystemExit", "stopped while running your code", "still running after it; they were stopped"])
+    hand_in(
+        "exits",
+        exits,
+        [POINTS, 0, _expected_partial(ALWAYS_ZERO, "restoring_output_padding")],
+        [
+            "SystemExit",
+            "stopped while running your code",
+            "still running after it; they were stopped",
+        ],
+    )
 
     # Cells deleted, a function renamed, the rest in reverse order.
     renamed = notebooks.solved(CHAPTER)
     first = _cells(renamed, LABELS[0])
     renamed.cells = [c for c in renamed.cells if c not in first]
     cell = _cells(renamed, LABELS[1])[0]
-    cell.source = cell.source.replace("def conv_transpose2d(", "def my_conv_transpose2d(")
+    cell.source = cell.source.replace(
+        "def conv_transpose2d(", "def my_conv_transpose2d("
+    )
     renamed.cells.reverse()
     _replace(renamed, LABELS[2], ALWAYS_ZERO)
-    hand_in("deleted_renamed", renamed, [0, 0, _expected_partial(ALWAYS_ZERO, "restoring_output_padding")],
-            ["were they deleted?", "define `conv_transpose2d_loops`, `my_conv_transpose2d`, `pair` instead"])
+    hand_in(
+        "deleted_renamed",
+        renamed,
+        [0, 0, _expected_partial(ALWAYS_ZERO, "restoring_output_padding")],
+        [
+            "were they deleted?",
+            "define `conv_transpose2d_loops`, `my_conv_transpose2d`, `pair` instead",
+        ],
+    )
 
     (folder / "broken.ipynb").write_text('{"cells": [')
     expected["broken"] = ([0, 0, 0], ["not a valid notebook"])
@@ -166,8 +230,17 @@ def _class(folder):
 def graded(tmp_path_factory):
     root = tmp_path_factory.mktemp("class")
     expected = _class(root / "submissions")
-    code = grade_cli.main(["grade", str(root / "submissions"), "--chapter", "04",
-                           "--out", str(root / "grades"), *OPTIONS])
+    code = grade_cli.main(
+        [
+            "grade",
+            str(root / "submissions"),
+            "--chapter",
+            "04",
+            "--out",
+            str(root / "grades"),
+            *OPTIONS,
+        ]
+    )
     assert code == 0
     results = json.loads((root / "grades" / "results.json").read_text())
     return root / "grades", expected, {s["student"]: s for s in results["students"]}
@@ -196,7 +269,11 @@ def test_notes_say_what_happened(graded):
     assert statuses == ["not attempted"] * 3
     assert all(e["status"] == "passed" for e in results["solutions"]["exercises"])
     assert not results["solutions"]["flags"] and not results["stubs"]["flags"]
-    assert [e["status"] for e in results["fake_check"]["exercises"]] == ["failed", "not attempted", "not attempted"]
+    assert [e["status"] for e in results["fake_check"]["exercises"]] == [
+        "failed",
+        "not attempted",
+        "not attempted",
+    ]
 
 
 def test_no_process_a_submission_started_outlives_it(graded):
@@ -205,7 +282,9 @@ def test_no_process_a_submission_started_outlives_it(graded):
             command = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        assert command[:2] != [b"sleep", LEFTOVER.encode()], f"process {entry.name} still runs"
+        assert command[:2] != [b"sleep", LEFTOVER.encode()], (
+            f"process {entry.name} still runs"
+        )
 
 
 def test_gradebook_and_feedback_pages(graded):
@@ -216,7 +295,9 @@ def test_gradebook_and_feedback_pages(graded):
     for student, (points, _) in expected.items():
         assert float(rows[student]["score"]) == pytest.approx(sum(points), abs=0.01)
         assert float(rows[student]["max_score"]) == 3 * POINTS
-        assert [float(rows[student][label]) for label in LABELS] == pytest.approx(points, abs=0.005)
+        assert [float(rows[student][label]) for label in LABELS] == pytest.approx(
+            points, abs=0.005
+        )
     assert "not a valid notebook" in rows["broken"]["notes"]
     with open(out / "verdicts.csv") as file:
         verdicts = list(csv.DictReader(file))
@@ -234,15 +315,20 @@ def test_release_is_the_chapter_with_its_exercise_cells_marked(tmp_path):
     released = nbformat.read(path, as_version=4)
     chapter = nbformat.read(CHAPTER.path, as_version=4)
     assert [c.source for c in released.cells] == [c.source for c in chapter.cells]
-    marked = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in released.cells
-              if "nbgrader" in c.metadata}
+    marked = {
+        c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]
+        for c in released.cells
+        if "nbgrader" in c.metadata
+    }
     assert marked["ex-transposed-numpy-answer-0"]["solution"] is True
     assert marked["ex-transposed-numpy-cell-1"]["locked"] is True  # the checker cell
     assert notebooks.read_chapter(path).exercises == CHAPTER.exercises  # gradable as is
 
 
 def test_nbgrader_release(tmp_path):
-    pytest.importorskip("nbgrader", reason="requirements-instructor.txt is not installed")
+    pytest.importorskip(
+        "nbgrader", reason="requirements-instructor.txt is not installed"
+    )
     path = release.release(CHAPTER, tmp_path, "week4", nbgrader=True)
     released = nbformat.read(path, as_version=4)
     chapter = nbformat.read(CHAPTER.path, as_version=4)
@@ -258,7 +344,10 @@ def test_submissions_in_nbgrader_layout(tmp_path):
         (folder / ".ipynb_checkpoints").mkdir()
         nbformat.write(_stubs(), folder / ".ipynb_checkpoints" / CHAPTER.path.name)
     found = grade_cli.submissions(tmp_path / "submitted", CHAPTER)
-    assert [(s, p.parent.name) for s, p in found] == [("ada", "week4"), ("bob", "week4")]
+    assert [(s, p.parent.name) for s, p in found] == [
+        ("ada", "week4"),
+        ("bob", "week4"),
+    ]
 
 
 def test_points_from_a_verdict():
@@ -280,7 +369,12 @@ def test_course_files_a_submission_changes_are_put_back(tmp_path):
     (package / "tensor.py").unlink()
     (package / "sitecustomize.py").write_text("import os\n")
     assert grader._restore(package, files) == [
-        "labs/check/_core.py", "labs/tensor.py", "labs/sitecustomize.py (added)"]
+        "labs/check/_core.py",
+        "labs/tensor.py",
+        "labs/sitecustomize.py (added)",
+    ]
     assert (package / "check" / "_core.py").read_text() == "run = 'the real one'\n"
-    assert (package / "tensor.py").exists() and not (package / "sitecustomize.py").exists()
+    assert (package / "tensor.py").exists() and not (
+        package / "sitecustomize.py"
+    ).exists()
     assert grader._restore(package, files) == []

@@ -8,14 +8,21 @@ import pytest
 
 from labs import _memory
 
-GLIBC = sys.platform.startswith("linux") and os.confstr("CS_GNU_LIBC_VERSION") is not None
+GLIBC = (
+    sys.platform.startswith("linux") and os.confstr("CS_GNU_LIBC_VERSION") is not None
+)
 
 
 def _applied_in_fresh_process(**environment):
     code = "import labs, labs._memory as m; print(m.applied)"
     env = {**os.environ, **environment}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env=env, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     return result.stdout.strip()
 
 

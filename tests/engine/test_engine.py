@@ -16,7 +16,7 @@ def test_worked_example_from_the_lecture():
     """x = [[1, 2], [3, 4]], y = x - 2, z = 3y^2, a = mean(z): da/dx = 1.5x - 3."""
     x = labs.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     y = x - 2
-    z = 3 * y ** 2
+    z = 3 * y**2
     a = z.mean()
     a.backward()
     np.testing.assert_allclose(x.grad.data, [[-1.5, 0.0], [1.5, 3.0]])
@@ -42,9 +42,13 @@ def test_doubling_loop_reveals_the_iteration_count():
 
 def test_non_scalar_backward_needs_a_gradient():
     x = labs.tensor([1.0, 2.0], requires_grad=True)
-    with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar outputs"):
+    with pytest.raises(
+        RuntimeError, match="grad can be implicitly created only for scalar outputs"
+    ):
         (x * 2).backward()
-    with pytest.raises(RuntimeError, match="implicitly created only for scalar outputs"):
+    with pytest.raises(
+        RuntimeError, match="implicitly created only for scalar outputs"
+    ):
         torch.tensor([1.0, 2.0], requires_grad=True).mul(2).backward()
 
 
@@ -56,12 +60,16 @@ def test_a_one_element_tensor_of_any_shape_needs_no_gradient():
 
 def test_gradient_shape_must_match():
     x = labs.tensor([1.0, 2.0], requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"Mismatch in shape: grad_output\[0\] has a shape of \[3\]"):
+    with pytest.raises(
+        RuntimeError, match=r"Mismatch in shape: grad_output\[0\] has a shape of \[3\]"
+    ):
         (x * 2).backward(labs.tensor([1.0, 1.0, 1.0]))
 
 
 def test_backward_on_a_tensor_without_graph():
-    with pytest.raises(RuntimeError, match="does not require grad and does not have a grad_fn"):
+    with pytest.raises(
+        RuntimeError, match="does not require grad and does not have a grad_fn"
+    ):
         labs.tensor([1.0]).sum().backward()
     x = labs.tensor([1.0], requires_grad=True)
     with labs.no_grad():
@@ -96,7 +104,9 @@ def test_second_backward_through_saved_values_needs_retain_graph():
     x = labs.tensor([1.0, 2.0], requires_grad=True)
     y = (x * x).sum()
     y.backward()
-    with pytest.raises(RuntimeError, match="Trying to backward through the graph a second time"):
+    with pytest.raises(
+        RuntimeError, match="Trying to backward through the graph a second time"
+    ):
         y.backward()
     z = (x * x).sum()
     z.backward(retain_graph=True)
@@ -153,8 +163,8 @@ def test_retain_grad_on_a_non_leaf():
 
 def test_autograd_grad_does_not_touch_dot_grad():
     x = labs.tensor([1.0, 2.0], requires_grad=True)
-    (g,) = labs.autograd.grad((x ** 3).sum(), x)
-    np.testing.assert_allclose(g.data, 3 * x.data ** 2)
+    (g,) = labs.autograd.grad((x**3).sum(), x)
+    np.testing.assert_allclose(g.data, 3 * x.data**2)
     assert x.grad is None
     y = labs.tensor([1.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="appears to not have been used"):
@@ -168,12 +178,16 @@ def test_requires_grad_rules():
         labs.tensor([1, 2], requires_grad=True)
     x = labs.tensor([1.0], requires_grad=True)
     y = x * 2
-    with pytest.raises(RuntimeError, match="only change requires_grad flags of leaf variables"):
+    with pytest.raises(
+        RuntimeError, match="only change requires_grad flags of leaf variables"
+    ):
         y.requires_grad = False
     with pytest.raises(RuntimeError, match="Use tensor.detach"):
         x.numpy()
     d = y.detach()
-    assert not d.requires_grad and d.grad_fn is None and np.shares_memory(d.data, y.data)
+    assert (
+        not d.requires_grad and d.grad_fn is None and np.shares_memory(d.data, y.data)
+    )
     with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
         x.zero_()
 
@@ -185,7 +199,9 @@ def test_default_dtypes_follow_pytorch():
     assert labs.Tensor([1.5]).dtype == np.float32
     assert (labs.tensor([1, 2]) * 2.5).dtype == np.float32
     assert (labs.tensor([1, 2]) / 2).dtype == np.float32
-    assert (labs.tensor([1.0], dtype=labs.float64) * labs.tensor([1.0])).dtype == np.float64
+    assert (
+        labs.tensor([1.0], dtype=labs.float64) * labs.tensor([1.0])
+    ).dtype == np.float64
     assert (labs.tensor([1.0]) * np.float64(2.0)).dtype == np.float32
     # the same in torch
     assert (torch.tensor([1, 2]) * 2.5).dtype == torch.float32
@@ -217,7 +233,10 @@ def test_next_functions_walk_back_to_the_leaves():
     mul_node, _ = y.grad_fn.next_functions[0]
     assert mul_node.name() == "MulBackward"
     (accumulate, _), (nothing, _) = mul_node.next_functions
-    assert isinstance(accumulate, labs.autograd.AccumulateGrad) and accumulate.variable is x
+    assert (
+        isinstance(accumulate, labs.autograd.AccumulateGrad)
+        and accumulate.variable is x
+    )
     assert nothing is None  # w does not require grad
 
 
@@ -228,12 +247,12 @@ class Cube(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return x ** 3
+        return x**3
 
     @staticmethod
     def backward(ctx, grad_output):
         (x,) = ctx.saved_tensors
-        return 3 * x ** 2 * grad_output
+        return 3 * x**2 * grad_output
 
 
 def test_custom_function():
@@ -256,7 +275,11 @@ class ScaleBy(Function):
 
     @staticmethod
     def backward(ctx, grad_output):
-        return grad_output * 2.0, None, (grad_output if ctx.needs_input_grad[2] else None)
+        return (
+            grad_output * 2.0,
+            None,
+            (grad_output if ctx.needs_input_grad[2] else None),
+        )
 
 
 def test_needs_input_grad_and_non_tensor_arguments():
@@ -329,11 +352,17 @@ class WrongShape(Function):
 
 def test_backward_mistakes_get_pytorch_errors():
     a = labs.tensor([1.0], requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"function WrongCountBackward returned an incorrect "
-                                           r"number of gradients \(expected 2, got 1\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"function WrongCountBackward returned an incorrect "
+        r"number of gradients \(expected 2, got 1\)",
+    ):
         WrongCount.apply(a, a).sum().backward()
-    with pytest.raises(RuntimeError, match=r"returned an invalid gradient at index 0 - got \[7\] "
-                                           r"but expected shape compatible with \[3\]"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"returned an invalid gradient at index 0 - got \[7\] "
+        r"but expected shape compatible with \[3\]",
+    ):
         WrongShape.apply(labs.tensor([1.0, 2.0, 3.0], requires_grad=True)).backward()
 
 

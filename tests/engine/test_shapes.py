@@ -24,8 +24,9 @@ def torch_conv_size(i, k, s, p, d):
 
 def test_conv_output_size_over_a_grid():
     checked = 0
-    for i, k, s, p, d in itertools.product(range(1, 13), range(1, 6), range(1, 5), range(4),
-                                           range(1, 4)):
+    for i, k, s, p, d in itertools.product(
+        range(1, 13), range(1, 6), range(1, 5), range(4), range(1, 4)
+    ):
         if i + 2 * p < d * (k - 1) + 1:
             with pytest.raises(ValueError, match="no window fits"):
                 shapes.conv_output_size(i, k, s, p, d)
@@ -37,8 +38,9 @@ def test_conv_output_size_over_a_grid():
 
 def test_conv_transpose_output_size_over_a_grid():
     checked = 0
-    for i, k, s, p, d, e in itertools.product(range(1, 9), range(1, 6), range(1, 4), range(4),
-                                              range(1, 4), range(3)):
+    for i, k, s, p, d, e in itertools.product(
+        range(1, 9), range(1, 6), range(1, 4), range(4), range(1, 4), range(3)
+    ):
         if e >= s and e >= d:
             with pytest.raises(ValueError, match="output_padding"):
                 shapes.conv_transpose_output_size(i, k, s, p, d, e)
@@ -46,8 +48,9 @@ def test_conv_transpose_output_size_over_a_grid():
         x = torch.empty(1, 1, i, device="meta")
         w = torch.empty(1, 1, k, device="meta")
         try:
-            expected = TF.conv_transpose1d(x, w, stride=s, padding=p, output_padding=e,
-                                           dilation=d).shape[-1]
+            expected = TF.conv_transpose1d(
+                x, w, stride=s, padding=p, output_padding=e, dilation=d
+            ).shape[-1]
         except RuntimeError:
             with pytest.raises(ValueError):
                 shapes.conv_transpose_output_size(i, k, s, p, d, e)
@@ -59,8 +62,9 @@ def test_conv_transpose_output_size_over_a_grid():
 
 @pytest.mark.parametrize("ceil_mode", [False, True])
 def test_pool_output_size_over_a_grid(ceil_mode):
-    for i, k, s, p, d in itertools.product(range(1, 10), range(1, 5), range(1, 4), range(3),
-                                           range(1, 3)):
+    for i, k, s, p, d in itertools.product(
+        range(1, 10), range(1, 5), range(1, 4), range(3), range(1, 3)
+    ):
         x = torch.zeros(1, 1, i)
         try:
             expected = TF.max_pool1d(x, k, s, p, d, ceil_mode=ceil_mode).shape[-1]
@@ -72,9 +76,15 @@ def test_pool_output_size_over_a_grid(ceil_mode):
             continue
         assert shapes.pool_output_size(i, k, s, p, d, ceil_mode) == expected
         # the layers themselves agree too (average pooling has no dilation)
-        assert F.max_pool1d(labs.zeros(1, 1, i), k, s, p, d, ceil_mode).shape[-1] == expected
+        assert (
+            F.max_pool1d(labs.zeros(1, 1, i), k, s, p, d, ceil_mode).shape[-1]
+            == expected
+        )
         if d == 1:
-            assert F.avg_pool1d(labs.zeros(1, 1, i), k, s, p, ceil_mode).shape[-1] == expected
+            assert (
+                F.avg_pool1d(labs.zeros(1, 1, i), k, s, p, ceil_mode).shape[-1]
+                == expected
+            )
 
 
 def test_pool_stride_defaults_to_the_kernel():
@@ -84,12 +94,18 @@ def test_pool_stride_defaults_to_the_kernel():
 
 
 def test_the_transposed_size_inverts_the_convolution_size():
-    for i, k, s, p in itertools.product(range(3, 12), range(1, 4), range(1, 4), range(2)):
+    for i, k, s, p in itertools.product(
+        range(3, 12), range(1, 4), range(1, 4), range(2)
+    ):
         if i + 2 * p < k:
             continue
         o = shapes.conv_output_size(i, k, s, p)
-        leftover = (i + 2 * p - k) % s  # relationship 14: the output_padding that restores i
-        assert shapes.conv_transpose_output_size(o, k, s, p, output_padding=leftover) == i
+        leftover = (
+            i + 2 * p - k
+        ) % s  # relationship 14: the output_padding that restores i
+        assert (
+            shapes.conv_transpose_output_size(o, k, s, p, output_padding=leftover) == i
+        )
 
 
 def gradient_receptive_field(layers, length=129):
@@ -103,17 +119,26 @@ def gradient_receptive_field(layers, length=129):
     return touched[-1] - touched[0] + 1
 
 
-@given(st.lists(st.tuples(st.integers(1, 4), st.integers(1, 2), st.integers(1, 3)),
-                min_size=1, max_size=4))
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 4), st.integers(1, 2), st.integers(1, 3)),
+        min_size=1,
+        max_size=4,
+    )
+)
 def test_receptive_field_matches_the_gradient(layers):
     assert shapes.receptive_field(layers).size == gradient_receptive_field(layers)
 
 
 def test_receptive_field_of_dilated_stack():
     """Dilations 1, 2, 4, 8 with k = 2 (WaveNet-style): 16 inputs; undilated: 5."""
-    assert shapes.receptive_field([(2, 1, 1), (2, 1, 2), (2, 1, 4), (2, 1, 8)]).size == 16
+    assert (
+        shapes.receptive_field([(2, 1, 1), (2, 1, 2), (2, 1, 4), (2, 1, 8)]).size == 16
+    )
     assert shapes.receptive_field([(2, 1)] * 4).size == 5
-    assert shapes.receptive_field([(3, 2), (3, 2)]) == shapes.ReceptiveField(size=7, jump=4)
+    assert shapes.receptive_field([(3, 2), (3, 2)]) == shapes.ReceptiveField(
+        size=7, jump=4
+    )
 
 
 def test_bad_arguments():

@@ -1,7 +1,7 @@
 """Convolutions, padding and pooling against PyTorch (float64, forward and backward).
 
 Hyperparameters are drawn at random; configurations PyTorch rejects are never
-generated here (tests/test_errors.py covers those).
+generated here (tests/engine/test_errors.py covers those).
 """
 
 from __future__ import annotations
@@ -35,23 +35,33 @@ def conv_case(draw, nd):
     c_out = groups * draw(st.integers(1, 2))
     batch = draw(st.integers(1, 2))
     kernel = tuple(draw(st.integers(1, 4)) for _ in range(nd))
-    stride_arg, _ = _per_axis(draw, nd, 1, 3)  # any stride: the sizes below fit one window
+    stride_arg, _ = _per_axis(
+        draw, nd, 1, 3
+    )  # any stride: the sizes below fit one window
     dilation_arg, dilation = _per_axis(draw, nd, 1, 3)
     padding_kind = draw(st.sampled_from(["int", "int", "valid", "same"]))
     if padding_kind == "same":
         stride_arg = 1
-        padding_arg, padding = "same", tuple(d * (k - 1) / 2 for k, d in zip(kernel, dilation))
+        padding_arg, padding = (
+            "same",
+            tuple(d * (k - 1) / 2 for k, d in zip(kernel, dilation)),
+        )
     elif padding_kind == "valid":
         padding_arg, padding = "valid", (0,) * nd
     else:
         padding_arg, padding = _per_axis(draw, nd, 0, 3)
-    smallest = [max(1, d * (k - 1) + 1 - int(2 * p)) for k, d, p in zip(kernel, dilation, padding)]
+    smallest = [
+        max(1, d * (k - 1) + 1 - int(2 * p))
+        for k, d, p in zip(kernel, dilation, padding)
+    ]
     sizes = tuple(draw(st.integers(low, low + 6)) for low in smallest)
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     x = rng.standard_normal((batch, c_in) + sizes)
     w = rng.standard_normal((c_out, c_in // groups) + kernel)
     b = rng.standard_normal(c_out) if draw(st.booleans()) else None
-    kwargs = dict(stride=stride_arg, padding=padding_arg, dilation=dilation_arg, groups=groups)
+    kwargs = dict(
+        stride=stride_arg, padding=padding_arg, dilation=dilation_arg, groups=groups
+    )
     return x, w, b, kwargs
 
 
@@ -76,8 +86,13 @@ def conv_transpose_case(draw, nd):
     x = rng.standard_normal((batch, c_in) + tuple(sizes))
     w = rng.standard_normal((c_in, c_out // groups) + kernel)
     b = rng.standard_normal(c_out) if draw(st.booleans()) else None
-    kwargs = dict(stride=stride_arg, padding=padding_arg, output_padding=extra_arg,
-                  groups=groups, dilation=dilation_arg)
+    kwargs = dict(
+        stride=stride_arg,
+        padding=padding_arg,
+        output_padding=extra_arg,
+        groups=groups,
+        dilation=dilation_arg,
+    )
     return x, w, b, kwargs
 
 
@@ -115,14 +130,24 @@ def test_conv_transpose2d(case):
 def test_unbatched_inputs():
     rng = np.random.default_rng(0)
     w1, w2 = rng.standard_normal((4, 3, 2)), rng.standard_normal((4, 3, 2, 3))
-    compare(lambda x, w: F.conv1d(x, w, padding=1), lambda x, w: TF.conv1d(x, w, padding=1),
-            rng.standard_normal((3, 7)), w1)
+    compare(
+        lambda x, w: F.conv1d(x, w, padding=1),
+        lambda x, w: TF.conv1d(x, w, padding=1),
+        rng.standard_normal((3, 7)),
+        w1,
+    )
     compare(F.conv2d, TF.conv2d, rng.standard_normal((3, 5, 6)), w2)
     compare(F.conv_transpose2d, TF.conv_transpose2d, rng.standard_normal((4, 5, 6)), w2)
-    compare(lambda x: F.max_pool2d(x, 2), lambda x: TF.max_pool2d(x, 2),
-            rng.standard_normal((3, 5, 6)))
-    compare(lambda x: F.avg_pool1d(x, 2), lambda x: TF.avg_pool1d(x, 2),
-            rng.standard_normal((3, 5)))
+    compare(
+        lambda x: F.max_pool2d(x, 2),
+        lambda x: TF.max_pool2d(x, 2),
+        rng.standard_normal((3, 5, 6)),
+    )
+    compare(
+        lambda x: F.avg_pool1d(x, 2),
+        lambda x: TF.avg_pool1d(x, 2),
+        rng.standard_normal((3, 5)),
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -135,9 +160,13 @@ def test_dtype_is_preserved(dtype):
     pooled.sum().backward()
     assert y.dtype == dtype and pooled.dtype == dtype
     assert x.grad.dtype == dtype and w.grad.dtype == dtype
-    expected = TF.conv2d(torch.from_numpy(x.data), torch.from_numpy(w.data), stride=2, padding=1)
+    expected = TF.conv2d(
+        torch.from_numpy(x.data), torch.from_numpy(w.data), stride=2, padding=1
+    )
     tolerance = 1e-5 if dtype == np.float32 else 1e-12
-    assert_close(y.data, expected.numpy(), "float32 conv2d", rtol=tolerance, atol=tolerance)
+    assert_close(
+        y.data, expected.numpy(), "float32 conv2d", rtol=tolerance, atol=tolerance
+    )
 
 
 # ---- padding and pooling ---------------------------------------------------------------
@@ -153,8 +182,10 @@ def pad_case(draw):
     amounts = []
     for size in reversed(sizes):  # PyTorch lists the last dimension first
         if mode == "reflect":
-            pair = (draw(st.integers(-(size - 1) // 2, size - 1)),
-                    draw(st.integers(-(size - 1) // 2, size - 1)))
+            pair = (
+                draw(st.integers(-(size - 1) // 2, size - 1)),
+                draw(st.integers(-(size - 1) // 2, size - 1)),
+            )
         elif mode == "circular":
             low = draw(st.integers(-(size // 2), size // 2))
             kept = size - max(-low, 0)
@@ -162,14 +193,22 @@ def pad_case(draw):
             kept -= max(-high, 0)
             pair = (min(low, kept), min(high, kept))
         elif mode == "replicate":
-            pair = (draw(st.integers(-(size // 2), 4)), draw(st.integers(-(size // 2), 4)))
+            pair = (
+                draw(st.integers(-(size // 2), 4)),
+                draw(st.integers(-(size // 2), 4)),
+            )
         else:
-            pair = (draw(st.integers(-(size // 2), 3)), draw(st.integers(-(size // 2), 3)))
+            pair = (
+                draw(st.integers(-(size // 2), 3)),
+                draw(st.integers(-(size // 2), 3)),
+            )
         if mode == "reflect" and size == 1:
             pair = (0, 0)
         amounts.extend(pair)
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    value = draw(st.floats(-2, 2)) if mode == "constant" and draw(st.booleans()) else None
+    value = (
+        draw(st.floats(-2, 2)) if mode == "constant" and draw(st.booleans()) else None
+    )
     return rng.standard_normal(shape), tuple(amounts), mode, value
 
 
@@ -177,15 +216,20 @@ def pad_case(draw):
 def test_pad(case):
     x, amounts, mode, value = case
     kwargs = {"mode": mode} if value is None else {"mode": mode, "value": value}
-    compare(lambda t: F.pad(t, amounts, **kwargs), lambda t: TF.pad(t, amounts, **kwargs), x)
+    compare(
+        lambda t: F.pad(t, amounts, **kwargs), lambda t: TF.pad(t, amounts, **kwargs), x
+    )
 
 
 @st.composite
 def pool_case(draw, nd, average):
     kernel = tuple(draw(st.integers(1, 4)) for _ in range(nd))
-    stride_arg = draw(st.one_of(st.none(), st.integers(1, 3),
-                                st.tuples(*[st.integers(1, 3)] * nd)))
-    dilation = (1,) * nd if average else tuple(draw(st.integers(1, 2)) for _ in range(nd))
+    stride_arg = draw(
+        st.one_of(st.none(), st.integers(1, 3), st.tuples(*[st.integers(1, 3)] * nd))
+    )
+    dilation = (
+        (1,) * nd if average else tuple(draw(st.integers(1, 2)) for _ in range(nd))
+    )
     padding = tuple(draw(st.integers(0, k // 2)) for k in kernel)
     sizes = tuple(
         draw(st.integers(max(1, d * (k - 1) + 1 - 2 * p), 9))
@@ -193,13 +237,16 @@ def pool_case(draw, nd, average):
     )
     shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3))) + sizes
     ceil_mode = draw(st.booleans())
-    if not average and _some_window_is_all_padding(sizes, kernel, stride_arg, padding, dilation,
-                                                   ceil_mode):
+    if not average and _some_window_is_all_padding(
+        sizes, kernel, stride_arg, padding, dilation, ceil_mode
+    ):
         # PyTorch returns -inf there and then aborts the process in backward: skip.
         # labs' behaviour is pinned down in test_max_pool_window_of_only_padding.
         dilation = (1,) * nd
     x = np.random.default_rng(draw(st.integers(0, 2**32 - 1))).standard_normal(shape)
-    kwargs = dict(kernel_size=kernel, stride=stride_arg, padding=padding, ceil_mode=ceil_mode)
+    kwargs = dict(
+        kernel_size=kernel, stride=stride_arg, padding=padding, ceil_mode=ceil_mode
+    )
     if average:
         kwargs["count_include_pad"] = draw(st.booleans())
         if nd == 2 and draw(st.booleans()):
@@ -230,17 +277,26 @@ def test_max_pool_window_of_only_padding():
     x = labs.tensor([[[0.5]]], requires_grad=True)
     y = F.max_pool1d(x, 2, padding=1, dilation=2)
     assert y.shape == (1, 1, 1) and y.item() == -np.inf
-    assert y.item() == TF.max_pool1d(torch.tensor([[[0.5]]]), 2, padding=1, dilation=2).item()
+    assert (
+        y.item()
+        == TF.max_pool1d(torch.tensor([[[0.5]]]), 2, padding=1, dilation=2).item()
+    )
     y.sum().backward()
     assert x.grad.item() == 0.0
 
 
-@pytest.mark.parametrize("name", ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"])
+@pytest.mark.parametrize(
+    "name", ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"]
+)
 @given(data=st.data())
 def test_pooling(name, data):
     nd = int(name[-2])
     x, kwargs = data.draw(pool_case(nd, average=name.startswith("avg")))
-    compare(lambda t: getattr(F, name)(t, **kwargs), lambda t: getattr(TF, name)(t, **kwargs), x)
+    compare(
+        lambda t: getattr(F, name)(t, **kwargs),
+        lambda t: getattr(TF, name)(t, **kwargs),
+        x,
+    )
 
 
 @given(case=pool_case(2, average=False))
@@ -258,8 +314,12 @@ def test_max_pool_indices(case):
 def loop_case(draw):
     groups = draw(st.integers(1, 2))
     c_in, c_out = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))
-    k, s, p, d = (draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(0, 2)),
-                  draw(st.integers(1, 2)))
+    k, s, p, d = (
+        draw(st.integers(1, 3)),
+        draw(st.integers(1, 3)),
+        draw(st.integers(0, 2)),
+        draw(st.integers(1, 2)),
+    )
     size = draw(st.integers(max(1, d * (k - 1) + 1 - 2 * p), 6))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     return rng, groups, c_in, c_out, k, s, p, d, size
@@ -273,7 +333,9 @@ def test_kernels_match_the_loop_reference(case):
         x = rng.standard_normal((2, c_in) + (size,) * nd)
         w = rng.standard_normal((c_out, c_in // groups) + (k,) * nd)
         b = rng.standard_normal(c_out)
-        got = getattr(F, f"conv{nd}d")(labs.tensor(x), labs.tensor(w), labs.tensor(b), **config)
+        got = getattr(F, f"conv{nd}d")(
+            labs.tensor(x), labs.tensor(w), labs.tensor(b), **config
+        )
         assert_close(got.data, loops(x, w, b, **config), f"conv{nd}d vs loops")
     extra = min(s, d) - 1 if max(s, d) > 1 else 0
     for nd, loops in ((1, reference.conv_transpose1d), (2, reference.conv_transpose2d)):
@@ -292,10 +354,16 @@ def test_pool_loops_match():
     rng = np.random.default_rng(5)
     x = rng.standard_normal((2, 3, 7, 6))
     for k, s, p in [(2, None, 0), (3, 2, 1), (3, 1, 1), (2, 3, 1)]:
-        assert_close(F.max_pool2d(labs.tensor(x), k, s, p).data,
-                     reference.max_pool2d(x, k, s, p), "max pool vs loops")
-        assert_close(F.avg_pool2d(labs.tensor(x), k, s, p).data,
-                     reference.avg_pool2d(x, k, s, p), "avg pool vs loops")
+        assert_close(
+            F.max_pool2d(labs.tensor(x), k, s, p).data,
+            reference.max_pool2d(x, k, s, p),
+            "max pool vs loops",
+        )
+        assert_close(
+            F.avg_pool2d(labs.tensor(x), k, s, p).data,
+            reference.avg_pool2d(x, k, s, p),
+            "avg pool vs loops",
+        )
 
 
 def test_torch_nn_grad_names_agree_with_torch():
@@ -307,27 +375,45 @@ def test_torch_nn_grad_names_agree_with_torch():
     g = rng.standard_normal(y.shape)
     assert_close(
         kernels.conv2d_input(x.shape, w, g, **config),
-        torch.nn.grad.conv2d_input(x.shape, torch.from_numpy(w), torch.from_numpy(g), **config),
+        torch.nn.grad.conv2d_input(
+            x.shape, torch.from_numpy(w), torch.from_numpy(g), **config
+        ),
         "conv2d_input",
     )
     assert_close(
         kernels.conv2d_weight(x, w.shape, g, **config),
-        torch.nn.grad.conv2d_weight(torch.from_numpy(x), w.shape, torch.from_numpy(g), **config),
+        torch.nn.grad.conv2d_weight(
+            torch.from_numpy(x), w.shape, torch.from_numpy(g), **config
+        ),
         "conv2d_weight",
     )
     x1, w1 = x[:, :, 0], w[:, :, 0]
-    y1 = TF.conv1d(torch.from_numpy(x1), torch.from_numpy(w1), stride=2, padding=1, groups=2)
+    y1 = TF.conv1d(
+        torch.from_numpy(x1), torch.from_numpy(w1), stride=2, padding=1, groups=2
+    )
     g1 = rng.standard_normal(y1.shape)
     assert_close(
         kernels.conv1d_input(x1.shape, w1, g1, stride=2, padding=1, groups=2),
-        torch.nn.grad.conv1d_input(x1.shape, torch.from_numpy(w1), torch.from_numpy(g1),
-                                   stride=2, padding=1, groups=2),
+        torch.nn.grad.conv1d_input(
+            x1.shape,
+            torch.from_numpy(w1),
+            torch.from_numpy(g1),
+            stride=2,
+            padding=1,
+            groups=2,
+        ),
         "conv1d_input",
     )
     assert_close(
         kernels.conv1d_weight(x1, w1.shape, g1, stride=2, padding=1, groups=2),
-        torch.nn.grad.conv1d_weight(torch.from_numpy(x1), w1.shape, torch.from_numpy(g1),
-                                    stride=2, padding=1, groups=2),
+        torch.nn.grad.conv1d_weight(
+            torch.from_numpy(x1),
+            w1.shape,
+            torch.from_numpy(g1),
+            stride=2,
+            padding=1,
+            groups=2,
+        ),
         "conv1d_weight",
     )
 
@@ -337,7 +423,8 @@ def test_torch_nn_grad_names_agree_with_torch():
 
 @given(case=conv_case(nd=2))
 def test_input_gradient_is_a_transposed_convolution(case):
-    """grad_input of conv2d == conv_transpose2d(grad_output, weight) with the right output_padding."""
+    """grad_input of conv2d == conv_transpose2d(grad_output, weight), with the right
+    output_padding."""
     x, w, _, kwargs = case
     if isinstance(kwargs["padding"], str):
         return  # 'same' may pad asymmetrically, which a transposed conv cannot express
@@ -348,17 +435,29 @@ def test_input_gradient_is_a_transposed_convolution(case):
     dilation = np.broadcast_to(kwargs["dilation"], 2)
     extra = tuple(
         int(i + 2 * p - d * (k - 1) - 1 - (o - 1) * s)
-        for i, o, k, s, p, d in zip(x.shape[2:], y.shape[2:], w.shape[2:], stride, padding,
-                                    dilation)
+        for i, o, k, s, p, d in zip(
+            x.shape[2:], y.shape[2:], w.shape[2:], stride, padding, dilation
+        )
     )
     if any(e >= max(s, d) for e, s, d in zip(extra, stride, dilation)):
         return  # leftover larger than output_padding may express: only cropping helps
     via_transpose = F.conv_transpose2d(
-        labs.tensor(g), labs.tensor(w), None, kwargs["stride"], kwargs["padding"], extra,
-        kwargs["groups"], kwargs["dilation"],
+        labs.tensor(g),
+        labs.tensor(w),
+        None,
+        kwargs["stride"],
+        kwargs["padding"],
+        extra,
+        kwargs["groups"],
+        kwargs["dilation"],
     )
     direct = kernels.conv_input_grad(
-        x.shape, w, g, tuple(stride), tuple((p, p) for p in padding), tuple(dilation),
+        x.shape,
+        w,
+        g,
+        tuple(stride),
+        tuple((p, p) for p in padding),
+        tuple(dilation),
         kwargs["groups"],
     )
     assert_close(via_transpose.data, direct, "transposed conv vs input gradient")
@@ -369,16 +468,29 @@ def test_weight_gradient_is_a_correlation_with_stride_and_dilation_swapped():
     x = rng.standard_normal((2, 3, 11, 10))
     w = rng.standard_normal((4, 3, 3, 2))
     stride, dilation, padding = (2, 3), (2, 1), (1, 2)
-    y = TF.conv2d(torch.from_numpy(x), torch.from_numpy(w), stride=stride, padding=padding,
-                  dilation=dilation)
+    y = TF.conv2d(
+        torch.from_numpy(x),
+        torch.from_numpy(w),
+        stride=stride,
+        padding=padding,
+        dilation=dilation,
+    )
     g = rng.standard_normal(y.shape)
     # Treat the batch as channels to sum over: inputs (C_in, N, H, W), kernels (C_out, N, ...).
     correlation = F.conv2d(
-        labs.tensor(x.transpose(1, 0, 2, 3)), labs.tensor(g.transpose(1, 0, 2, 3)),
-        padding=padding, stride=dilation, dilation=stride,
+        labs.tensor(x.transpose(1, 0, 2, 3)),
+        labs.tensor(g.transpose(1, 0, 2, 3)),
+        padding=padding,
+        stride=dilation,
+        dilation=stride,
     ).data.transpose(1, 0, 2, 3)[:, :, : w.shape[2], : w.shape[3]]
-    assert_close(correlation, kernels.conv_weight_grad(
-        x, w.shape, g, stride, tuple((p, p) for p in padding), dilation), "weight gradient")
+    assert_close(
+        correlation,
+        kernels.conv_weight_grad(
+            x, w.shape, g, stride, tuple((p, p) for p in padding), dilation
+        ),
+        "weight gradient",
+    )
 
 
 def test_pooling_edge_windows_over_a_grid():
@@ -386,8 +498,9 @@ def test_pooling_edge_windows_over_a_grid():
     import itertools
 
     rng = np.random.default_rng(6)
-    for i, k, s, ceil_mode in itertools.product(range(1, 7), range(1, 5), range(1, 4),
-                                                (False, True)):
+    for i, k, s, ceil_mode in itertools.product(
+        range(1, 7), range(1, 5), range(1, 4), (False, True)
+    ):
         for p in range(k // 2 + 1):
             try:
                 TF.avg_pool1d(torch.zeros(1, 1, i), k, s, p, ceil_mode)
@@ -395,10 +508,16 @@ def test_pooling_edge_windows_over_a_grid():
                 continue
             x = rng.standard_normal((1, 2, i))
             for include in (False, True):
-                compare(lambda t: F.avg_pool1d(t, k, s, p, ceil_mode, include),
-                        lambda t: TF.avg_pool1d(t, k, s, p, ceil_mode, include), x)
-            compare(lambda t: F.max_pool1d(t, k, s, p, 1, ceil_mode),
-                    lambda t: TF.max_pool1d(t, k, s, p, 1, ceil_mode), x)
+                compare(
+                    lambda t: F.avg_pool1d(t, k, s, p, ceil_mode, include),  # noqa: B023 (called at once)
+                    lambda t: TF.avg_pool1d(t, k, s, p, ceil_mode, include),  # noqa: B023 (called at once)
+                    x,
+                )
+            compare(
+                lambda t: F.max_pool1d(t, k, s, p, 1, ceil_mode),  # noqa: B023 (called at once)
+                lambda t: TF.max_pool1d(t, k, s, p, 1, ceil_mode),  # noqa: B023 (called at once)
+                x,
+            )
 
 
 @pytest.mark.parametrize("size", [(8, 8), (9, 7), (6, 10)])
@@ -411,8 +530,15 @@ def test_windows_that_tile_the_input(size, kernel):
     w = rng.standard_normal((4, 3) + kernel)
     compare(lambda t: F.max_pool2d(t, kernel), lambda t: TF.max_pool2d(t, kernel), x)
     compare(lambda t: F.avg_pool2d(t, kernel), lambda t: TF.avg_pool2d(t, kernel), x)
-    compare(lambda t, u: F.conv2d(t, u, stride=kernel),
-            lambda t, u: TF.conv2d(t, u, stride=kernel), x, w)
-    compare(lambda t, u: F.conv_transpose2d(t, u, stride=kernel),
-            lambda t, u: TF.conv_transpose2d(t, u, stride=kernel),
-            rng.standard_normal((2, 4, 3, 3)), w)
+    compare(
+        lambda t, u: F.conv2d(t, u, stride=kernel),
+        lambda t, u: TF.conv2d(t, u, stride=kernel),
+        x,
+        w,
+    )
+    compare(
+        lambda t, u: F.conv_transpose2d(t, u, stride=kernel),
+        lambda t, u: TF.conv_transpose2d(t, u, stride=kernel),
+        rng.standard_normal((2, 4, 3, 3)),
+        w,
+    )

@@ -10,40 +10,31 @@ import threading
 from pathlib import Path
 from urllib.parse import unquote
 
-import yaml
-
-ROOT = Path(__file__).resolve().parents[1]
+from ..paths import ROOT
 
 # The README's `make html`, with the output sent elsewhere so the tests never touch _build.
-BUILD_FLAGS = ["--all", "--execute", "off", "--warningiserror", "--nitpick", "--keep-going"]
-
-
-def toc_files():
-    """Every document named in _toc.yml, as paths relative to the repository root."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    found = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                found.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc.get("parts", []))
-    walk(toc.get("chapters", []))
-    return found
+BUILD_FLAGS = [
+    "--all",
+    "--execute",
+    "off",
+    "--warningiserror",
+    "--nitpick",
+    "--keep-going",
+]
 
 
 class Build:
     """The result of one website build: exit code, log, and the HTML folder."""
 
     def __init__(self, folder: Path):
-        command = [sys.executable, str(ROOT / "tools" / "build_book.py"), *BUILD_FLAGS,
-                   "--path-output", str(folder), str(ROOT)]
+        command = [
+            sys.executable,
+            str(ROOT / "tools" / "build_book.py"),
+            *BUILD_FLAGS,
+            "--path-output",
+            str(folder),
+            str(ROOT),
+        ]
         result = subprocess.run(command, capture_output=True, text=True, timeout=1800)
         self.returncode = result.returncode
         self.log = result.stdout[-6000:] + result.stderr[-6000:]
@@ -91,7 +82,7 @@ SERIOUS = ("serious", "critical")
 # (mjx-container: hundreds of glyphs in the text's own colour) and the syntax-coloured
 # tokens of the code boxes (thousands of spans in the theme's Pygments colours).
 # CODE_BOXES checks the latter, every code box of the chapter with the most code, in
-# both modes (tests/test_website.py).
+# both modes (tests/site/test_website.py).
 AXE_CONTEXT = {"exclude": [["mjx-container"], ["div.highlight pre"]]}
 CODE_BOXES = {"include": [["div.highlight pre"]]}
 
@@ -106,21 +97,31 @@ def axe_violations(page, impacts=SERIOUS, context=AXE_CONTEXT):
     """axe-core's violations on the page, as {rule id: [(impact, target, html), ...]}."""
     from axe_playwright_python.sync_playwright import Axe
 
-    results = Axe().run(page, context=context,
-                        options={"runOnly": {"type": "tag", "values": AXE_TAGS},
-                                 "rules": AXE_EXTRA_RULES,
-                                 "resultTypes": ["violations"],
-                                 # axe would fetch every stylesheet again and resolve
-                                 # the theme's @import against the site's root (a
-                                 # 404); only an orientation rule uses it
-                                 "preload": False})
+    results = Axe().run(
+        page,
+        context=context,
+        options={
+            "runOnly": {"type": "tag", "values": AXE_TAGS},
+            "rules": AXE_EXTRA_RULES,
+            "resultTypes": ["violations"],
+            # axe would fetch every stylesheet again and resolve
+            # the theme's @import against the site's root (a
+            # 404); only an orientation rule uses it
+            "preload": False,
+        },
+    )
     found = {}
     for violation in results.response["violations"]:
         if violation["impact"] not in impacts:
             continue
         found[violation["id"]] = [
-            (violation["impact"], " ".join(map(str, node["target"])), node["html"][:120])
-            for node in violation["nodes"]]
+            (
+                violation["impact"],
+                " ".join(map(str, node["target"])),
+                node["html"][:120],
+            )
+            for node in violation["nodes"]
+        ]
     return found
 
 
