@@ -108,6 +108,7 @@ def function(
     high: float = 2.0,
     gradcheck: bool = True,
     cases: int = 5,
+    style: str | None = None,
     raise_on_failure: bool = False,
 ) -> Result:
     """Check a learner's ``torch.autograd.Function`` subclass against a torch reference.
@@ -128,7 +129,15 @@ def function(
     one backward call each, in turn. Finally, with ``gradcheck=True``,
     ``torch.autograd.gradcheck`` compares backward with finite differences of forward on
     one more set of inputs.
+
+    Whatever the style, a tensor kept on ``ctx`` as an attribute (``ctx.y = y``) fails:
+    tensors that backward needs go through ``ctx.save_for_backward`` (chapter 8, "What
+    ctx carries"). ``style="current"`` also fails a Function written in the old style,
+    ``forward(ctx, ...)``, for an exercise that asks for ``forward(*inputs)`` plus
+    ``setup_context``; ``style="old"`` asks for the opposite.
     """
+    if style not in (None, "current", "old"):
+        raise ValueError(f"style must be None, 'current' or 'old', not {style!r}")
     name = cls.__name__ if isinstance(cls, type) else "function"
     shapes = _shapes(shapes)
     names = _forward_names(cls, len(shapes)) or _argument_names(reference, len(shapes))
@@ -178,7 +187,7 @@ def function(
         answer=lambda learner, case: _function_answer(learner, case, cls, names),
         prepare=lambda case: _prepare_function_case(case, reference),
         parts=lambda answer: answer.grads,
-        validate=_not_a_function_class,
+        validate=lambda cls: _not_a_function_class(cls) or _wrong_style(cls, style),
         explain_error=lambda case, error: _explain_autograd_error(error),
         passed=passed_summary,
         role="forward",
@@ -434,6 +443,49 @@ def _not_a_function_class(cls) -> Mismatch | None:
     )
 
 
+def _wrong_style(cls, style: str | None) -> Mismatch | None:
+    """A :class:`Mismatch` when ``cls`` is not written in the ``style`` asked for."""
+    current = (
+        cls.setup_context is not torch.autograd.Function.setup_context
+        and _parameters(cls.forward)[:1] != ["ctx"]
+    )
+    if style == "current" and not current:
+        return Mismatch(
+            f"{cls.__name__} is written in the old style, forward(ctx, ...); this "
+            "exercise asks for the current style.",
+            hint="write `forward(x)` without ctx, computing the output only, and "
+            "`setup_context(ctx, inputs, output)`, which saves what backward needs.",
+        )
+    if style == "old" and current:
+        return Mismatch(
+            f"{cls.__name__} is written in the current style (forward plus "
+            "setup_context); this exercise asks for the old style.",
+            hint="write `forward(ctx, *inputs)`, which both computes and saves, and "
+            "no setup_context.",
+        )
+    return None
+
+
+def _tensors_on_ctx(cls, outputs) -> None:
+    """Refuse tensors kept as attributes of ctx (the node torch made for this call)."""
+    for out in outputs:
+        node = getattr(out, "grad_fn", None)
+        kept = [
+            key
+            for key, value in getattr(node, "__dict__", {}).items()
+            if isinstance(value, torch.Tensor)
+        ]
+        if kept:
+            listed = ", ".join(f"ctx.{key}" for key in sorted(kept))
+            raise Mismatch(
+                f"{cls.__name__} keeps a tensor on ctx as an attribute ({listed}).",
+                hint="give the tensors backward needs to `ctx.save_for_backward(...)` "
+                "and read them back from `ctx.saved_tensors`: only saved tensors are "
+                "checked for in-place changes between forward and backward. Plain "
+                "attributes are for anything else (an int, a shape, a flag).",
+            )
+
+
 def _outputs(value) -> tuple:
     return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
@@ -523,6 +575,7 @@ def _function_answer(learner, case: Case, cls, names) -> _FunctionAnswer | bool:
         answer = learner.call(use, cls.apply, role="forward", requires_grad=True)
         references = case.info["references"][number]
         outputs.append(_forward_outputs(answer, len(references[0])))
+        _tensors_on_ctx(cls, outputs[-1])
         leaves.append(tuple(learner.copies.values()))
     for number, (got, (expected, _, _)) in enumerate(
         zip(outputs, case.info["references"])

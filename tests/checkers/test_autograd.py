@@ -13,6 +13,9 @@ from .planted.autograd import (
     MulOneGradient,
     MulSavedInAList,
     MulSavedOnClass,
+    ExpCurrentStyle,
+    ExpOldStyle,
+    ExpOutputOnCtx,
     Square,
     SquareInPlace,
     SquareRaises,
@@ -106,3 +109,21 @@ def test_a_function_not_written_yet_is_not_attempted():
     assert_not_attempted(result)
     assert "backward raised NotImplementedError" in flat(result)
     assert_not_attempted(check.function(NoBackwardAtAll, square))
+
+
+def test_style_is_checked_only_when_the_exercise_asks_for_one():
+    """Chapter 8's Exp exercise asks for the current style: the old style, right in
+    every number, fails it, and passes when no style is asked for."""
+    assert_passed(check.function(ExpCurrentStyle, torch.exp, style="current"))
+    assert_passed(check.function(ExpOldStyle, torch.exp, style="old"))
+    assert_passed(check.function(ExpOldStyle, torch.exp))
+    result = check.function(ExpOldStyle, torch.exp, style="current")
+    assert_rejected(result, "setup_context(ctx, inputs, output)")
+    assert "ExpOldStyle is written in the old style" in flat(result)
+
+
+def test_a_tensor_kept_as_a_ctx_attribute_fails_in_any_style():
+    for style in (None, "current"):
+        result = check.function(ExpOutputOnCtx, torch.exp, style=style)
+        assert_rejected(result, "save_for_backward")
+        assert "(ctx.y)" in flat(result)

@@ -366,6 +366,64 @@ class ExpSavedInAGlobal(torch.autograd.Function):
         return LATEST["y"] * grad_output
 
 
+class ExpOutputOnCtx(torch.autograd.Function):
+    """Chapter 8's Exp with its output kept as an attribute of ctx: right numbers, but
+    nothing checks the tensor for in-place changes before backward uses it."""
+
+    @staticmethod
+    def forward(x):
+        return torch.exp(x)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.y = output
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return ctx.y * grad_output
+
+
+class ExpInputOnCtxOldStyle(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.x = x
+        return torch.exp(x)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return torch.exp(ctx.x) * grad_output
+
+
+class ExpOldStyle(torch.autograd.Function):
+    """Right in every number, but in the style the Exp exercise teaches against."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = torch.exp(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (y,) = ctx.saved_tensors
+        return y * grad_output
+
+
+class ExpCurrentStyle(torch.autograd.Function):
+    @staticmethod
+    def forward(x):
+        return torch.exp(x)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(output)
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (y,) = ctx.saved_tensors
+        return y * grad_output
+
+
 class SquareFloat32(Square):
     @staticmethod
     def backward(ctx, grad_output):
@@ -395,6 +453,18 @@ FUNCTION_MISTAKES.update(
             ("two forward calls come before",),
         ),
         "state-in-a-global": (ExpSavedInAGlobal, torch.exp, "outside ctx"),
+        "output-as-ctx-attribute": (
+            ExpOutputOnCtx,
+            torch.exp,
+            "save_for_backward",
+            ("keeps a tensor on ctx as an attribute (ctx.y)",),
+        ),
+        "input-as-ctx-attribute-old-style": (
+            ExpInputOnCtxOldStyle,
+            torch.exp,
+            "save_for_backward",
+            ("ctx.x",),
+        ),
         "float32-backward": (SquareFloat32, square, "float32"),
         "zero-gradient": (SquareZeroGradient, square, "0 everywhere"),
     }
@@ -569,6 +639,20 @@ ENTRIES = [
                 ("plain-function", square, "subclass of torch.autograd.Function"),
                 ("other-class", int, "int is not a subclass"),
             ]
+        )
+        + (
+            Planted(
+                "old-style-where-current-is-asked",
+                lambda: check.function(ExpOldStyle, torch.exp, style="current"),
+                "setup_context(ctx, inputs, output)",
+                ("written in the old style",),
+            ),
+            Planted(
+                "current-style-where-old-is-asked",
+                lambda: check.function(ExpCurrentStyle, torch.exp, style="old"),
+                "forward(ctx, *inputs)",
+                ("written in the current style",),
+            ),
         ),
     ),
 ]
