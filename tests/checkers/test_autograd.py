@@ -9,13 +9,13 @@ from labs import check
 
 from .planted.autograd import (
     GRADIENT_MISTAKES,
+    ExpCurrentStyle,
+    ExpOldStyle,
+    ExpOutputOnCtx,
     Mul,
     MulOneGradient,
     MulSavedInAList,
     MulSavedOnClass,
-    ExpCurrentStyle,
-    ExpOldStyle,
-    ExpOutputOnCtx,
     Square,
     SquareInPlace,
     SquareRaises,
