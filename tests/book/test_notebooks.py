@@ -55,3 +55,28 @@ def test_notebook_is_committed_executed_in_order(notebook):
             assert output.get("name") != "stderr", (
                 f"{notebook.name}: a cell wrote to stderr"
             )
+
+
+LONG_DRAWING = 20  # lines: a figure's code longer than this is folded away
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_long_drawing_code_is_folded_in_both_places(notebook):
+    """A cell that only draws a figure (it ends with plt.show() and asserts nothing)
+    and is longer than LONG_DRAWING lines is folded: tagged ``hide-input`` (a "show
+    code" toggle on the website) and ``source_hidden`` (collapsed in JupyterLab). Every
+    folded cell is folded in both places."""
+    for number, cell in enumerate(json.loads(notebook.read_text())["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"]).rstrip()
+        metadata = cell.get("metadata", {})
+        on_website = "hide-input" in metadata.get("tags", [])
+        in_jupyterlab = metadata.get("jupyter", {}).get("source_hidden", False)
+        where = f"{notebook.name}, cell {number}"
+        assert on_website == in_jupyterlab, (
+            f"{where}: hide-input and jupyter.source_hidden must go together"
+        )
+        drawing = source.endswith("plt.show()") and "assert" not in source
+        if drawing and source.count("\n") + 1 > LONG_DRAWING:
+            assert on_website, f"{where}: long drawing code; fold it (hide-input)"
