@@ -407,6 +407,30 @@ def bench_tests():
         print(f"      {line.strip('= ')}")
 
 
+def _rerun_on_cpu_path(variant: str) -> int:
+    """This script again, in a process whose libraries start on ``variant``'s paths."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import cpu_paths
+
+    if variant not in cpu_paths.VARIANTS:
+        known = ", ".join(cpu_paths.VARIANTS)
+        raise SystemExit(f"unknown CPU path {variant!r}; choose from {known}")
+    env = cpu_paths.environment(variant)
+    for key in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env.pop(key, None)
+    arguments = [a for a in sys.argv[1:] if not a.startswith("--cpu-path")]
+    if "--cpu-path" in sys.argv:  # the "--cpu-path NAME" form: drop the name too
+        arguments = sys.argv[1:]
+        at = arguments.index("--cpu-path")
+        del arguments[at : at + 2]
+    print(
+        f"(re-running on the {variant} code paths: "
+        f"{cpu_paths.VARIANTS[variant]['stands_for']})",
+        flush=True,
+    )
+    return subprocess.run([sys.executable, __file__, *arguments], env=env).returncode
+
+
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -419,6 +443,13 @@ def main():
         help=f"what to measure, any of {', '.join(parts)} (default: all)",
     )
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument(
+        "--cpu-path",
+        metavar="VARIANT",
+        help="re-run with PyTorch, numpy and OpenBLAS forced onto another CPU's code "
+        "paths, e.g. avx2 on an AVX-512 machine (tools/cpu_paths.py's variants; their "
+        "thread counts are left out, --threads decides)",
+    )
     parser.add_argument("--repeats", type=int, default=31)
     options = parser.parse_args()
     unknown = sorted(set(options.parts) - set(parts))
@@ -427,6 +458,8 @@ def main():
             f"unknown part {', '.join(unknown)}; choose from {', '.join(parts)}"
         )
     options.parts = options.parts or parts
+    if options.cpu_path:
+        sys.exit(_rerun_on_cpu_path(options.cpu_path))
     torch.set_num_threads(options.threads)
     print(
         f"labs {labs.__version__}, numpy {np.__version__}, torch {torch.__version__}, "
