@@ -28,7 +28,12 @@ import torch.nn.functional as TF
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from labs.check._compare import compare_values, int_or_mismatch, require_ndarray
+from labs.check._compare import (
+    compare_values,
+    int_or_mismatch,
+    none_mismatch,
+    require_ndarray,
+)
 from labs.check._core import (
     Case,
     Cases,
@@ -51,11 +56,13 @@ def _missing(value) -> bool:
 
 def _value(learner, given, case: Case, role: str, todo: str):
     """The learner's value: itself, or what a function without arguments returns."""
-    value = given
-    if callable(given):
-        value = learner.run(given, case=case, role=role)
-    if _missing(value):
+    if _missing(given):
         raise NotAttempted(todo=todo)
+    if not callable(given):
+        return given
+    value = learner.run(given, case=case, role=role)
+    if value is None:
+        raise none_mismatch(role)
     return value
 
 
