@@ -440,7 +440,7 @@ def _read_design(layers) -> list[tuple[int, int, int, int]]:
     return read
 
 
-def design_report(layers) -> dict:
+def _design_report(layers) -> dict:
     """What a design gives: output size, receptive field and parameters (PyTorch's
     output size and parameter count, the recurrence's field)."""
     problem = DESIGN_PROBLEM
@@ -466,7 +466,7 @@ def design_report(layers) -> dict:
 
 def _compare_design(answer, case: Case) -> None:
     layers = _read_design(answer)
-    report = design_report(layers)
+    report = _design_report(layers)
     problem = DESIGN_PROBLEM
     failed, hints = [], []
     out = problem["output"]

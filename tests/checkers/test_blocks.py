@@ -105,7 +105,7 @@ def test_design_field_is_the_measured_one():
                    [(3, 2, 1, 1), (3, 2, 1, 1), (3, 1, 1, 1)],
                    [(3, 2, 1, 1), (3, 2, 3, 3), (3, 1, 3, 3)],
                    [(5, 2, 2, 1), (3, 2, 1, 1), (3, 1, 2, 2)]):
-        report = blocks.design_report(layers)
+        report = blocks._design_report(layers)
         assert report["field"] == _measured_field(layers)
         assert report["field"] == shapes.receptive_field(
             [(k, s, d) for k, s, p, d in layers]).size
