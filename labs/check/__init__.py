@@ -27,6 +27,12 @@ the checks work".
 from labs.check._result import CheckFailed, Result
 from labs.check.arithmetic import same_padding, stack_output_size
 from labs.check.autograd import function, gradient
+from labs.check.blocks import (
+    conv2d_via_unfold,
+    grouped_conv2d,
+    separable_costs,
+    stack_design,
+)
 from labs.check.capstone import network_prediction, same_network
 from labs.check.conv import conv1d, conv2d, conv_transpose2d
 from labs.check.derivatives import predicted_grad, vjp
@@ -72,4 +78,8 @@ __all__ = [
     "topological_sort",
     "network_prediction",
     "same_network",
+    "separable_costs",
+    "grouped_conv2d",
+    "stack_design",
+    "conv2d_via_unfold",
 ]
