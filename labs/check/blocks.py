@@ -70,10 +70,12 @@ def _value(learner, given, case: Case, role: str, todo: str):
 
 # The exercise's layers: a (1, 32, 16, 16) input; padding 1 keeps 16×16.
 SEPARABLE_SETTING = {"batch": 1, "c_in": 32, "c_out": 64, "k": 3, "size": 16}
-_COST_NAMES = ("the standard layer's parameter count",
-               "the standard layer's multiply-add count",
-               "the separable block's parameter count",
-               "the separable block's multiply-add count")
+_COST_NAMES = (
+    "the standard layer's parameter count",
+    "the standard layer's multiply-add count",
+    "the separable block's parameter count",
+    "the separable block's multiply-add count",
+)
 
 
 def separable_costs(costs, *, raise_on_failure: bool = False) -> Result:
@@ -94,9 +96,14 @@ def separable_costs(costs, *, raise_on_failure: bool = False) -> Result:
     """
 
     def answer(learner, case: Case):
-        return _value(learner, costs, case, "your prediction",
-                      "write your prediction, four ints, in place of the `None` and "
-                      "run this cell again.")
+        return _value(
+            learner,
+            costs,
+            case,
+            "your prediction",
+            "write your prediction, four ints, in place of the `None` and "
+            "run this cell again.",
+        )
 
     exercise = Exercise(
         "separable_costs",
@@ -113,8 +120,14 @@ def separable_costs(costs, *, raise_on_failure: bool = False) -> Result:
 
 
 def _layers(c_in, c_out, k, groups_ignored=False):
-    depthwise = nn.Conv2d(c_in, c_in, k, padding=k // 2,
-                          groups=1 if groups_ignored else c_in, device="meta")
+    depthwise = nn.Conv2d(
+        c_in,
+        c_in,
+        k,
+        padding=k // 2,
+        groups=1 if groups_ignored else c_in,
+        device="meta",
+    )
     pointwise = nn.Conv2d(c_in, c_out, 1, device="meta")
     standard = nn.Conv2d(c_in, c_out, k, padding=k // 2, device="meta")
     return standard, [depthwise, pointwise]
@@ -126,10 +139,18 @@ def _count(layers, *, size: int, bias: bool = True) -> tuple[int, int]:
     x = torch.zeros(1, layers[0].in_channels, size, size)
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         for layer in layers:
-            x = TF.conv2d(x, torch.zeros(layer.weight.shape), None, layer.stride,
-                          layer.padding, layer.dilation, layer.groups)
-    parameters = sum(p.numel() for layer in layers for p in layer.parameters()
-                     if bias or p.dim() > 1)
+            x = TF.conv2d(
+                x,
+                torch.zeros(layer.weight.shape),
+                None,
+                layer.stride,
+                layer.padding,
+                layer.dilation,
+                layer.groups,
+            )
+    parameters = sum(
+        p.numel() for layer in layers for p in layer.parameters() if bias or p.dim() > 1
+    )
     return parameters, counter.get_total_flops() // 2
 
 
@@ -137,8 +158,9 @@ def _count(layers, *, size: int, bias: bool = True) -> tuple[int, int]:
 def _costs(mistake: str | None = None) -> tuple[int, int, int, int]:
     s = SEPARABLE_SETTING
     size = s["size"]
-    standard, separable = _layers(s["c_in"], s["c_out"], s["k"],
-                                  groups_ignored=mistake == "groups-ignored")
+    standard, separable = _layers(
+        s["c_in"], s["c_out"], s["k"], groups_ignored=mistake == "groups-ignored"
+    )
     bias = mistake != "no-bias"
     std = _count([standard], size=size, bias=bias)
     sep = _count(separable, size=size, bias=bias)
@@ -149,16 +171,25 @@ def _cost_mistake(name: str, part: int, hint: str, gives: Callable[[], int]) -> 
     return Mistake(name, hint, lambda case: gives(), part=part)
 
 
-_NO_BIAS = ("you left out the biases: every Conv2d here has one bias per output "
-            "channel (bias=True is the default).")
-_FLOPS = ("that is twice the multiply-adds: you counted FLOPs (a multiply and an add "
-          "each). Count one per product added to a sum.")
-_PER_PIXEL = ("that is the cost of one output position: a convolution repeats it at "
-              "each of the 16×16 output positions (padding 1 keeps the size).")
-_NO_PADDING = ("padding=1 keeps the 16×16 size: there are 16·16 output positions, "
-               "not 14·14.")
-_GROUPS = ("with groups=32 each depthwise filter sees one input channel, not all 32: "
-           "its weight is (32, 1, 3, 3), a 32nd of a standard one.")
+_NO_BIAS = (
+    "you left out the biases: every Conv2d here has one bias per output "
+    "channel (bias=True is the default)."
+)
+_FLOPS = (
+    "that is twice the multiply-adds: you counted FLOPs (a multiply and an add "
+    "each). Count one per product added to a sum."
+)
+_PER_PIXEL = (
+    "that is the cost of one output position: a convolution repeats it at "
+    "each of the 16×16 output positions (padding 1 keeps the size)."
+)
+_NO_PADDING = (
+    "padding=1 keeps the 16×16 size: there are 16·16 output positions, not 14·14."
+)
+_GROUPS = (
+    "with groups=32 each depthwise filter sees one input channel, not all 32: "
+    "its weight is (32, 1, 3, 3), a 32nd of a standard one."
+)
 
 
 def _std_macs(size=16, k=3):
@@ -174,8 +205,12 @@ _COST_MISTAKES = (
     _cost_mistake("no-bias", 2, _NO_BIAS, lambda: _costs("no-bias")[2]),
     _cost_mistake("groups-ignored", 2, _GROUPS, lambda: _costs("groups-ignored")[2]),
     _cost_mistake("groups-ignored", 3, _GROUPS, lambda: _costs("groups-ignored")[3]),
-    _cost_mistake("groups-ignored-no-bias", 2, _GROUPS + " " + _NO_BIAS,
-                  lambda: _costs("groups-ignored")[2] - 32 - 64),
+    _cost_mistake(
+        "groups-ignored-no-bias",
+        2,
+        _GROUPS + " " + _NO_BIAS,
+        lambda: _costs("groups-ignored")[2] - 32 - 64,
+    ),
     _cost_mistake("flops", 1, _FLOPS, lambda: 2 * _std_macs()),
     _cost_mistake("flops", 3, _FLOPS, lambda: 2 * _sep_macs()),
     _cost_mistake("per-pixel", 1, _PER_PIXEL, lambda: _std_macs(size=1)),
@@ -183,25 +218,38 @@ _COST_MISTAKES = (
     _cost_mistake("no-padding", 1, _NO_PADDING, lambda: 64 * 32 * 9 * 14 * 14),
     _cost_mistake("no-padding", 3, _NO_PADDING, lambda: (32 * 9 + 64 * 32) * 14 * 14),
     _cost_mistake(
-        "biases-as-multiply-adds", 1,
+        "biases-as-multiply-adds",
+        1,
         "biases are additions, not multiply-adds: leave them out of the count.",
-        lambda: _std_macs() + 64 * 16 * 16),
+        lambda: _std_macs() + 64 * 16 * 16,
+    ),
     _cost_mistake(
-        "biases-as-multiply-adds", 3,
+        "biases-as-multiply-adds",
+        3,
         "biases are additions, not multiply-adds: leave them out of the count.",
-        lambda: _sep_macs() + (32 + 64) * 16 * 16),
+        lambda: _sep_macs() + (32 + 64) * 16 * 16,
+    ),
     _cost_mistake(
-        "pointwise-forgotten", 2,
+        "pointwise-forgotten",
+        2,
         "the block has two layers: add the pointwise Conv2d(32, 64, 1), whose weight "
-        "is (64, 32, 1, 1), and its bias.", lambda: 32 * 9 + 32),
+        "is (64, 32, 1, 1), and its bias.",
+        lambda: 32 * 9 + 32,
+    ),
     _cost_mistake(
-        "pointwise-forgotten", 3,
+        "pointwise-forgotten",
+        3,
         "the block has two layers: the pointwise Conv2d(32, 64, 1) costs 64·32 "
-        "multiply-adds at each output position.", lambda: _sep_macs() - 64 * 32 * 256),
+        "multiply-adds at each output position.",
+        lambda: _sep_macs() - 64 * 32 * 256,
+    ),
     _cost_mistake(
-        "one-bias", 2,
+        "one-bias",
+        2,
         "both layers of the block have a bias: 32 for the depthwise layer and 64 for "
-        "the pointwise one.", lambda: _costs()[2] - 32),
+        "the pointwise one.",
+        lambda: _costs()[2] - 32,
+    ),
 )
 
 
@@ -281,11 +329,15 @@ def _grouped_cases():
         x = rng.standard_normal((n, c_in, h, width))
         w = rng.standard_normal((c_out, c_in // groups, *kernel))
         b = rng.standard_normal(c_out) if bias else None
-        expected = TF.conv2d(torch.from_numpy(x), torch.from_numpy(w),
-                             None if b is None else torch.from_numpy(b),
-                             groups=groups).numpy()
-        yield Case([("x", x), ("w", w), ("b", b), ("groups", groups)],
-                   expected=expected)
+        expected = TF.conv2d(
+            torch.from_numpy(x),
+            torch.from_numpy(w),
+            None if b is None else torch.from_numpy(b),
+            groups=groups,
+        ).numpy()
+        yield Case(
+            [("x", x), ("w", w), ("b", b), ("groups", groups)], expected=expected
+        )
 
 
 def _grouped_with(case: Case, start: Callable, bias: bool = True) -> np.ndarray:
@@ -300,8 +352,9 @@ def _grouped_with(case: Case, start: Callable, bias: bool = True) -> np.ndarray:
         first = start(o, per_in, per_out, groups)
         if first + per_in > x.shape[1]:
             raise Impossible
-        outputs.append(TF.conv2d(x_t[:, first:first + per_in],
-                                 torch.from_numpy(w[o:o + 1])))
+        outputs.append(
+            TF.conv2d(x_t[:, first : first + per_in], torch.from_numpy(w[o : o + 1]))
+        )
     y = torch.cat(outputs, dim=1).numpy()
     if bias and b is not None:
         y = y + b[None, :, None, None]
@@ -313,6 +366,7 @@ def _only_grouped(gives):
         if case["groups"] == 1:
             raise Impossible  # every choice of channels is right with one group
         return gives(case)
+
     return mistake
 
 
@@ -322,30 +376,42 @@ _GROUPED_MISTAKES = (
         "group g starts at input channel g·(C_in/groups), not at g: with `g:g + "
         "per_group` neighbouring groups share channels, mixing channels across "
         "groups.",
-        _only_grouped(lambda case: _grouped_with(
-            case, lambda o, per_in, per_out, groups: o // per_out)),
+        _only_grouped(
+            lambda case: _grouped_with(
+                case, lambda o, per_in, per_out, groups: o // per_out
+            )
+        ),
     ),
     Mistake(
         "groups-in-turn",
         "output channels are assigned to groups in blocks, not in turn: output o "
         "belongs to group o // (C_out/groups), not o % groups.",
-        _only_grouped(lambda case: _grouped_with(
-            case, lambda o, per_in, per_out, groups: (o % groups) * per_in)),
+        _only_grouped(
+            lambda case: _grouped_with(
+                case, lambda o, per_in, per_out, groups: (o % groups) * per_in
+            )
+        ),
     ),
     Mistake(
         "first-group-only",
         "every group read the first group's input channels: group g reads channels "
         "g·(C_in/groups) to (g + 1)·(C_in/groups) - 1.",
-        _only_grouped(lambda case: _grouped_with(
-            case, lambda o, per_in, per_out, groups: 0)),
+        _only_grouped(
+            lambda case: _grouped_with(case, lambda o, per_in, per_out, groups: 0)
+        ),
     ),
     Mistake(
         "bias-forgotten",
         "you left out the bias: add b[o] to every position of output channel o "
         "(when b is not None).",
-        lambda case: _impossible_without_bias(case) or _grouped_with(
-            case, lambda o, per_in, per_out, groups: (o // per_out) * per_in,
-            bias=False),
+        lambda case: (
+            _impossible_without_bias(case)
+            or _grouped_with(
+                case,
+                lambda o, per_in, per_out, groups: (o // per_out) * per_in,
+                bias=False,
+            )
+        ),
     ),
 )
 
@@ -379,8 +445,13 @@ _GROUPED = Exercise(
 # --- stack_design --------------------------------------------------------------------
 
 # The design problem: three layers on a (1, 3, 64, 64) input.
-DESIGN_PROBLEM = {"input": (1, 3, 64, 64), "channels": (3, 16, 32, 32), "output": 16,
-                  "field": 35, "budget": 15_000}
+DESIGN_PROBLEM = {
+    "input": (1, 3, 64, 64),
+    "channels": (3, 16, 32, 32),
+    "output": 16,
+    "field": 35,
+    "budget": 15_000,
+}
 
 
 def stack_design(layers, *, raise_on_failure: bool = False) -> Result:
@@ -397,10 +468,15 @@ def stack_design(layers, *, raise_on_failure: bool = False) -> Result:
     """
 
     def answer(learner, case: Case):
-        return _value(learner, layers, case, "your design",
-                      "write your design, three (kernel_size, stride, padding, "
-                      "dilation) tuples, in place of the `None` and run this cell "
-                      "again.")
+        return _value(
+            learner,
+            layers,
+            case,
+            "your design",
+            "write your design, three (kernel_size, stride, padding, "
+            "dilation) tuples, in place of the `None` and run this cell "
+            "again.",
+        )
 
     exercise = Exercise(
         "stack_design",
@@ -415,27 +491,37 @@ def stack_design(layers, *, raise_on_failure: bool = False) -> Result:
 
 
 def _read_design(layers) -> list[tuple[int, int, int, int]]:
-    shape_hint = ("write a list of three tuples, one per layer: [(kernel_size, stride, "
-                  "padding, dilation), ...], e.g. (3, 1, 1, 1).")
+    shape_hint = (
+        "write a list of three tuples, one per layer: [(kernel_size, stride, "
+        "padding, dilation), ...], e.g. (3, 1, 1, 1)."
+    )
     if not isinstance(layers, (list, tuple)):
-        raise Mismatch(f"your design is {type_phrase(layers)}, not a list of layers.",
-                       hint=shape_hint)
+        raise Mismatch(
+            f"your design is {type_phrase(layers)}, not a list of layers.",
+            hint=shape_hint,
+        )
     if len(layers) != 3:
-        raise Mismatch(f"your design has {len(layers)} layers; the stack has 3.",
-                       hint=shape_hint)
+        raise Mismatch(
+            f"your design has {len(layers)} layers; the stack has 3.", hint=shape_hint
+        )
     read = []
     for number, layer in enumerate(layers, start=1):
         if not isinstance(layer, (list, tuple)) or len(layer) != 4:
-            raise Mismatch(f"layer {number} is {type_phrase(layer)}, not four ints.",
-                           hint=shape_hint)
+            raise Mismatch(
+                f"layer {number} is {type_phrase(layer)}, not four ints.",
+                hint=shape_hint,
+            )
         names = ("kernel_size", "stride", "padding", "dilation")
-        values = tuple(int_or_mismatch(v, f"layer {number}'s {name}")
-                       for v, name in zip(layer, names))
+        values = tuple(
+            int_or_mismatch(v, f"layer {number}'s {name}")
+            for v, name in zip(layer, names)
+        )
         k, s, p, d = values
         if k < 1 or s < 1 or d < 1 or p < 0:
             raise Mismatch(
                 f"layer {number} is {values}: kernel_size, stride and dilation must "
-                "be at least 1 and padding at least 0.")
+                "be at least 1 and padding at least 0."
+            )
         read.append(values)
     return read
 
@@ -448,15 +534,16 @@ def _design_report(layers) -> dict:
     x = torch.zeros(problem["input"], device="meta")
     parameters, size, jump = 0, 1, 1
     for number, (k, s, p, d) in enumerate(layers, start=1):
-        conv = nn.Conv2d(channels[number - 1], channels[number], k, s, p, d,
-                         device="meta")
+        conv = nn.Conv2d(
+            channels[number - 1], channels[number], k, s, p, d, device="meta"
+        )
         try:
             x = conv(x)
         except RuntimeError:
             raise Mismatch(
                 f"layer {number}'s kernel spans {d * (k - 1) + 1} pixels, more than "
                 f"its padded input ({x.shape[-1]} + 2·{p}).",
-                hint="use fewer strides before it, a smaller dilation, or more padding."
+                hint="use fewer strides before it, a smaller dilation, or more padding.",
             ) from None
         parameters += sum(q.numel() for q in conv.parameters())
         size += d * (k - 1) * jump
@@ -479,16 +566,20 @@ def _compare_design(answer, case: Case) -> None:
             "d(k - 1)/2 halves an even size (rounding down)."
         )
     if report["field"] < problem["field"]:
-        failed.append(f"the receptive field is {report['field']} pixels, fewer than "
-                      f"{problem['field']}")
+        failed.append(
+            f"the receptive field is {report['field']} pixels, fewer than "
+            f"{problem['field']}"
+        )
         hints.append(
             "a layer adds d(k - 1)·jump to the field, where jump is the product of the "
             "strides before it: widen the last layers, where the jump is largest, and "
             "prefer dilation, which costs no parameters."
         )
     if report["parameters"] > problem["budget"]:
-        failed.append(f"the stack has {report['parameters']} parameters, more than "
-                      f"{problem['budget']}")
+        failed.append(
+            f"the stack has {report['parameters']} parameters, more than "
+            f"{problem['budget']}"
+        )
         hints.append(
             "a layer's weight grows with k²·C_in·C_out: a large kernel in the last "
             "layers (16 → 32 and 32 → 32 channels) costs most; dilation widens a "
@@ -497,12 +588,17 @@ def _compare_design(answer, case: Case) -> None:
     if failed:
         raise Mismatch(
             "; ".join(failed) + ".",
-            details=[("got", f"output {report['output'][0]}×{report['output'][1]}, "
-                             f"receptive field {report['field']}, "
-                             f"{report['parameters']} parameters")],
+            details=[
+                (
+                    "got",
+                    f"output {report['output'][0]}×{report['output'][1]}, "
+                    f"receptive field {report['field']}, "
+                    f"{report['parameters']} parameters",
+                )
+            ],
             hint=" ".join(hints[:1] + [h[0].upper() + h[1:] for h in hints[1:]]),
             expected=f"output {out}×{out}, receptive field ≥ {problem['field']}, "
-                     f"at most {problem['budget']} parameters",
+            f"at most {problem['budget']} parameters",
             got=layers,
         )
 
@@ -545,10 +641,17 @@ def _unfold_configs():
     rng = np.random.default_rng(12)
     while True:
         kernel = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
-        yield (int(rng.integers(1, 3)), int(rng.integers(1, 4)),
-               int(rng.integers(4, 9)), int(rng.integers(4, 9)),
-               int(rng.integers(1, 5)), kernel, int(rng.integers(1, 3)),
-               int(rng.integers(0, 2)), bool(rng.integers(0, 4)))
+        yield (
+            int(rng.integers(1, 3)),
+            int(rng.integers(1, 4)),
+            int(rng.integers(4, 9)),
+            int(rng.integers(4, 9)),
+            int(rng.integers(1, 5)),
+            kernel,
+            int(rng.integers(1, 3)),
+            int(rng.integers(0, 2)),
+            bool(rng.integers(0, 4)),
+        )
 
 
 def _unfold_cases():
@@ -557,15 +660,20 @@ def _unfold_cases():
         x = rng.standard_normal((n, c_in, h, width))
         w = rng.standard_normal((c_out, c_in, *kernel))
         b = rng.standard_normal(c_out) if bias else None
-        yield Case([("x", x), ("w", w), ("b", b), ("stride", stride),
-                    ("padding", padding)],
-                   expected=_conv(x, w, b, stride, padding))
+        yield Case(
+            [("x", x), ("w", w), ("b", b), ("stride", stride), ("padding", padding)],
+            expected=_conv(x, w, b, stride, padding),
+        )
 
 
 def _conv(x, w, b, stride, padding) -> np.ndarray:
-    return TF.conv2d(torch.from_numpy(x), torch.from_numpy(w),
-                     None if b is None else torch.from_numpy(b), stride,
-                     padding).numpy()
+    return TF.conv2d(
+        torch.from_numpy(x),
+        torch.from_numpy(w),
+        None if b is None else torch.from_numpy(b),
+        stride,
+        padding,
+    ).numpy()
 
 
 def _unfold_with(case: Case, **changes) -> np.ndarray:
@@ -582,28 +690,42 @@ def _transposed_output(case: Case) -> np.ndarray:
 
 
 _UNFOLD_MISTAKES = (
-    Mistake("bias-forgotten",
-            "you left out the bias: add b[o] to every position of output channel o "
-            "(when b is not None).",
-            lambda case: _impossible_without_bias(case) or _unfold_with(case, b=None)),
-    Mistake("kernel-flipped",
-            "you flipped the kernel: conv2d is a cross-correlation, so reshape w as it "
-            "is, `w.reshape(C_out, -1)`, to match unfold's column order.",
-            lambda case: _unfold_with(case, w=case["w"][..., ::-1, ::-1].copy())),
-    Mistake("stride-ignored",
-            "you ignored the stride: pass `stride=stride` to unfold, and compute the "
-            "output size with it.",
-            lambda case: _unfold_with(case, stride=1) if case["stride"] != 1
-            else _raise(Impossible)),
-    Mistake("padding-ignored",
-            "you ignored the padding: pass `padding=padding` to unfold (it pads with "
-            "zeros on every side).",
-            lambda case: _unfold_with(case, padding=0) if case["padding"] != 0
-            else _raise(Impossible)),
-    Mistake("output-reshaped-as-w-h",
-            "unfold's columns go through the output positions row by row: reshape the "
-            "product to (N, C_out, H_out, W_out), not (N, C_out, W_out, H_out).",
-            _transposed_output),
+    Mistake(
+        "bias-forgotten",
+        "you left out the bias: add b[o] to every position of output channel o "
+        "(when b is not None).",
+        lambda case: _impossible_without_bias(case) or _unfold_with(case, b=None),
+    ),
+    Mistake(
+        "kernel-flipped",
+        "you flipped the kernel: conv2d is a cross-correlation, so reshape w as it "
+        "is, `w.reshape(C_out, -1)`, to match unfold's column order.",
+        lambda case: _unfold_with(case, w=case["w"][..., ::-1, ::-1].copy()),
+    ),
+    Mistake(
+        "stride-ignored",
+        "you ignored the stride: pass `stride=stride` to unfold, and compute the "
+        "output size with it.",
+        lambda case: (
+            _unfold_with(case, stride=1) if case["stride"] != 1 else _raise(Impossible)
+        ),
+    ),
+    Mistake(
+        "padding-ignored",
+        "you ignored the padding: pass `padding=padding` to unfold (it pads with "
+        "zeros on every side).",
+        lambda case: (
+            _unfold_with(case, padding=0)
+            if case["padding"] != 0
+            else _raise(Impossible)
+        ),
+    ),
+    Mistake(
+        "output-reshaped-as-w-h",
+        "unfold's columns go through the output positions row by row: reshape the "
+        "product to (N, C_out, H_out, W_out), not (N, C_out, W_out, H_out).",
+        _transposed_output,
+    ),
 )
 
 

@@ -24,8 +24,10 @@ from .verdicts import flat
 def test_costs_agree_with_the_formulas():
     c_in, c_out, k, hw = 32, 64, 3, 16 * 16
     standard = (c_out * c_in * k * k + c_out, c_out * c_in * k * k * hw)
-    separable = (c_in * k * k + c_in + c_out * c_in + c_out,
-                 (c_in * k * k + c_out * c_in) * hw)
+    separable = (
+        c_in * k * k + c_in + c_out * c_in + c_out,
+        (c_in * k * k + c_out * c_in) * hw,
+    )
     assert blocks._costs() == standard + separable == RIGHT_COSTS
     ratio = separable[1] / standard[1]
     assert ratio == 1 / c_out + 1 / k**2
@@ -33,9 +35,8 @@ def test_costs_agree_with_the_formulas():
 
 def test_costs_agree_with_multiply_adds_counted_by_loops():
     """The flop counter's count, halved, is the number of products summed."""
-    layer_macs = 0
-    for o in range(64):  # standard layer: every output sums 32·3·3 products
-        layer_macs += 32 * 9 * 16 * 16
+    # standard layer: 64 channels × 16 × 16 outputs, each a sum of 32·3·3 products
+    layer_macs = sum(32 * 3 * 3 for _ in range(64 * 16 * 16))
     assert layer_macs == RIGHT_COSTS[1]
 
 
@@ -43,7 +44,8 @@ def test_wrong_prediction_does_not_show_the_right_number():
     result = check.separable_costs((18_432,) + RIGHT_COSTS[1:])
     assert "18496" not in flat(result) and "18432" in flat(result)
     assert check.separable_costs(RIGHT_COSTS).message == (
-        "✔ separable_costs: your prediction is right.")
+        "✔ separable_costs: your prediction is right."
+    )
 
 
 def test_grouped_cases_agree_with_loops_and_come_hand_picked_first():
@@ -78,12 +80,17 @@ def test_unfold_cases_agree_with_labs():
     for i in range(20):
         case = cases[i]
         b = None if case["b"] is None else labs.tensor(case["b"])
-        ours = F.conv2d(labs.tensor(case["x"]), labs.tensor(case["w"]), b,
-                        case["stride"], case["padding"])
-        np.testing.assert_allclose(ours.numpy(), case.expected, rtol=1e-10,
-                                   atol=1e-12)
+        ours = F.conv2d(
+            labs.tensor(case["x"]),
+            labs.tensor(case["w"]),
+            b,
+            case["stride"],
+            case["padding"],
+        )
+        np.testing.assert_allclose(ours.numpy(), case.expected, rtol=1e-10, atol=1e-12)
     assert check.conv2d_via_unfold(unfold_solution).message == (
-        "✔ conv2d_via_unfold: passed all 20 cases.")
+        "✔ conv2d_via_unfold: passed all 20 cases."
+    )
 
 
 def _measured_field(layers, size=64):
@@ -92,8 +99,13 @@ def _measured_field(layers, size=64):
     x = torch.zeros(1, 1, size, size, dtype=torch.float64, requires_grad=True)
     y = x
     for k, s, p, d in layers:
-        y = TF.conv2d(y, torch.ones(1, 1, k, k, dtype=torch.float64), stride=s,
-                      padding=p, dilation=d)
+        y = TF.conv2d(
+            y,
+            torch.ones(1, 1, k, k, dtype=torch.float64),
+            stride=s,
+            padding=p,
+            dilation=d,
+        )
     middle = y.shape[-1] // 2
     y[0, 0, middle, middle].backward()
     rows = torch.nonzero(x.grad[0, 0].sum(dim=1)).flatten()
@@ -101,14 +113,18 @@ def _measured_field(layers, size=64):
 
 
 def test_design_field_is_the_measured_one():
-    for layers in ([(3, 2, 1, 1), (3, 2, 1, 1), (3, 1, 4, 4)],
-                   [(3, 2, 1, 1), (3, 2, 1, 1), (3, 1, 1, 1)],
-                   [(3, 2, 1, 1), (3, 2, 3, 3), (3, 1, 3, 3)],
-                   [(5, 2, 2, 1), (3, 2, 1, 1), (3, 1, 2, 2)]):
+    for layers in (
+        [(3, 2, 1, 1), (3, 2, 1, 1), (3, 1, 4, 4)],
+        [(3, 2, 1, 1), (3, 2, 1, 1), (3, 1, 1, 1)],
+        [(3, 2, 1, 1), (3, 2, 3, 3), (3, 1, 3, 3)],
+        [(5, 2, 2, 1), (3, 2, 1, 1), (3, 1, 2, 2)],
+    ):
         report = blocks._design_report(layers)
         assert report["field"] == _measured_field(layers)
-        assert report["field"] == shapes.receptive_field(
-            [(k, s, d) for k, s, p, d in layers]).size
+        assert (
+            report["field"]
+            == shapes.receptive_field([(k, s, d) for k, s, p, d in layers]).size
+        )
 
 
 def test_design_verdict_lists_every_failed_constraint():
@@ -117,4 +133,5 @@ def test_design_verdict_lists_every_failed_constraint():
     assert "the output is 9×9, not 16×16" in text or "not 16×16" in text
     assert "receptive field is" in text and "parameters, more than 15000" in text
     assert check.stack_design([(3, 2, 1, 1), (3, 2, 1, 1), (3, 1, 4, 4)]).message == (
-        "✔ stack_design: your design meets every constraint.")
+        "✔ stack_design: your design meets every constraint."
+    )

@@ -164,8 +164,13 @@ def test_random_states_are_left_alone(checker):
 
 
 # checkers that take something else than the learner's function first
-_NOT_A_FUNCTION = {"function", "predicted_grad", "network_prediction",
-                   "separable_costs", "stack_design"}
+_NOT_A_FUNCTION = {
+    "function",
+    "predicted_grad",
+    "network_prediction",
+    "separable_costs",
+    "stack_design",
+}
 
 
 @pytest.mark.parametrize("checker", sorted(set(CHECKERS) - _NOT_A_FUNCTION))

@@ -48,8 +48,7 @@ COST_MISTAKES = {
 
 def grouped_torch(x, w, b, groups):
     b = None if b is None else torch.from_numpy(b)
-    return TF.conv2d(torch.from_numpy(x), torch.from_numpy(w), b,
-                     groups=groups).numpy()
+    return TF.conv2d(torch.from_numpy(x), torch.from_numpy(w), b, groups=groups).numpy()
 
 
 def grouped_loops(x, w, b, groups, start=None, bias=True):
@@ -60,10 +59,10 @@ def grouped_loops(x, w, b, groups, start=None, bias=True):
     y = np.zeros((n, c_out, height - kh + 1, width - kw + 1))
     for o in range(c_out):
         first = start(o)
-        inputs = x[:, first:first + per_in]
+        inputs = x[:, first : first + per_in]
         for i in range(kh):
             for j in range(kw):
-                window = inputs[:, :, i:i + y.shape[2], j:j + y.shape[3]]
+                window = inputs[:, :, i : i + y.shape[2], j : j + y.shape[3]]
                 y[:, o] += np.einsum("nchw,c->nhw", window, w[o, :, i, j])
         if b is not None and bias:
             y[:, o] += b[o]
@@ -75,8 +74,8 @@ def grouped_split(x, w, b, groups):
     per_in, per_out = x.shape[1] // groups, w.shape[0] // groups
     parts = []
     for g in range(groups):
-        xs = torch.from_numpy(x[:, g * per_in:(g + 1) * per_in])
-        ws = torch.from_numpy(w[g * per_out:(g + 1) * per_out])
+        xs = torch.from_numpy(x[:, g * per_in : (g + 1) * per_in])
+        ws = torch.from_numpy(w[g * per_out : (g + 1) * per_out])
         parts.append(TF.conv2d(xs, ws).numpy())
     y = np.concatenate(parts, axis=1)
     return y if b is None else y + b[None, :, None, None]
@@ -128,23 +127,43 @@ GOOD_DESIGNS = {
 }
 
 DESIGN_MISTAKES = {
-    "field-too-small": ([(3, 2, 1, 1), (3, 2, 1, 1), (3, 1, 1, 1)],
-                        "d(k - 1)·jump", ("receptive field is 15",)),
-    "too-many-parameters": ([(3, 2, 1, 1), (3, 2, 1, 1), (7, 1, 3, 1)],
-                            "k²·C_in·C_out", ("55296 parameters",)),
-    "wrong-output-size": ([(3, 2, 1, 1), (3, 1, 1, 1), (3, 1, 8, 8)],
-                          "multiply to 64/16 = 4", ("32×32",)),
-    "padding-forgotten": ([(3, 2, 0, 1), (3, 2, 0, 1), (3, 1, 0, 4)],
-                          "d(k - 1)/2", ("the output is 7×7",)),
+    "field-too-small": (
+        [(3, 2, 1, 1), (3, 2, 1, 1), (3, 1, 1, 1)],
+        "d(k - 1)·jump",
+        ("receptive field is 15",),
+    ),
+    "too-many-parameters": (
+        [(3, 2, 1, 1), (3, 2, 1, 1), (7, 1, 3, 1)],
+        "k²·C_in·C_out",
+        ("55296 parameters",),
+    ),
+    "wrong-output-size": (
+        [(3, 2, 1, 1), (3, 1, 1, 1), (3, 1, 8, 8)],
+        "multiply to 64/16 = 4",
+        ("32×32",),
+    ),
+    "padding-forgotten": (
+        [(3, 2, 0, 1), (3, 2, 0, 1), (3, 1, 0, 4)],
+        "d(k - 1)/2",
+        ("the output is 7×7",),
+    ),
     "two-layers": ([(3, 2, 1, 1), (3, 2, 1, 1)], "three tuples", ("2 layers",)),
-    "three-numbers-per-layer": ([(3, 2, 1), (3, 2, 1), (3, 1, 4)], "three tuples",
-                                ("not four ints",)),
-    "float-kernel": ([(3.0, 2, 1, 1), (3, 2, 1, 1), (3, 1, 4, 4)], "ints",
-                     ("a float",)),
-    "zero-stride": ([(3, 0, 1, 1), (3, 2, 1, 1), (3, 1, 4, 4)], None,
-                    ("at least 1",)),
-    "kernel-too-large": ([(3, 2, 1, 1), (3, 2, 1, 1), (3, 1, 0, 12)],
-                         "more padding", ("spans 25 pixels",)),
+    "three-numbers-per-layer": (
+        [(3, 2, 1), (3, 2, 1), (3, 1, 4)],
+        "three tuples",
+        ("not four ints",),
+    ),
+    "float-kernel": (
+        [(3.0, 2, 1, 1), (3, 2, 1, 1), (3, 1, 4, 4)],
+        "ints",
+        ("a float",),
+    ),
+    "zero-stride": ([(3, 0, 1, 1), (3, 2, 1, 1), (3, 1, 4, 4)], None, ("at least 1",)),
+    "kernel-too-large": (
+        [(3, 2, 1, 1), (3, 2, 1, 1), (3, 1, 0, 12)],
+        "more padding",
+        ("spans 25 pixels",),
+    ),
     "not-a-list": ("3, 2, 1, 1", "three tuples", ("a str",)),
 }
 
@@ -154,8 +173,9 @@ DESIGN_MISTAKES = {
 def unfold_solution(x, w, b, stride, padding):
     n, _, height, width = x.shape
     c_out, _, kh, kw = w.shape
-    cols = TF.unfold(torch.from_numpy(x), (kh, kw), padding=padding,
-                     stride=stride).numpy()
+    cols = TF.unfold(
+        torch.from_numpy(x), (kh, kw), padding=padding, stride=stride
+    ).numpy()
     y = w.reshape(c_out, -1) @ cols
     if b is not None:
         y = y + b[:, None]
@@ -165,8 +185,7 @@ def unfold_solution(x, w, b, stride, padding):
 
 
 def unfold_einsum(x, w, b, stride, padding):
-    cols = TF.unfold(torch.from_numpy(x), w.shape[2:], padding=padding,
-                     stride=stride)
+    cols = TF.unfold(torch.from_numpy(x), w.shape[2:], padding=padding, stride=stride)
     y = torch.einsum("ok,nkl->nol", torch.from_numpy(w).flatten(1), cols)
     h_out = (x.shape[2] + 2 * padding - w.shape[2]) // stride + 1
     y = y.reshape(x.shape[0], w.shape[0], h_out, -1).numpy()
@@ -203,8 +222,7 @@ UNFOLD_MISTAKES = {
     "bias-forgotten": (_unfold_no_bias, "left out the bias", ("case 1 of 20",)),
     "kernel-flipped": (_unfold_flipped, "flipped the kernel"),
     "stride-ignored": (_unfold_no_stride, "ignored the stride", ("wrong shape",)),
-    "padding-ignored": (_unfold_no_padding, "ignored the padding",
-                        ("wrong shape",)),
+    "padding-ignored": (_unfold_no_padding, "ignored the padding", ("wrong shape",)),
     "reshaped-w-h": (_unfold_w_h, "row by row"),
     "returns-a-tensor": (_unfold_torch_tensor, "numpy", ("torch.Tensor",)),
 }
@@ -219,37 +237,60 @@ ENTRIES = [
     Entry(
         "separable_costs",
         learner=check.separable_costs,
-        solutions=(("tuple", lambda: check.separable_costs(RIGHT_COSTS)),
-                   ("list", lambda: check.separable_costs(list(RIGHT_COSTS))),
-                   ("numpy ints", lambda: check.separable_costs(
-                       tuple(np.int64(v) for v in RIGHT_COSTS))),
-                   ("a function", lambda: check.separable_costs(
-                       lambda: RIGHT_COSTS))),
-        mistakes=_any_headline(planted(check.separable_costs, COST_MISTAKES)) + (
-            Planted("left-as-none", lambda: check.separable_costs(None), None,
-                    ("in place of the None",), headline="not attempted"),),
+        solutions=(
+            ("tuple", lambda: check.separable_costs(RIGHT_COSTS)),
+            ("list", lambda: check.separable_costs(list(RIGHT_COSTS))),
+            (
+                "numpy ints",
+                lambda: check.separable_costs(tuple(np.int64(v) for v in RIGHT_COSTS)),
+            ),
+            ("a function", lambda: check.separable_costs(lambda: RIGHT_COSTS)),
+        ),
+        mistakes=_any_headline(planted(check.separable_costs, COST_MISTAKES))
+        + (
+            Planted(
+                "left-as-none",
+                lambda: check.separable_costs(None),
+                None,
+                ("in place of the None",),
+                headline="not attempted",
+            ),
+        ),
     ),
     Entry(
         "grouped_conv2d",
         learner=check.grouped_conv2d,
-        solutions=tuple((fn.__name__, functools.partial(check.grouped_conv2d, fn))
-                        for fn in (grouped_torch, grouped_loops, grouped_split)),
+        solutions=tuple(
+            (fn.__name__, functools.partial(check.grouped_conv2d, fn))
+            for fn in (grouped_torch, grouped_loops, grouped_split)
+        ),
         mistakes=planted(check.grouped_conv2d, GROUPED_MISTAKES),
     ),
     Entry(
         "stack_design",
         learner=check.stack_design,
-        solutions=tuple((name, functools.partial(check.stack_design, design))
-                        for name, design in GOOD_DESIGNS.items()),
-        mistakes=_any_headline(planted(check.stack_design, DESIGN_MISTAKES)) + (
-            Planted("left-as-none", lambda: check.stack_design(None), None,
-                    ("in place of the None",), headline="not attempted"),),
+        solutions=tuple(
+            (name, functools.partial(check.stack_design, design))
+            for name, design in GOOD_DESIGNS.items()
+        ),
+        mistakes=_any_headline(planted(check.stack_design, DESIGN_MISTAKES))
+        + (
+            Planted(
+                "left-as-none",
+                lambda: check.stack_design(None),
+                None,
+                ("in place of the None",),
+                headline="not attempted",
+            ),
+        ),
     ),
     Entry(
         "conv2d_via_unfold",
         learner=check.conv2d_via_unfold,
-        solutions=tuple((fn.__name__, functools.partial(check.conv2d_via_unfold, fn))
-                        for fn in (unfold_solution, unfold_einsum)),
+        solutions=tuple(
+            (fn.__name__, functools.partial(check.conv2d_via_unfold, fn))
+            for fn in (unfold_solution, unfold_einsum)
+        ),
         mistakes=planted(check.conv2d_via_unfold, UNFOLD_MISTAKES),
     ),
 ]
