@@ -110,6 +110,7 @@ SCREENSHOT_PAGES = [
     "book/04_transposed.html",
     "book/08_custom_functions.html",
     "book/09_capstone.html",
+    "book/10_building_blocks.html",
     "book/formulas.html",
     "book/glossary.html",
     "book/references.html",
