@@ -242,12 +242,18 @@ def test_chapter_in_jupyterlab(lab):
         "run this cell to show them" in sliders.locator(".jp-OutputArea").inner_text()
     )
 
+    # Long drawing code is folded (source_hidden): a placeholder stands in for it.
+    assert notebook.locator(".jp-CodeCell .jp-InputPlaceholder").count() >= 1
+
     # Run All: every code cell runs, none fails or writes to stderr.
     _run_all(page)
     page.wait_for_function(
         """() => {
           const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
-          const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
+          // a folded cell (source_hidden) shows a placeholder and an empty prompt
+          const prompts = [...panel.querySelectorAll('.jp-CodeCell')]
+            .filter(cell => !cell.querySelector('.jp-InputPlaceholder'))
+            .map(cell => cell.querySelector('.jp-InputPrompt'));
           return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
         }""",
         timeout=180 * SECONDS,
