@@ -68,6 +68,7 @@ $(INSTALLED): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install -r requirements.txt
+	$(BIN)/python tools/jupyterlab_defaults.py
 	touch $(INSTALLED)
 
 $(INSTRUCTOR): $(INSTALLED) requirements-instructor.txt
