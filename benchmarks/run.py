@@ -407,8 +407,11 @@ def bench_book():
             str(copy),
         ]
         seconds, done = _timed(build, copy)
+        notebooks = len(
+            list(copy.glob("book/*.ipynb")) + list(copy.glob("solutions/*.ipynb"))
+        )
         _print_time(
-            "clean build (all 20 notebooks executed)",
+            f"clean build (all {notebooks} notebooks executed)",
             seconds,
             BOOK_TARGETS["clean"],
             done,
