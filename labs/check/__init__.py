@@ -42,6 +42,7 @@ from labs.check.matrices import conv1d_matrix
 from labs.check.networks import conv2d_parameters, network_output_shape
 from labs.check.receptive import receptive_field
 from labs.check.sizes import output_size, transposed_output_size
+from labs.check.training import checkpointed_forward, gradient_norms
 from labs.check.transposed import conv2d_matrix, restoring_output_padding
 
 __all__ = [
@@ -72,4 +73,6 @@ __all__ = [
     "topological_sort",
     "network_prediction",
     "same_network",
+    "gradient_norms",
+    "checkpointed_forward",
 ]
