@@ -216,9 +216,7 @@ def _compare_norms(answer: _Norms, case: Case) -> None:
             got=answer.values,
             diagnosable=True,
         )
-    compare_values(answer.values, expected, what="list of norms", label="norms")
-    true = _true_grads(case)
-    for number, (got, want) in enumerate(zip(answer.grads, true), 1):
+    for number, got in enumerate(answer.grads, 1):
         if got is None:
             raise Mismatch(
                 f"after your function returned, weight {number}'s `.grad` was None.",
@@ -226,6 +224,9 @@ def _compare_norms(answer: _Norms, case: Case) -> None:
                 hint="your function should run one backward pass, "
                 "`loss_fn(model(x), y).backward()`, with the hooks registered.",
             )
+    compare_values(answer.values, expected, what="list of norms", label="norms")
+    true = _true_grads(case)
+    for number, (got, want) in enumerate(zip(answer.grads, true), 1):
         if not torch.allclose(got, want, rtol=1e-6, atol=1e-8):
             raise Mismatch(
                 f"your hooks changed the gradients: after your function, weight "
