@@ -29,7 +29,7 @@ from labs.check._core import Case, Cases, Exercise, Mismatch, Mistake, check
 from labs.check._result import Result
 from labs.check._text import type_phrase
 
-__all__ = ["gradient_norms", "checkpointed_forward", "saved_bytes"]
+__all__ = ["gradient_norms", "checkpointed_forward"]
 
 # The most a checkpointed forward may save, as a fraction of the plain forward's bytes.
 SAVED_FRACTION = 0.5
@@ -376,7 +376,7 @@ def gradient_norms(fn, *, raise_on_failure: bool = False) -> Result:
 # --- checkpointed_forward -------------------------------------------------------------
 
 
-def saved_bytes(run: Callable, exclude=()) -> tuple:
+def _saved_bytes(run: Callable, exclude=()) -> tuple:
     """``(run(), bytes)``: the bytes of the distinct storages that the graph built by
     ``run()`` saves for backward (counted by a ``saved_tensors_hooks`` pack hook),
     leaving out the storages of the tensors in ``exclude`` (the parameters, which are
@@ -452,7 +452,7 @@ def _stack_cases():
                 h = b(h)
             return h
 
-        out, plain_bytes = saved_bytes(plain, parameters)
+        out, plain_bytes = _saved_bytes(plain, parameters)
         upstream = torch.randn(out.shape, generator=generator, dtype=torch.float64)
         out.backward(upstream)
         yield Case(
@@ -475,7 +475,7 @@ def _checkpoint_answer(learner, case: Case) -> _Checkpointed:
     blocks = case.info["make"]()
     parameters = [p for b in blocks for p in b.parameters()]
     x = case.info["x"].clone().requires_grad_()
-    out, saved = saved_bytes(
+    out, saved = _saved_bytes(
         lambda: learner.run(lambda: learner.fn(blocks, x)), parameters
     )
     grads = None
@@ -553,7 +553,7 @@ def checkpointed_forward(fn, *, raise_on_failure: bool = False) -> Result:
     seeded float64 stacks (MLP and convolution blocks) the checker compares the output,
     and the gradients of ``x`` and of every parameter after ``backward`` with a random
     upstream gradient, with the plain forward's; and it counts the bytes the learner's
-    forward saves for backward (``saved_bytes``, parameters left out), which must be at
+    forward saves for backward (``_saved_bytes``, parameters left out), which must be at
     most :data:`SAVED_FRACTION` of the plain forward's.
     """
     return check(CHECKPOINTED_FORWARD, fn, raise_on_failure=raise_on_failure)

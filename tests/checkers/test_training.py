@@ -30,7 +30,7 @@ def test_saved_bytes_of_a_tanh_chain(depth, batch):
     layers = [m for _ in range(depth) for m in (nn.Linear(4, 4), nn.Tanh())]
     model = nn.Sequential(*layers).double()
     x = torch.randn(batch, 4, dtype=torch.float64, requires_grad=True)
-    _, saved = training.saved_bytes(lambda: model(x), list(model.parameters()))
+    _, saved = training._saved_bytes(lambda: model(x), list(model.parameters()))
     assert saved == (depth + 1) * batch * 4 * 8
 
 
@@ -39,7 +39,7 @@ def test_checkpointing_saves_at_most_the_fraction():
         blocks = case.info["make"]()
         x = case.info["x"].clone().requires_grad_()
         params = [p for b in blocks for p in b.parameters()]
-        _, saved = training.saved_bytes(
+        _, saved = training._saved_bytes(
             lambda b=blocks, x=x: checkpointed(b, x), params
         )
         assert 0 < saved <= training.SAVED_FRACTION * case.info["plain_bytes"]
