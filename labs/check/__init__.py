@@ -48,6 +48,7 @@ from labs.check.matrices import conv1d_matrix
 from labs.check.networks import conv2d_parameters, network_output_shape
 from labs.check.receptive import receptive_field
 from labs.check.sizes import output_size, transposed_output_size
+from labs.check.training import checkpointed_forward, gradient_norms
 from labs.check.transposed import conv2d_matrix, restoring_output_padding
 
 __all__ = [
@@ -82,4 +83,6 @@ __all__ = [
     "grouped_conv2d",
     "stack_design",
     "conv2d_via_unfold",
+    "gradient_norms",
+    "checkpointed_forward",
 ]

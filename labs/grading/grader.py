@@ -43,7 +43,13 @@ from . import codec, kernel_side
 from .notebooks import Chapter, NotebookError, analyse, read_submission, renamed, select
 from .sandbox import KernelDied, Outcome, Sandbox
 
-IN_KERNEL = {"function", "same_network", "topological_sort"}
+IN_KERNEL = {
+    "function",
+    "same_network",
+    "topological_sort",
+    "gradient_norms",
+    "checkpointed_forward",
+}
 KERNEL_SIDE_SOURCE = Path(kernel_side.__file__).read_text()
 RESTARTS = 3  # kernel restarts allowed per submission before the rest is not graded
 LABS = Path(__file__).resolve().parents[2] / "labs"
