@@ -80,3 +80,24 @@ def test_long_drawing_code_is_folded_in_both_places(notebook):
         drawing = source.endswith("plt.show()") and "assert" not in source
         if drawing and source.count("\n") + 1 > LONG_DRAWING:
             assert on_website, f"{where}: long drawing code; fold it (hide-input)"
+
+
+def test_no_merge_conflict_markers_are_committed():
+    """A merge that left its markers in a file (a .bib, a glossary) breaks the build
+    later and far from the cause; find them here, in every tracked text file."""
+    import subprocess
+
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
+    ).stdout.decode()
+    markers = ("<" * 7 + " ", "=" * 7 + "\n", ">" * 7 + " ")
+    found = []
+    for name in filter(None, listed.split("\0")):
+        path = ROOT / name
+        if not path.is_file() or path.suffix in {".png", ".ico", ".jpg", ".svg"}:
+            continue
+        text = path.read_text(errors="ignore")
+        for line_number, line in enumerate(text.splitlines(keepends=True), 1):
+            if line.startswith(markers):
+                found.append(f"{name}:{line_number}")
+    assert not found, f"merge conflict markers: {found}"
