@@ -38,6 +38,7 @@ from labs.check.engine import (
     sum_backward,
     topological_sort,
 )
+from labs.check.higher import function_jvp, hvp
 from labs.check.matrices import conv1d_matrix
 from labs.check.networks import conv2d_parameters, network_output_shape
 from labs.check.receptive import receptive_field
@@ -72,4 +73,6 @@ __all__ = [
     "topological_sort",
     "network_prediction",
     "same_network",
+    "hvp",
+    "function_jvp",
 ]
