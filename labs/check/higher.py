@@ -331,8 +331,8 @@ def _explain_hvp_error(error: Exception) -> str | None:
             "torch.autograd.grad found nothing recorded to differentiate. Either x "
             "does not require grad (start with `x = x.detach().requires_grad_()`: the "
             "checker passes x without), or the gradient you differentiate a second "
-            "time was computed without `create_graph=True`, so that its own "
-            "computation was not recorded."
+            "time has no record of its own computation: it was computed without "
+            "`create_graph=True`, or detached (or converted to numpy) on the way."
         )
     if "Mismatch in shape" in text and "torch.Size([])" in text:
         return (
@@ -811,6 +811,12 @@ def _explain_jvp_error(case: Case, error: Exception) -> str | None:
         )
     if "different size than that of the original Tensor" in text:
         return "the tangent of each output must have the shape of that output."
+    if "itself has a forward gradient" in text:
+        return (
+            "jvp returned a tensor that has a tangent of its own: an input, or a tensor "
+            "saved from the inputs, as it is. jvp returns a new tensor, the tangent "
+            "f′(x) u of the output."
+        )
     if "invalid number of forward gradients" in text:
         return "jvp must return one tangent per output of forward, in order."
     if "expected Variable or None" in text:

@@ -164,7 +164,7 @@ def test_random_states_are_left_alone(checker):
 
 
 # checkers that take something else than the learner's function first
-_NOT_A_FUNCTION = {"function", "predicted_grad", "network_prediction"}
+_NOT_A_FUNCTION = {"function", "function_jvp", "predicted_grad", "network_prediction"}
 
 
 @pytest.mark.parametrize("checker", sorted(set(CHECKERS) - _NOT_A_FUNCTION))
