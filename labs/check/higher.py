@@ -64,18 +64,22 @@ from labs.check.autograd import (
 __all__ = ["hvp", "function_jvp"]
 
 
-def _forward_mode_loaded() -> None:
-    """Load torch's forward-mode rules now, quietly.
+def _transforms_loaded() -> None:
+    """Load what torch loads on a process's first forward-mode step and first
+    ``torch.func.grad``, now and quietly.
 
-    torch loads them on the first ``make_dual`` of a process (``torch.func.jvp`` makes
-    one), and the loading warns about a deprecation inside torch: here, and not in the
-    learner's call, where the warnings would count as printed by the learner's code.
+    torch loads its forward-mode rules on the first ``make_dual`` (``torch.func.jvp``
+    makes one), warning about a deprecation inside torch as it does, and imports more
+    modules on the first ``torch.func.grad`` (about a second). Here, and not in the
+    learner's first call, that time is not counted as the learner's (it would thin out
+    the cases) and the warnings are not shown as printed by the learner's code.
     """
-    zero = torch.zeros(1, dtype=torch.float64)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), torch.inference_mode(False), torch.enable_grad():
         warnings.simplefilter("ignore")
+        zero = torch.zeros(1, dtype=torch.float64)
         with forward_ad.dual_level():
             forward_ad.make_dual(zero, zero)
+        torch.func.grad(lambda x: (x * x).sum())(zero)
 
 
 # --- hvp ------------------------------------------------------------------------------
@@ -140,7 +144,7 @@ def hvp(hvp_fn: Callable, *, raise_on_failure: bool = False) -> Result:
     answer is ``torch.autograd.functional.hessian(f, x)`` times ``v``.
     """
 
-    _forward_mode_loaded()  # for a learner who uses torch.func.jvp
+    _transforms_loaded()  # for a learner who uses torch.func
 
     def generate():
         rng = np.random.default_rng(2008)
@@ -402,7 +406,7 @@ def function_jvp(
     """
     name = cls.__name__ if isinstance(cls, type) else "function"
     shapes = _shapes(shapes)
-    _forward_mode_loaded()
+    _transforms_loaded()
     if not low < high:
         raise ValueError(f"low must be smaller than high, got low={low}, high={high}")
     names = _forward_names(cls, len(shapes)) or _input_names(len(shapes))

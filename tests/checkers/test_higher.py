@@ -34,7 +34,7 @@ from .verdicts import assert_not_attempted, assert_passed, assert_rejected, flat
 def test_hvp_expected_answer_is_torchs_hvp(f, shape):
     """The checker's H v (explicit Hessian times v) is torch.autograd.functional.hvp's
     and forward-over-reverse's."""
-    higher._forward_mode_loaded()  # quietly: pytest turns torch's warning into an error
+    higher._transforms_loaded()  # quietly: pytest turns torch's warning into an error
     case = higher._hvp_case(f, shape, np.random.default_rng(0))
     x, v = case["x"], case["v"]
     _, torchs = torch.autograd.functional.hvp(f, x, v)
@@ -132,7 +132,7 @@ def test_function_jvp_passing_message():
 def test_function_jvp_expected_tangents_are_dual_numbers():
     """The reference's tangents from torch.func.jvp are those of dual numbers, and
     J u from the Jacobian."""
-    higher._forward_mode_loaded()
+    higher._transforms_loaded()
     rng = np.random.default_rng(1)
     a, b, u, w = (torch.from_numpy(rng.standard_normal((3, 4))) for _ in range(4))
     _, (expected,) = higher._jvp_reference(torch.mul, (a, b), (u, w))
