@@ -44,6 +44,7 @@ from labs.check.engine import (
     sum_backward,
     topological_sort,
 )
+from labs.check.higher import function_jvp, hvp
 from labs.check.matrices import conv1d_matrix
 from labs.check.networks import conv2d_parameters, network_output_shape
 from labs.check.receptive import receptive_field
@@ -85,4 +86,6 @@ __all__ = [
     "conv2d_via_unfold",
     "gradient_norms",
     "checkpointed_forward",
+    "hvp",
+    "function_jvp",
 ]

@@ -13,9 +13,11 @@ Where each part runs, for one submission:
   here, and text the notebook prints is never read as a verdict.
 
 Some checkers take things that cannot cross between processes as data: a
-``torch.autograd.Function`` class (``check.function``), a network builder called with a
-library (``check.same_network``) and graphs of the checker's own node objects
-(``check.topological_sort``). For those (:data:`IN_KERNEL`) the chapter's checker call
+``torch.autograd.Function`` class (``check.function``, ``check.function_jvp``), a
+network builder called with a library (``check.same_network``) and graphs of the
+checker's own node objects (``check.topological_sort``); ``check.hvp`` watches the
+tensors the student's function makes, which it can only do where that function runs.
+For those (:data:`IN_KERNEL`) the chapter's checker call
 runs inside the student's kernel, after the student's code; the verdict is then only as
 trustworthy as that kernel, and it is marked so in the gradebook and flagged for review
 when the notebook touches the checkers.
@@ -45,6 +47,8 @@ from .sandbox import KernelDied, Outcome, Sandbox
 
 IN_KERNEL = {
     "function",
+    "function_jvp",
+    "hvp",
     "same_network",
     "topological_sort",
     "gradient_norms",

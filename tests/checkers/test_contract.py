@@ -166,6 +166,7 @@ def test_random_states_are_left_alone(checker):
 # checkers that take something else than the learner's function first
 _NOT_A_FUNCTION = {
     "function",
+    "function_jvp",
     "predicted_grad",
     "network_prediction",
     "separable_costs",
