@@ -48,6 +48,7 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -219,6 +220,19 @@ def probe(names: list[str]) -> int:
     return 0
 
 
+def _announce(name: str) -> None:
+    env = environment(name)
+    variant = VARIANTS[name]
+    switches = " ".join(f"{key}={env[key]!r}" for key in variant["env"] if key in env)
+    print(f"\n=== {name}: {variant['stands_for']}\n    {switches}", flush=True)
+
+
+def _outcome(name: str, status: int, seconds: float) -> str:
+    outcome = "passed" if status == 0 else f"FAILED (pytest exit {status})"
+    print(f"=== {name}: {outcome} in {seconds:.0f} s", flush=True)
+    return outcome
+
+
 def main(arguments: list[str]) -> int:
     parser = argparse.ArgumentParser(
         description="Run strict nbval (or other tests) with PyTorch, numpy and OpenBLAS "
@@ -229,6 +243,12 @@ def main(arguments: list[str]) -> int:
         nargs="*",
         metavar="variant",
         help=f"one or more of {', '.join(VARIANTS)} (default: all)",
+    )
+    parser.add_argument(
+        "--serial",
+        action="store_true",
+        help="run the variants one after another (default: side by side, sharing "
+        "the cores), each with its output as it comes",
     )
     parser.add_argument(
         "--probe",
@@ -250,37 +270,59 @@ def main(arguments: list[str]) -> int:
     if options.probe:
         return probe(names)
 
-    outcomes = {}
+    outcomes, runnable = {}, []
     for name in names:
-        variant = VARIANTS[name]
         reason = missing_requirement(name)
         if reason:
             print(f"\n=== {name}: skipped, {reason}", flush=True)
             outcomes[name] = "skipped"
-            continue
-        env = environment(name)
-        switches = " ".join(
-            f"{key}={env[key]!r}" for key in variant["env"] if key in env
-        )
-        print(f"\n=== {name}: {variant['stands_for']}\n    {switches}", flush=True)
-        start = time.monotonic()
-        # the project's pytest settings (nbval, strict, sanitizing) for any path given
-        command = [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-c",
-            str(ROOT / "pyproject.toml"),
-            "-p",
-            "no:cacheprovider",
-            *pytest_arguments,
-        ]
-        status = subprocess.run(command, cwd=ROOT, env=env).returncode
-        outcomes[name] = "passed" if status == 0 else f"FAILED (pytest exit {status})"
+        else:
+            runnable.append(name)
+    # the project's pytest settings (nbval, strict, sanitizing) for any path given
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-c",
+        str(ROOT / "pyproject.toml"),
+        "-p",
+        "no:cacheprovider",
+    ]
+    if options.serial or len(runnable) < 2:
+        for name in runnable:
+            _announce(name)
+            start = time.monotonic()
+            status = subprocess.run(
+                [*command, *pytest_arguments], cwd=ROOT, env=environment(name)
+            ).returncode
+            outcomes[name] = _outcome(name, status, time.monotonic() - start)
+    else:
+        # Side by side, the cores shared out: each run is mostly kernels starting and
+        # waiting, and one run's last notebook no longer leaves a core idle.
+        workers = max(1, (os.cpu_count() or 1) // len(runnable))
+        start, running = time.monotonic(), {}
+        for name in runnable:
+            log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed below
+            process = subprocess.Popen(
+                [*command, "-n", str(workers), *pytest_arguments],
+                cwd=ROOT,
+                env=environment(name),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            running[name] = (process, log)
         print(
-            f"=== {name}: {outcomes[name]} in {time.monotonic() - start:.0f} s",
+            f"\nrunning {', '.join(runnable)} side by side, {workers} worker(s) each",
             flush=True,
         )
+        for name, (process, log) in running.items():
+            status = process.wait()
+            _announce(name)
+            log.seek(0)
+            sys.stdout.write(log.read())
+            log.close()
+            outcomes[name] = _outcome(name, status, time.monotonic() - start)
 
     print(
         "\nother CPUs' code paths: "
