@@ -19,13 +19,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests/ is not an installed package
 
-from tests.site.test_website import CHROMIUM_FLAGS, _chromium, _pages  # noqa: E402
-from tests.site.website import (  # noqa: E402
+from tests.site.test_website import _pages  # noqa: E402
+from tests.site.website import (  # noqa: E402  # noqa: E402
+    CHROMIUM_FLAGS,
     DESKTOP,
     PHONE,
     Server,
     axe_version,
     axe_violations,
+    chromium,
     cold_page_weight,
     overflowing,
 )
@@ -39,7 +41,7 @@ def main(folder: Path) -> None:
     print(f"axe-core {axe_version()}; {folder}")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=_chromium(), args=CHROMIUM_FLAGS
+            executable_path=chromium(), args=CHROMIUM_FLAGS
         )
         for name in _pages(folder):
             row = {"page": name}

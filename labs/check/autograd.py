@@ -246,11 +246,18 @@ def _forward_names(cls, count: int) -> list[str] | None:
     if not (isinstance(cls, type) and issubclass(cls, torch.autograd.Function)):
         return None
     names = _parameters(cls.forward)
-    if cls.setup_context is torch.autograd.Function.setup_context or names[:1] == [
-        "ctx"
-    ]:
+    if not _current_style(cls):
         names = names[1:]  # forward(ctx, *inputs)
     return names[:count] if len(names) >= count else None
+
+
+def _current_style(cls) -> bool:
+    """Whether a Function is written ``forward(*inputs)`` plus ``setup_context``,
+    rather than ``forward(ctx, *inputs)``."""
+    return (
+        cls.setup_context is not torch.autograd.Function.setup_context
+        and _parameters(cls.forward)[:1] != ["ctx"]
+    )
 
 
 def _named(fn: Callable) -> bool:
@@ -445,10 +452,7 @@ def _not_a_function_class(cls) -> Mismatch | None:
 
 def _wrong_style(cls, style: str | None) -> Mismatch | None:
     """A :class:`Mismatch` when ``cls`` is not written in the ``style`` asked for."""
-    current = (
-        cls.setup_context is not torch.autograd.Function.setup_context
-        and _parameters(cls.forward)[:1] != ["ctx"]
-    )
+    current = _current_style(cls)
     if style == "current" and not current:
         return Mismatch(
             f"{cls.__name__} is written in the old style, forward(ctx, ...); this "

@@ -55,6 +55,7 @@ from labs.check._text import shape_text, type_phrase
 from labs.check.autograd import (
     _EXERCISE_PROBLEM,
     _as_array,
+    _current_style,
     _forward_names,
     _not_a_function_class,
     _outputs,
@@ -468,7 +469,7 @@ def _not_a_jvp_class(cls) -> Mismatch | None:
     problem = _not_a_function_class(cls)
     if problem is not None:
         return problem
-    if cls.setup_context is torch.autograd.Function.setup_context:
+    if not _current_style(cls):
         return Mismatch(
             f"{cls.__name__} is written in the old style, forward(ctx, ...), which "
             "torch.func refuses.",

@@ -35,7 +35,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from ..paths import ROOT
+from .website import CHROMIUM_FLAGS, SCREENSHOTS, require_chromium
+
 CHAPTER = "book/03_arithmetic.ipynb"
 SOLUTIONS = "solutions/03_arithmetic.ipynb"
 STUB = "def output_size(i, k, s=1, p=0, d=1):"
@@ -43,14 +45,6 @@ WRONG = STUB + "\n    return i - k + 1  # forgets stride, padding and dilation\n
 RIGHT = STUB + "\n    return (i + 2 * p - d * (k - 1) - 1) // s + 1\n"
 SOLUTION_ID = "sol-arith-output-size"
 
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 # JupyterLab's user settings for the test: no "Jupyter news?" pop-up over the page, no
 # update check, and every cell kept in the page (no windowing) so selectors find them
 SETTINGS = {
@@ -63,21 +57,6 @@ SETTINGS = {
     },
 }
 SECONDS = 1000  # Playwright's timeouts are in milliseconds
-# for a person to look at, like the website tests' (not committed)
-SCREENSHOTS = ROOT / "screenshots"
-
-
-def _chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    message = "Chromium is not installed (Debian: apt-get install chromium)"
-    if os.environ.get("CHROMIUM_REQUIRED") == "1":
-        pytest.fail(f"{message}, and CHROMIUM_REQUIRED=1")
-    pytest.skip(
-        f"{message}; .ci/run sets CHROMIUM_REQUIRED=1 so that CI runs this test"
-    )
 
 
 def _free_port() -> int:
@@ -176,7 +155,7 @@ class _Lab:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    executable = _chromium()
+    executable = require_chromium()
     playwright_api = pytest.importorskip("playwright.sync_api")
     server = _Lab(tmp_path_factory.mktemp("jupyterlab"))
     try:

@@ -14,14 +14,13 @@ links, the exercise-to-solution links and the search.
 Screenshots of key pages at both widths, and the page weights, are written to
 ``screenshots/`` (not committed) for a person to look at. Chromium comes from the system
 (Debian's ``chromium`` package); ``.ci/run`` installs it, and without it these tests are
-skipped with a message saying so. axe-core comes from the pinned axe-playwright-python
+skipped with a message saying so, or fail where CHROMIUM_REQUIRED=1 (as on CI). axe-core comes from the pinned axe-playwright-python
 package (see tests/site/website.py).
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -31,28 +30,20 @@ import pytest
 
 from ..paths import ROOT, toc_files
 from .website import (
+    CHROMIUM_FLAGS,
     CODE_BOXES,
     DESKTOP,
     PHONE,
+    SCREENSHOTS,
     Server,
     axe_violations,
     cold_page_weight,
     overflowing,
+    require_chromium,
 )
-
-SCREENSHOTS = ROOT / "screenshots"
 
 # set by the browser fixture (Playwright is imported there)
 PlaywrightTimeout = expect = None
-
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 def test_website_builds_with_warnings_as_errors(website):
@@ -61,14 +52,6 @@ def test_website_builds_with_warnings_as_errors(website):
     for entry in toc_files():
         page = website.html / f"{entry}.html"
         assert page.exists(), f"{page} was not built"
-
-
-def _chromium():
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -82,12 +65,7 @@ def site(website):
 
 @pytest.fixture(scope="module")
 def browser():
-    executable = _chromium()
-    if executable is None:
-        pytest.skip(
-            "Chromium is not installed (Debian: apt-get install chromium); "
-            ".ci/run installs it so that CI always runs these tests"
-        )
+    executable = require_chromium()
     playwright_api = pytest.importorskip("playwright.sync_api")
     global PlaywrightTimeout, expect
     PlaywrightTimeout, expect = playwright_api.TimeoutError, playwright_api.expect

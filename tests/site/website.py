@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -11,6 +13,43 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from ..paths import ROOT
+
+# Screenshots and page weights for a person to look at (not committed).
+SCREENSHOTS = ROOT / "screenshots"
+
+# Headless Chromium on this closed network: no background connections, no updates.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+def chromium() -> str | None:
+    """The system's Chromium (the browser tests never download one), or None."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def require_chromium() -> str:
+    """Chromium's path; without it the test is skipped, or fails where
+    CHROMIUM_REQUIRED=1 (``.ci/run``), so that CI never skips a browser test."""
+    import pytest
+
+    path = chromium()
+    if path:
+        return path
+    message = "Chromium is not installed (Debian: apt-get install chromium)"
+    if os.environ.get("CHROMIUM_REQUIRED") == "1":
+        pytest.fail(f"{message}, and CHROMIUM_REQUIRED=1")
+    pytest.skip(f"{message}; .ci/run sets CHROMIUM_REQUIRED=1 so that CI runs it")
+
 
 # The README's `make html`, with the output sent elsewhere so the tests never touch _build.
 BUILD_FLAGS = [
