@@ -96,13 +96,18 @@ def gemm_throughput() -> float:
     """numpy's float32 matrix-product speed here, in FLOP/s: the physical reference."""
     rng = np.random.default_rng(0)
     a, b = (rng.standard_normal((1024, 1024)).astype(np.float32) for _ in range(2))
-    a @ b
+    return 2 * 1024**3 / median_seconds(lambda: a @ b, repeats=7)
+
+
+def median_seconds(fn, repeats):
+    """The median time of ``fn()`` over ``repeats`` calls, after one warm-up call."""
+    fn()
     times = []
-    for _ in range(7):
+    for _ in range(repeats):
         start = time.perf_counter()
-        a @ b
+        fn()
         times.append(time.perf_counter() - start)
-    return 2 * 1024**3 / statistics.median(times)
+    return statistics.median(times)
 
 
 def paired_medians(ours, theirs, repeats):
@@ -210,13 +215,7 @@ def matrix_products(sizes, repeats=21):
         grad @ cols.T
         weight.T @ grad
 
-    products()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        products()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return median_seconds(products, repeats)
 
 
 def kernel_profile(run_labs, repeats=10):
@@ -447,8 +446,9 @@ def bench_tests():
         print(f"      {line.strip('= ')}")
 
 
-def _rerun_on_cpu_path(variant: str) -> int:
-    """This script again, in a process whose libraries start on ``variant``'s paths."""
+def _rerun_on_cpu_path(options) -> int:
+    """This script again, in a process whose libraries start on another CPU's paths."""
+    variant = options.cpu_path
     sys.path.insert(0, str(ROOT / "tools"))
     import cpu_paths
 
@@ -458,11 +458,8 @@ def _rerun_on_cpu_path(variant: str) -> int:
     env = cpu_paths.environment(variant)
     for key in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env.pop(key, None)
-    arguments = [a for a in sys.argv[1:] if not a.startswith("--cpu-path")]
-    if "--cpu-path" in sys.argv:  # the "--cpu-path NAME" form: drop the name too
-        arguments = sys.argv[1:]
-        at = arguments.index("--cpu-path")
-        del arguments[at : at + 2]
+    arguments = [*options.parts, "--threads", str(options.threads)]
+    arguments += ["--repeats", str(options.repeats)]
     print(
         f"(re-running on the {variant} code paths: "
         f"{cpu_paths.VARIANTS[variant]['stands_for']})",
@@ -499,7 +496,7 @@ def main():
         )
     options.parts = options.parts or parts
     if options.cpu_path:
-        sys.exit(_rerun_on_cpu_path(options.cpu_path))
+        sys.exit(_rerun_on_cpu_path(options))
     torch.set_num_threads(options.threads)
     print(
         f"labs {labs.__version__}, numpy {np.__version__}, torch {torch.__version__}, "
