@@ -244,9 +244,10 @@ WHY = {
     "kernels": (
         "PyTorch runs these shapes through oneDNN kernels that fuse the windowing into\n"
         "the matrix product and reuse scratch memory; labs makes an explicit im2col copy\n"
-        "(C_in * k * k times the input) and, for the input gradient, adds the columns\n"
-        "back with one pass per kernel offset (k * k passes). On shapes whose products\n"
-        "are small, those copies, not the arithmetic, set the time."
+        "(C_in * k * k times the input), adds the input gradient's columns back with one\n"
+        "contiguous addition per kernel tap, and copies results between layouts. Where\n"
+        "the floor below is far under the ratio, those copies, not the arithmetic, set\n"
+        "the time."
     ),
     "capstone": (
         "A step of the capstone is about 30 operations on batches of 32 images of 8 x 8\n"
