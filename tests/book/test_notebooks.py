@@ -10,6 +10,7 @@ pyproject.toml), which re-runs each one and compares every output with the commi
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -85,8 +86,6 @@ def test_long_drawing_code_is_folded_in_both_places(notebook):
 def test_no_merge_conflict_markers_are_committed():
     """A merge that left its markers in a file (a .bib, a glossary) breaks the build
     later and far from the cause; find them here, in every tracked text file."""
-    import subprocess
-
     listed = subprocess.run(
         ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
     ).stdout.decode()

@@ -14,8 +14,8 @@ links, the exercise-to-solution links and the search.
 Screenshots of key pages at both widths, and the page weights, are written to
 ``screenshots/`` (not committed) for a person to look at. Chromium comes from the system
 (Debian's ``chromium`` package); ``.ci/run`` installs it, and without it these tests are
-skipped with a message saying so, or fail where CHROMIUM_REQUIRED=1 (as on CI). axe-core comes from the pinned axe-playwright-python
-package (see tests/site/website.py).
+skipped with a message saying so, or fail where CHROMIUM_REQUIRED=1 (as on CI).
+axe-core comes from the pinned axe-playwright-python package (see tests/site/website.py).
 """
 
 from __future__ import annotations
