@@ -45,6 +45,7 @@ from labs.check.engine import (
     topological_sort,
 )
 from labs.check.higher import function_jvp, hvp
+from labs.check.inplace import inplace_errors
 from labs.check.matrices import conv1d_matrix
 from labs.check.networks import conv2d_parameters, network_output_shape
 from labs.check.receptive import receptive_field
@@ -86,6 +87,7 @@ __all__ = [
     "conv2d_via_unfold",
     "gradient_norms",
     "checkpointed_forward",
+    "inplace_errors",
     "hvp",
     "function_jvp",
 ]

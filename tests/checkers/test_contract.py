@@ -170,6 +170,7 @@ _NOT_A_FUNCTION = {
     "predicted_grad",
     "network_prediction",
     "separable_costs",
+    "inplace_errors",
     "stack_design",
 }
 
