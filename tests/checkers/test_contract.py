@@ -171,6 +171,8 @@ _NOT_A_FUNCTION = {
     "network_prediction",
     "separable_costs",
     "stack_design",
+    "dilated_stack_prediction",
+    "dilation_design",
 }
 
 
