@@ -40,6 +40,7 @@ from labs.check.dilated import (
     dilated_conv1d,
     dilated_stack_prediction,
     dilation_design,
+    field_offsets,
 )
 from labs.check.engine import (
     conv1d_backward,
@@ -74,6 +75,7 @@ __all__ = [
     "dilated_stack_prediction",
     "dilated_conv1d",
     "dilation_design",
+    "field_offsets",
     "conv2d_matrix",
     "restoring_output_padding",
     "predicted_grad",

@@ -8,6 +8,8 @@
   ``torch.nn.functional.conv1d``.
 - ``dilation_design``: a choice of dilations for four 3-tap layers whose receptive
   field must reach a target with no holes.
+- ``field_offsets``: a function listing the inputs one output of a stack depends on,
+  holes included, computed without autograd.
 
 Every number the checkers expect is measured in PyTorch, not computed from a formula:
 lengths are the shapes ``conv1d`` returns, and which inputs an output depends on is
@@ -32,22 +34,35 @@ from labs.check._result import Result
 from labs.check._text import type_phrase
 from labs.check.blocks import _value
 
-__all__ = ["dilated_stack_prediction", "dilated_conv1d", "dilation_design"]
+__all__ = [
+    "dilated_stack_prediction",
+    "dilated_conv1d",
+    "dilation_design",
+    "field_offsets",
+]
 
 
-def _reached(dilations, k: int, length: int | None = None) -> tuple[np.ndarray, int]:
-    """For a stride-1 stack of ``k``-tap conv1d layers with weights of ones and the
-    given dilations: the input offsets one middle output depends on (from its
-    gradient, relative to the first one) and the stack's output length."""
-    field = 1 + sum(d * (k - 1) for d in dilations)
-    length = length or 2 * field + 8
+def _dependence(layers, length: int | None = None) -> tuple[np.ndarray, int]:
+    """For a stack of conv1d layers ``(k, s, d)`` with weights of ones and no padding:
+    the input offsets one middle output depends on (from its gradient, relative to
+    the first one) and the stack's output length."""
+    field, jump = 1, 1
+    for k, s, d in layers:
+        field, jump = field + d * (k - 1) * jump, jump * s
+    length = length or 2 * field + 4 * jump + 8  # room for a few outputs
     x = torch.zeros(1, 1, length, dtype=torch.float64, requires_grad=True)
     y = x
-    for d in dilations:
-        y = TF.conv1d(y, torch.ones(1, 1, k, dtype=torch.float64), dilation=d)
+    for k, s, d in layers:
+        ones = torch.ones(1, 1, k, dtype=torch.float64)
+        y = TF.conv1d(y, ones, stride=s, dilation=d)
     y[0, 0, y.shape[-1] // 2].backward()
     positions = np.flatnonzero(x.grad[0, 0].numpy())
     return positions - positions[0], y.shape[-1]
+
+
+def _reached(dilations, k: int, length: int | None = None) -> tuple[np.ndarray, int]:
+    """:func:`_dependence` for a stride-1 stack of ``k``-tap layers."""
+    return _dependence([(k, 1, d) for d in dilations], length)
 
 
 # --- dilated_stack_prediction ---------------------------------------------------------
@@ -543,3 +558,194 @@ def _compare_dilations(answer, case: Case) -> None:
             expected=f"a receptive field of at least {target} inputs with no hole",
             got=dilations,
         )
+
+
+# --- field_offsets --------------------------------------------------------------------
+
+
+def field_offsets(fn: Callable, *, raise_on_failure: bool = False) -> Result:
+    """Check a learner's list of the inputs one output of a stack depends on.
+
+    The learner writes ``fn(layers) -> offsets``: for a stack of 1-D convolutions
+    without padding, ``layers`` a list of ``(k, s, d)`` tuples (kernel size, stride,
+    dilation), first layer first, the positions of the inputs that one output of the
+    last layer depends on, as a sorted list of distinct ints counted from the first of
+    them (so it starts at 0, and its last entry plus one is the receptive field). An
+    empty list of layers gives ``[0]``. The argument must not be modified.
+
+    The expected offsets are measured: the nonzero entries of the gradient of one
+    middle output of the stack, built in PyTorch with weights of ones. Cases: 10
+    hand-picked stacks (one layer, the chapter's gridding stacks, a stride before a
+    dilated layer, no layer, ...), then seeded random ones, 30 in all (1 to 4 layers,
+    k ≤ 4, s ≤ 3, d ≤ 5). The hints recognise strides ignored, the stride applied
+    before its own layer, the layers taken last to first, the dilation ignored and
+    holes ignored.
+    """
+    return check(_OFFSETS, fn, raise_on_failure=raise_on_failure)
+
+
+_OFFSETS_HAND_PICKED = (
+    ((3, 1, 1),),  # one ordinary layer: 0, 1, 2
+    ((3, 1, 4),),  # one dilated layer: 0, 4, 8
+    ((3, 1, 2), (3, 1, 2), (3, 1, 2)),  # the chapter's gridding: even offsets
+    ((3, 1, 1), (3, 1, 2), (3, 1, 9)),  # holes in blocks of 7
+    ((2, 1, 1), (2, 1, 2), (2, 1, 4), (2, 1, 8)),  # WaveNet: 0 to 15
+    ((2, 2, 1), (3, 1, 2)),  # a stride before a dilated layer
+    ((3, 2, 1), (3, 2, 1)),  # strided, no hole
+    ((2, 3, 1), (2, 1, 1)),  # a stride larger than the kernel: holes
+    ((1, 1, 5), (3, 1, 1)),  # dilating one tap changes nothing
+    (),  # no layer: the output is the input
+)
+_OFFSETS_CASES = 30
+
+
+def _offsets_configs():
+    yield from _OFFSETS_HAND_PICKED
+    rng = np.random.default_rng(52)
+    while True:
+        yield tuple(
+            (int(rng.integers(1, 5)), int(rng.integers(1, 4)), int(rng.integers(1, 6)))
+            for _ in range(int(rng.integers(1, 5)))
+        )
+
+
+def _offsets_cases():
+    for layers in _offsets_configs():
+        offsets, _ = _dependence(layers)
+        yield Case(
+            [("layers", [tuple(layer) for layer in layers])],
+            expected=[int(v) for v in offsets],
+        )
+
+
+def _offsets_with(
+    layers, *, strides=True, jump_first=False, reverse=False, dilation=True
+) -> list[int]:
+    """The offsets by the recurrence, with one step changed to make a mistake."""
+    offsets, jump = {0}, 1
+    for k, s, d in reversed(layers) if reverse else layers:
+        s, d = (s if strides else 1), (d if dilation else 1)
+        if jump_first:
+            jump *= s
+        offsets = {a + j * d * jump for a in offsets for j in range(k)}
+        if not jump_first:
+            jump *= s
+    return sorted(offsets)
+
+
+def _offsets_mistake(name: str, hint: str, gives: Callable) -> Mistake:
+    return Mistake(name, hint, lambda case: gives(case["layers"]))
+
+
+_OFFSETS_MISTAKES = (
+    _offsets_mistake(
+        "no-jump",
+        "you forgot the strides: after a layer with stride s its outputs are s input "
+        "positions apart, so the taps of every later layer move s times as far (keep "
+        "a jump, the product of the strides so far).",
+        lambda layers: _offsets_with(layers, strides=False),
+    ),
+    _offsets_mistake(
+        "stride-applied-first",
+        "a layer's stride spaces out its outputs, not its own taps: use the jump of "
+        "the layers before it for its taps, then multiply the jump by its stride.",
+        lambda layers: _offsets_with(layers, jump_first=True),
+    ),
+    _offsets_mistake(
+        "layers-reversed",
+        "you went through the layers last to first: the input goes through "
+        "layers[0] first, so the jump grows from the first layer on.",
+        lambda layers: _offsets_with(layers, reverse=True),
+    ),
+    _offsets_mistake(
+        "dilation-ignored",
+        "tap j of a layer with dilation d reads its input j·d positions after the "
+        "window's start, not j.",
+        lambda layers: _offsets_with(layers, dilation=False),
+    ),
+    _offsets_mistake(
+        "holes-ignored",
+        "you listed every input from the first to the last, but an output can skip "
+        "some (gridding): add the offsets of one tap per layer and keep only the sums "
+        "that occur.",
+        lambda layers: list(range(_offsets_with(layers)[-1] + 1)),
+    ),
+)
+
+
+def _compare_offsets(got, case: Case) -> None:
+    expected = case.expected
+    if isinstance(got, np.ndarray):
+        if got.ndim != 1:
+            raise Mismatch(
+                f"your function returned an array of shape {got.shape}, not a list.",
+                hint="return a flat, sorted list of ints.",
+            )
+        got = got.tolist()
+    if isinstance(got, (set, frozenset)):
+        raise Mismatch(
+            "your function returned a set, not a sorted list.",
+            hint="return `sorted(offsets)`.",
+        )
+    if not isinstance(got, (list, tuple)):
+        raise Mismatch(
+            f"your function returned {type_phrase(got)}, not a list of ints.",
+            hint="return a sorted list of ints, the offsets from the first input.",
+        )
+    numbers = [int_or_mismatch(v, "an offset") for v in got]
+    if len(set(numbers)) != len(numbers):
+        raise Mismatch(
+            "your list has repeated offsets.",
+            hint="several paths can reach the same input: keep each offset once "
+            "(collect them in a set, then sort it).",
+        )
+    if numbers != sorted(numbers):
+        raise Mismatch(
+            "your offsets are not sorted.", hint="return `sorted(...)` of them."
+        )
+    if numbers != expected:
+        missing = sorted(set(expected) - set(numbers))
+        extra = sorted(set(numbers) - set(expected))
+        details = [("expected", _short(expected)), ("got", _short(numbers))]
+        if missing:
+            details.append(("missed", _short(missing)))
+        if extra:
+            details.append(("extra", _short(extra)))
+        raise Mismatch(
+            "the offsets differ.",
+            details=details,
+            expected=expected,
+            got=numbers,
+            diagnosable=True,
+        )
+
+
+def _short(values: list[int], limit: int = 12) -> str:
+    text = ", ".join(str(v) for v in values[:limit])
+    return f"[{text}{', ...' if len(values) > limit else ''}] ({len(values)} in all)"
+
+
+def _explain_offsets_error(case: Case, error: Exception) -> str | None:
+    text = str(error)
+    if isinstance(error, TypeError) and "positional argument" in text:
+        return "the checker calls `fn(layers)`, with the list of layers only."
+    if isinstance(error, (TypeError, ValueError)) and "unpack" in text:
+        return (
+            "each layer is a tuple of three ints, (k, s, d): `for k, s, d in layers:`."
+        )
+    if not case["layers"]:
+        return "with no layers an output is its own input: return [0]."
+    return None
+
+
+_OFFSETS = Exercise(
+    "field_offsets",
+    Cases(_OFFSETS_CASES, _offsets_cases),
+    _compare_offsets,
+    mistakes=_OFFSETS_MISTAKES,
+    explain_error=_explain_offsets_error,
+    mutation_hint=lambda name, original: (
+        "`layers.pop()`, `layers.reverse()` and `del layers[0]` change the caller's "
+        "list. Read the layers with `for k, s, d in layers:` instead."
+    ),
+)

@@ -122,3 +122,31 @@ def test_every_hole_free_design_passes_and_no_other():
         offsets = _offsets(dilations, 3)
         good = len(offsets) >= 64 and offsets == list(range(len(offsets)))
         assert bool(check.dilation_design(list(dilations))) == good, dilations
+
+
+def test_offsets_cases_agree_with_sums_of_taps_and_come_hand_picked_first():
+    """Each expected list, measured from a gradient, is the set of sums of one tap
+    offset per layer, J·d·j with J the product of the strides before the layer."""
+    cases = dilated._OFFSETS.cases()
+    assert len(cases) == 30
+    assert [tuple(cases[i]["layers"]) for i in range(10)] == [
+        tuple(layers) for layers in dilated._OFFSETS_HAND_PICKED
+    ]
+    assert cases[1].expected == [0, 4, 8]
+    assert cases[2].expected == list(range(0, 13, 2))
+    assert cases[9].expected == [0]
+    for i in range(30):
+        layers = cases[i]["layers"]
+        jumps = [1]
+        for _, s, _ in layers:
+            jumps.append(jumps[-1] * s)
+        taps = [range(0, J * d * k, J * d) for (k, _, d), J in zip(layers, jumps)]
+        assert cases[i].expected == sorted({sum(t) for t in itertools.product(*taps)})
+        field = shapes.receptive_field(layers).size if layers else 1
+        assert cases[i].expected[-1] + 1 == field
+
+
+def test_offsets_verdict_lists_what_is_missed():
+    result = check.field_offsets(lambda layers: [0, 1, 2])
+    text = flat(result)
+    assert "missed" in text and "[4, 8]" in text

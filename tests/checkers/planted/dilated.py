@@ -1,5 +1,5 @@
-"""dilated_stack_prediction, dilated_conv1d and dilation_design: correct answers in
-several styles, and planted mistakes."""
+"""dilated_stack_prediction, dilated_conv1d, dilation_design and field_offsets: correct
+answers in several styles, and planted mistakes."""
 
 from __future__ import annotations
 
@@ -154,6 +154,113 @@ DESIGN_MISTAKES = {
 }
 
 
+# --- field_offsets --------------------------------------------------------------------
+
+
+def offsets_forward(layers):
+    offsets, jump = {0}, 1
+    for k, s, d in layers:
+        offsets = {a + j * d * jump for a in offsets for j in range(k)}
+        jump *= s
+    return sorted(offsets)
+
+
+def offsets_backward(layers):
+    """From the output down: positions of each layer's input, in that layer's steps."""
+    positions = {0}
+    for k, s, d in reversed(layers):
+        positions = {p * s + j * d for p in positions for j in range(k)}
+    return sorted(positions)
+
+
+def offsets_numpy(layers):
+    """One tap per layer, every combination: a sum of grids, with numpy."""
+    offsets, jump = np.zeros(1, dtype=int), 1
+    for k, s, d in layers:
+        offsets = np.unique(offsets[:, None] + jump * d * np.arange(k)[None, :])
+        jump *= s
+    return offsets  # a sorted array of distinct ints
+
+
+def offsets_autograd(layers):
+    """Measured like the chapter: the gradient of a stack with weights of ones."""
+    length = 400
+    x = torch.zeros(1, 1, length, dtype=torch.float64, requires_grad=True)
+    y = x
+    for k, s, d in layers:
+        ones = torch.ones(1, 1, k, dtype=torch.float64)
+        y = TF.conv1d(y, ones, stride=s, dilation=d)
+    y[0, 0, 0].backward()
+    return np.flatnonzero(x.grad[0, 0].numpy()).tolist()
+
+
+def _offsets_no_jump(layers):
+    return offsets_forward([(k, 1, d) for k, _, d in layers])
+
+
+def _offsets_jump_first(layers):
+    offsets, jump = {0}, 1
+    for k, s, d in layers:
+        jump *= s
+        offsets = {a + j * d * jump for a in offsets for j in range(k)}
+    return sorted(offsets)
+
+
+def _offsets_reversed(layers):
+    return offsets_forward(layers[::-1])
+
+
+def _offsets_no_dilation(layers):
+    return offsets_forward([(k, s, 1) for k, s, _ in layers])
+
+
+def _offsets_no_holes(layers):
+    return list(range(offsets_forward(layers)[-1] + 1))
+
+
+def _offsets_with_repeats(layers):
+    offsets, jump = [0], 1
+    for k, s, d in layers:
+        offsets = [a + j * d * jump for a in offsets for j in range(k)]
+        jump *= s
+    return sorted(offsets)
+
+
+def _offsets_reversing_the_argument(layers):
+    layers.reverse()
+    layers.reverse()
+    layers.pop()
+    return offsets_forward(layers)
+
+
+OFFSETS_MISTAKES = {
+    "no-jump": (_offsets_no_jump, "forgot the strides", ("case 6 of 30",)),
+    "stride-applied-first": (_offsets_jump_first, "not its own taps"),
+    "layers-reversed": (_offsets_reversed, "last to first"),
+    "dilation-ignored": (_offsets_no_dilation, "j·d positions"),
+    "holes-ignored": (_offsets_no_holes, "gridding", ("case 2 of 30",)),
+    "repeated-offsets": (_offsets_with_repeats, "keep each offset once"),
+    "a-set": (lambda layers: set(offsets_forward(layers)), "sorted(offsets)"),
+    "unsorted": (lambda layers: offsets_forward(layers)[::-1], "sorted"),
+    "the-field-size": (
+        lambda layers: offsets_forward(layers)[-1] + 1,
+        "sorted list of ints",
+        ("an int",),
+    ),
+    "floats": (
+        lambda layers: [float(v) for v in offsets_forward(layers)],
+        None,
+        ("a float",),
+    ),
+    "modifies-its-argument": (_offsets_reversing_the_argument, "caller's list"),
+    "empty-stack-crashes": (
+        lambda layers: offsets_forward(layers) if layers else layers[0],
+        "return [0]",
+        ("IndexError",),
+    ),
+}
+
+
 def _any_headline(planted_answers):
     """A prediction's or design's verdict has a headline of its own."""
     return tuple(dataclasses.replace(p, headline="") for p in planted_answers)
@@ -194,6 +301,20 @@ ENTRIES = [
             for fn in (conv_torch, conv_taps, conv_windows, conv_stuffed)
         ),
         mistakes=planted(check.dilated_conv1d, CONV_MISTAKES),
+    ),
+    Entry(
+        "field_offsets",
+        learner=check.field_offsets,
+        solutions=tuple(
+            (fn.__name__, functools.partial(check.field_offsets, fn))
+            for fn in (
+                offsets_forward,
+                offsets_backward,
+                offsets_numpy,
+                offsets_autograd,
+            )
+        ),
+        mistakes=planted(check.field_offsets, OFFSETS_MISTAKES),
     ),
     Entry(
         "dilation_design",
