@@ -36,6 +36,12 @@ from labs.check.blocks import (
 from labs.check.capstone import network_prediction, same_network
 from labs.check.conv import conv1d, conv2d, conv_transpose2d
 from labs.check.derivatives import predicted_grad, vjp
+from labs.check.dilated import (
+    dilated_conv1d,
+    dilated_stack_prediction,
+    dilation_design,
+    field_offsets,
+)
 from labs.check.engine import (
     conv1d_backward,
     matmul_backward,
@@ -48,7 +54,6 @@ from labs.check.higher import function_jvp, hvp
 from labs.check.inplace import inplace_errors
 from labs.check.matrices import conv1d_matrix
 from labs.check.networks import conv2d_parameters, network_output_shape
-from labs.check.receptive import receptive_field
 from labs.check.sizes import output_size, transposed_output_size
 from labs.check.training import checkpointed_forward, gradient_norms
 from labs.check.transposed import conv2d_matrix, restoring_output_padding
@@ -68,7 +73,10 @@ __all__ = [
     "same_padding",
     "conv2d_parameters",
     "network_output_shape",
-    "receptive_field",
+    "dilated_stack_prediction",
+    "dilated_conv1d",
+    "dilation_design",
+    "field_offsets",
     "conv2d_matrix",
     "restoring_output_padding",
     "predicted_grad",

@@ -172,6 +172,8 @@ _NOT_A_FUNCTION = {
     "separable_costs",
     "inplace_errors",
     "stack_design",
+    "dilated_stack_prediction",
+    "dilation_design",
 }
 
 
