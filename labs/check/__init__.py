@@ -45,6 +45,11 @@ from labs.check.engine import (
     topological_sort,
 )
 from labs.check.higher import function_jvp, hvp
+from labs.check.layers import (
+    conv_pool_prediction,
+    grouped_conv1d_prediction,
+    max_pool2d,
+)
 from labs.check.matrices import conv1d_matrix
 from labs.check.networks import conv2d_parameters, network_output_shape
 from labs.check.receptive import receptive_field
@@ -61,12 +66,15 @@ __all__ = [
     "conv2d",
     "conv_transpose2d",
     "conv1d_matrix",
+    "grouped_conv1d_prediction",
     "gradient",
     "function",
     "stack_output_size",
     "same_padding",
     "conv2d_parameters",
     "network_output_shape",
+    "conv_pool_prediction",
+    "max_pool2d",
     "receptive_field",
     "conv2d_matrix",
     "restoring_output_padding",

@@ -171,6 +171,8 @@ _NOT_A_FUNCTION = {
     "network_prediction",
     "separable_costs",
     "stack_design",
+    "grouped_conv1d_prediction",
+    "conv_pool_prediction",
 }
 
 
