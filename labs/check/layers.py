@@ -23,10 +23,7 @@ import torch.nn.functional as TF
 from torch import nn
 
 from labs.check._compare import (
-    compare_values,
     int_or_mismatch,
-    none_mismatch,
-    require_ndarray,
 )
 from labs.check._core import (
     Case,
@@ -35,28 +32,16 @@ from labs.check._core import (
     Impossible,
     Mismatch,
     Mistake,
-    NotAttempted,
     check,
 )
 from labs.check._result import Result
 from labs.check._text import type_phrase
+from labs.check.blocks import _compare_array, _value
 
 __all__ = ["grouped_conv1d_prediction", "conv_pool_prediction", "max_pool2d"]
 
 
 # --- Predictions: shared parts --------------------------------------------------------
-
-
-def _value(learner, given, case: Case, todo: str):
-    """The learner's prediction: itself, or what a function without arguments returns."""
-    if given is None or given is Ellipsis:
-        raise NotAttempted(todo=todo)
-    if not callable(given):
-        return given
-    value = learner.run(given, case=case, role="your prediction")
-    if value is None:
-        raise none_mismatch("your prediction")
-    return value
 
 
 def _read_part(value, name: str, kind: str):
@@ -99,6 +84,7 @@ def _prediction_exercise(name, spec, expected, mistakes, template, prediction):
             learner,
             prediction,
             case,
+            "your prediction",
             f"write your prediction, {template}, in place of the `None` and run "
             "this cell again.",
         )
@@ -601,11 +587,6 @@ _POOL_MISTAKES = (
 )
 
 
-def _compare_pool(got, case: Case) -> None:
-    got = require_ndarray(got)
-    compare_values(got, case.expected, what="output", label="y")
-
-
 def _explain_pool_error(case: Case, error: Exception) -> str | None:
     if isinstance(error, TypeError) and (
         isinstance(case["kernel_size"], tuple) or isinstance(case.get("stride"), tuple)
@@ -625,7 +606,7 @@ def _explain_pool_error(case: Case, error: Exception) -> str | None:
 _MAX_POOL = Exercise(
     "max_pool2d",
     Cases(_POOL_CASES, _pool_cases),
-    _compare_pool,
+    _compare_array,
     mistakes=_POOL_MISTAKES,
     explain_error=_explain_pool_error,
 )
