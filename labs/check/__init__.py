@@ -49,6 +49,7 @@ from labs.check.layers import (
     conv_pool_prediction,
     grouped_conv1d_prediction,
     max_pool2d,
+    shape_design,
 )
 from labs.check.matrices import conv1d_matrix
 from labs.check.networks import conv2d_parameters, network_output_shape
@@ -75,6 +76,7 @@ __all__ = [
     "network_output_shape",
     "conv_pool_prediction",
     "max_pool2d",
+    "shape_design",
     "receptive_field",
     "conv2d_matrix",
     "restoring_output_padding",

@@ -6,6 +6,8 @@
   and a max pooling, and of the receptive field of one output of the two.
 - ``max_pool2d`` (chapter 2): a max pooling written with loops (the exercise gives one
   with a bug), compared with ``torch.nn.functional.max_pool2d``.
+- ``shape_design`` (chapter 2): a choice of padding, pooling and stride that gives a
+  network a target shape, checked with PyTorch's shapes.
 
 A wrong prediction is reported without the right number, so that it can be tried
 again. Each usual mistake computes the answer it gives and is named only when it gives
@@ -38,7 +40,12 @@ from labs.check._result import Result
 from labs.check._text import type_phrase
 from labs.check.blocks import _compare_array, _value
 
-__all__ = ["grouped_conv1d_prediction", "conv_pool_prediction", "max_pool2d"]
+__all__ = [
+    "grouped_conv1d_prediction",
+    "conv_pool_prediction",
+    "max_pool2d",
+    "shape_design",
+]
 
 
 # --- Predictions: shared parts --------------------------------------------------------
@@ -610,3 +617,133 @@ _MAX_POOL = Exercise(
     mistakes=_POOL_MISTAKES,
     explain_error=_explain_pool_error,
 )
+
+
+# --- shape_design (chapter 2) ------------------------------------------------------------
+
+# The design problem: a (1, 3, 64, 48) image through a convolution, a ReLU, a max
+# pooling with kernel = stride, and a second convolution.
+SHAPE_DESIGN = {
+    "input": (1, 3, 64, 48),
+    "after_first": (64, 48),
+    "output": (1, 32, 8, 6),
+}
+_DESIGN_NAMES = ("padding", "pool", "stride", "last_padding")
+
+
+def shape_design_stack(padding: int, pool: int, stride: int, last_padding: int):
+    """The exercise's layers for a design (on the meta device: shapes only)."""
+    return [
+        nn.Conv2d(3, 16, 5, padding=padding, device="meta"),
+        nn.ReLU(),
+        nn.MaxPool2d(pool, stride=pool),
+        nn.Conv2d(16, 32, 3, stride=stride, padding=last_padding, device="meta"),
+    ]
+
+
+def shape_design(design, *, raise_on_failure: bool = False) -> Result:
+    """Check a choice of padding, pooling and stride against chapter 2's target shape.
+
+    The stack is ``nn.Conv2d(3, 16, 5, padding=padding)``, ``nn.ReLU()``,
+    ``nn.MaxPool2d(pool, stride=pool)``, ``nn.Conv2d(16, 32, 3, stride=stride,
+    padding=last_padding)`` on a ``(1, 3, 64, 48)`` input. ``design`` is a tuple of
+    four ints ``(padding, pool, stride, last_padding)``, or a function without
+    arguments returning it; None is "not attempted yet". The design must keep the size,
+    64×48, after the first convolution, give an output of shape ``(1, 32, 8, 6)`` (as
+    PyTorch computes it), and use a last stride of 1 or 2 and a last padding of at most
+    1. The verdict lists every constraint that fails, with the numbers.
+    """
+
+    def answer(learner, case: Case):
+        return _value(
+            learner,
+            design,
+            case,
+            "your design",
+            "write your design, four ints (padding, pool, stride, last_padding), in "
+            "place of the `None` and run this cell again.",
+        )
+
+    exercise = Exercise(
+        "shape_design",
+        [Case(headline="the design does not meet the constraints.")],
+        _compare_shape_design,
+        answer=answer,
+        validate=lambda value: None,
+        passed=lambda count: "your design meets every constraint.",
+        role="your design",
+    )
+    return check(exercise, design, raise_on_failure=raise_on_failure)
+
+
+def _read_shape_design(design) -> tuple[int, int, int, int]:
+    form = "write four ints: (padding, pool, stride, last_padding), e.g. (1, 2, 1, 0)."
+    if not isinstance(design, (tuple, list)) or len(design) != 4:
+        raise Mismatch(
+            f"your design is {type_phrase(design)}, not four ints.", hint=form
+        )
+    values = tuple(int_or_mismatch(v, name) for v, name in zip(design, _DESIGN_NAMES))
+    padding, pool, stride, last_padding = values
+    if pool < 1 or stride < 1 or padding < 0 or last_padding < 0:
+        raise Mismatch(
+            f"your design is {values}: pool and stride must be at least 1, the "
+            "paddings at least 0.",
+            hint=form,
+        )
+    return values
+
+
+def _compare_shape_design(answer, case: Case) -> None:
+    values = _read_shape_design(answer)
+    padding, pool, stride, last_padding = values
+    conv1, relu, pooling, conv2 = shape_design_stack(*values)
+    problem = SHAPE_DESIGN
+    x = torch.zeros(problem["input"], device="meta")
+    shapes = []
+    try:
+        for layer in (conv1, relu, pooling, conv2):
+            x = layer(x)
+            shapes.append(tuple(x.shape))
+    except RuntimeError:
+        sizes = f"{shapes[-1][2]}×{shapes[-1][3]}" if shapes else "64×48"
+        raise Mismatch(
+            f"layer {len(shapes) + 1} does not fit its {sizes} input: PyTorch refuses "
+            "the stack.",
+            hint="a window must fit in its (padded) input: use a smaller pool or more "
+            "padding before it.",
+            got=values,
+        ) from None
+    failed, hints = [], []
+    first = shapes[0][2:]
+    if first != problem["after_first"]:
+        failed.append(f"the first convolution gives {first[0]}×{first[1]}, not 64×48")
+        hints.append(
+            "with stride 1, a kernel of size k keeps the size when the padding is "
+            "(k - 1)/2 on each side."
+        )
+    if shapes[-1] != problem["output"]:
+        failed.append(f"the output is {shapes[-1]}, not {problem['output']}")
+        hints.append(
+            f"the pooling gives {shapes[2][2]}×{shapes[2][3]}; the last convolution "
+            "turns a size i into (i + 2p - 3) // stride + 1: work backwards from 8×6."
+        )
+    if stride > 2 or last_padding > 1:
+        failed.append(
+            f"the last convolution has stride {stride} and padding {last_padding}; "
+            "the limits are a stride of 1 or 2 and a padding of at most 1"
+        )
+        hints.append("let the pooling do more of the shrinking.")
+    if failed:
+        raise Mismatch(
+            "; ".join(failed) + ".",
+            details=[
+                (
+                    "got",
+                    "64×48 → "
+                    + " → ".join(f"{s[2]}×{s[3]}" for s in shapes[:1] + shapes[2:])
+                    + " (conv, pool, conv)",
+                )
+            ],
+            hint=" ".join(h[0].upper() + h[1:] for h in hints),
+            got=values,
+        )

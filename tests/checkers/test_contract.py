@@ -173,6 +173,7 @@ _NOT_A_FUNCTION = {
     "stack_design",
     "grouped_conv1d_prediction",
     "conv_pool_prediction",
+    "shape_design",
 }
 
 

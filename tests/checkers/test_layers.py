@@ -5,6 +5,8 @@ the planted mistakes of ``planted/layers.py`` and ``planted/conv.py``."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import torch
 from torch import nn
@@ -105,3 +107,33 @@ def test_the_pooling_cases_begin_with_the_hand_picked_ones():
     kernels = [layers._pair(case["kernel_size"]) for case in cases]
     assert sum(kh != kw for kh, kw in kernels) >= 8  # the bug shows often
     assert sum(case.get("stride") is None for case in cases) >= 8
+
+
+def test_shape_design_answers_agree_with_real_layers():
+    torch.manual_seed(0)
+    for design in [(2, 4, 2, 1), (2, 8, 1, 1)]:
+        padding, pool, stride, last = design
+        net = nn.Sequential(
+            nn.Conv2d(3, 16, 5, padding=padding),
+            nn.ReLU(),
+            nn.MaxPool2d(pool, stride=pool),
+            nn.Conv2d(16, 32, 3, stride=stride, padding=last),
+        )
+        x = torch.randn(layers.SHAPE_DESIGN["input"])
+        assert tuple(net[0](x).shape[2:]) == layers.SHAPE_DESIGN["after_first"]
+        assert tuple(net(x).shape) == layers.SHAPE_DESIGN["output"]
+        assert check.shape_design(design).passed
+
+
+def test_every_design_in_range_is_judged_as_pytorch_would():
+    """Exhaustively: the checker passes exactly the designs PyTorch's shapes allow."""
+    passed = set()
+    for design in itertools.product(range(4), range(1, 10), range(1, 4), range(3)):
+        if check.shape_design(design).passed:
+            passed.add(design)
+    assert passed == {(2, 4, 2, 1), (2, 6, 1, 0), (2, 8, 1, 1)}
+
+
+def test_a_failing_design_lists_every_failed_constraint():
+    text = flat(check.shape_design((0, 2, 4, 2)))
+    assert "60×44" in text and "stride 4 and padding 2" in text

@@ -167,6 +167,27 @@ POOL_MISTAKES = {
     "returns-none": (lambda x, k, stride=None: None, "forget", ()),
 }
 
+# --- shape_design -----------------------------------------------------------------------
+
+GOOD_SHAPE_DESIGNS = {
+    "pool-4-stride-2": (2, 4, 2, 1),
+    "pool-8-stride-1": (2, 8, 1, 1),
+    "as-a-list": [2, 4, 2, 1],
+    "numpy-ints": tuple(np.int64(v) for v in (2, 8, 1, 1)),
+}
+
+SHAPE_DESIGN_MISTAKES = {
+    "no-padding": ((0, 4, 2, 1), "(k - 1)/2", ("60×44",)),
+    "padding-as-kernel": ((5, 4, 2, 1), "(k - 1)/2", ("70×54",)),
+    "pool-2": ((2, 2, 2, 1), "work backwards", ("(1, 32, 16, 12)",)),
+    "last-padding-0": ((2, 4, 2, 0), "work backwards", ("(1, 32, 7, 5)",)),
+    "stride-4": ((2, 2, 4, 1), "pooling do more", ("stride 4",)),
+    "too-large-pool": ((2, 64, 1, 1), "smaller pool", ("layer 3",)),
+    "three-values": ((2, 4, 2), "four ints", ("not four ints",)),
+    "float-pool": ((2, 4.0, 2, 1), "ints", ("a float",)),
+    "zero-stride": ((2, 4, 0, 1), "four ints", ("at least 1",)),
+}
+
 
 def _any_headline(planted_answers):
     """A prediction's verdict has a headline of its own."""
@@ -232,5 +253,23 @@ ENTRIES = [
             for fn in (pool_loops, pool_windows, pool_torch)
         ),
         mistakes=planted(check.max_pool2d, POOL_MISTAKES),
+    ),
+    Entry(
+        "shape_design",
+        learner=check.shape_design,
+        solutions=tuple(
+            (name, functools.partial(check.shape_design, design))
+            for name, design in GOOD_SHAPE_DESIGNS.items()
+        ),
+        mistakes=_any_headline(planted(check.shape_design, SHAPE_DESIGN_MISTAKES))
+        + (
+            Planted(
+                "left-as-none",
+                lambda: check.shape_design(None),
+                None,
+                ("in place of the None",),
+                headline="not attempted",
+            ),
+        ),
     ),
 ]
