@@ -255,7 +255,7 @@ def grouped_conv1d_prediction(prediction, *, raise_on_failure: bool = False) -> 
 CONV_POOL_INPUT = (2, 3, 45, 61)
 
 
-def conv_pool_stack() -> list[nn.Module]:
+def _conv_pool_stack() -> list[nn.Module]:
     """The exercise's layers: a convolution, a ReLU and a max pooling."""
     return [
         nn.Conv2d(3, 8, (3, 5), stride=2, padding=(1, 2), device="meta"),
@@ -276,7 +276,7 @@ _CONV_POOL_TEMPLATE = (
 
 
 def _conv_pool_expected() -> tuple:
-    conv, relu, pool = conv_pool_stack()
+    conv, relu, pool = _conv_pool_stack()
     after_conv = conv(torch.zeros(CONV_POOL_INPUT, device="meta"))
     after_pool = pool(relu(after_conv))
     field = []
@@ -631,7 +631,7 @@ SHAPE_DESIGN = {
 _DESIGN_NAMES = ("padding", "pool", "stride", "last_padding")
 
 
-def shape_design_stack(padding: int, pool: int, stride: int, last_padding: int):
+def _shape_design_stack(padding: int, pool: int, stride: int, last_padding: int):
     """The exercise's layers for a design (on the meta device: shapes only)."""
     return [
         nn.Conv2d(3, 16, 5, padding=padding, device="meta"),
@@ -696,7 +696,7 @@ def _read_shape_design(design) -> tuple[int, int, int, int]:
 def _compare_shape_design(answer, case: Case) -> None:
     values = _read_shape_design(answer)
     padding, pool, stride, last_padding = values
-    conv1, relu, pooling, conv2 = shape_design_stack(*values)
+    conv1, relu, pooling, conv2 = _shape_design_stack(*values)
     problem = SHAPE_DESIGN
     x = torch.zeros(problem["input"], device="meta")
     shapes = []
