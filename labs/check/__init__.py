@@ -52,6 +52,12 @@ from labs.check.engine import (
 )
 from labs.check.higher import function_jvp, hvp
 from labs.check.inplace import inplace_errors
+from labs.check.layers import (
+    conv_pool_prediction,
+    grouped_conv1d_prediction,
+    max_pool2d,
+    shape_design,
+)
 from labs.check.matrices import conv1d_matrix
 from labs.check.networks import conv2d_parameters, network_output_shape
 from labs.check.sizes import output_size, transposed_output_size
@@ -67,12 +73,16 @@ __all__ = [
     "conv2d",
     "conv_transpose2d",
     "conv1d_matrix",
+    "grouped_conv1d_prediction",
     "gradient",
     "function",
     "stack_output_size",
     "same_padding",
     "conv2d_parameters",
     "network_output_shape",
+    "conv_pool_prediction",
+    "max_pool2d",
+    "shape_design",
     "dilated_stack_prediction",
     "dilated_conv1d",
     "dilation_design",

@@ -466,6 +466,18 @@ def _swapped_pair_hint(name: str) -> Callable:
     return hint
 
 
+def _count_divided(op: _Operation, case: Case) -> np.ndarray:
+    """The output cut to (size + 2p - span + 1) // stride positions along each axis."""
+    expected = case.info["expected"]
+    sizes, kernel = case["x"].shape[2:], case["w"].shape[2:]
+    settings = (_pairs(case.get(n, _DEFAULTS[n]), op.dims) for n in op.hyper)
+    cut = tuple(
+        slice(0, (size + 2 * p - d * (k - 1)) // s)
+        for size, k, s, p, d in zip(sizes, kernel, *settings)
+    )
+    return expected[(slice(None), slice(None), *cut)]
+
+
 def _mistakes(op: _Operation) -> tuple[Mistake, ...]:
     """The usual mistakes of one operation, each computed with PyTorch."""
     spatial = tuple(range(2, 2 + op.dims))
@@ -570,6 +582,18 @@ def _mistakes(op: _Operation) -> tuple[Mistake, ...]:
         )
         for name in op.hyper
     ]
+    if not op.transposed:
+        mistakes.append(
+            Mistake(
+                "count-divided-by-stride",
+                "you computed the number of outputs as (L + 2p - d(K - 1)) // stride, "
+                "the count for stride 1 divided by the stride, which is one short "
+                "whenever the stride does not divide it. The first output is at "
+                "position 0, then one every stride positions: "
+                f"{_size_formula(op)}.",
+                functools.partial(_count_divided, op),
+            )
+        )
     if op.dims == 2:
         mistakes += [
             Mistake(

@@ -174,6 +174,9 @@ _NOT_A_FUNCTION = {
     "stack_design",
     "dilated_stack_prediction",
     "dilation_design",
+    "grouped_conv1d_prediction",
+    "conv_pool_prediction",
+    "shape_design",
 }
 
 

@@ -411,8 +411,31 @@ def _conv1d_pads_only_once(x, w, b=None, stride=1, padding=0, dilation=1):
     return conv1d_vectorized(x, w, b, stride, 0 if padding == 1 else padding, dilation)
 
 
+def _conv1d_count_divided(x, w, b=None, stride=1, padding=0, dilation=1):
+    """Chapter 1's find-the-bug: the stride-1 count divided by the stride."""
+    y = conv1d_vectorized(x, w, b, stride, padding, dilation)
+    span = dilation * (w.shape[2] - 1) + 1
+    return y[..., : (x.shape[2] + 2 * padding - span + 1) // stride]
+
+
+def _conv2d_count_divided(x, w, b=None, stride=1, padding=0, dilation=1):
+    y = conv2d_vectorized(x, w, b, stride, padding, dilation)
+    sizes = [
+        (n + 2 * p - d * (k - 1)) // s
+        for n, k, s, p, d in zip(
+            x.shape[2:], w.shape[2:], pair(stride), pair(padding), pair(dilation)
+        )
+    ]
+    return y[:, :, : sizes[0], : sizes[1]]
+
+
 CONV1D_MISTAKES.update(
     {
+        "count-divided-by-stride": (
+            _conv1d_count_divided,
+            "the count for stride 1 divided by the stride",
+            ("wrong shape",),
+        ),
         "float32-result": (
             _conv1d(mutate_out=_float32),
             "float32",
@@ -438,6 +461,10 @@ def _conv2d_stride_along_height_only(x, w, b=None, stride=1, padding=0, dilation
 
 CONV2D_MISTAKES.update(
     {
+        "count-divided-by-stride": (
+            _conv2d_count_divided,
+            "the count for stride 1 divided by the stride",
+        ),
         "stride-along-height-only": (
             _conv2d_stride_along_height_only,
             NO_HINT,
