@@ -171,6 +171,7 @@ _NOT_A_FUNCTION = {
     "network_prediction",
     "separable_costs",
     "stack_design",
+    "tanh_init_std",
 }
 
 
