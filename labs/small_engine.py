@@ -154,7 +154,11 @@ class Engine:
     # chapter 7's operations
     def matmul(self, a, b):
         backward = self.pieces["matmul_backward"]
-        return Tensor(a.data @ b.data, (a, b), lambda g: backward(a.data, b.data, g))
+        return Tensor(
+            a.data @ b.data,
+            (a, b),
+            lambda g: backward(a.data, b.data, g),
+        )
 
     def relu(self, x):
         backward = self.pieces["relu_backward"]
