@@ -170,8 +170,12 @@ class Engine:
         for node in reversed(self.pieces["topological_sort"](loss)):
             if node.backward_fn is None:
                 continue  # a leaf
-            for parent, grad in zip(node.parents, node.backward_fn(node.grad)):
-                parent.grad = grad if parent.grad is None else parent.grad + grad
+            grads = node.backward_fn(node.grad)
+            for parent, grad in zip(node.parents, grads):
+                if parent.grad is None:
+                    parent.grad = grad
+                else:
+                    parent.grad = parent.grad + grad
 
     # chapter 9's operations
     def max_pool2d(self, x):
