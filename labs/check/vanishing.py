@@ -69,7 +69,7 @@ def tanh_init_std(std, *, raise_on_failure: bool = False) -> Result:
     return check(exercise, std, raise_on_failure=raise_on_failure)
 
 
-def ratios(std: float) -> list[float]:
+def _ratios(std: float) -> list[float]:
     """The ratio ``|dL/dz_1| / |dL/dz_20|`` for each seed of the exercise."""
     return [_ratio(std, seed) for seed in STACK["seeds"]]
 
@@ -114,7 +114,7 @@ def _read_std(value) -> float:
 
 def _compare_std(answer, case: Case) -> None:
     std = _read_std(answer)
-    measured = ratios(std)
+    measured = _ratios(std)
     band = STACK["band"]
     shown = ", ".join(f"{r:.2g}" for r in measured)
     low = [r for r in measured if r < 1 / band]

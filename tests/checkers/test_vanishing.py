@@ -13,7 +13,7 @@ from .verdicts import assert_passed, flat
 
 def test_the_ratio_grows_with_the_standard_deviation():
     stds = np.array([0.5, 1.0, 1.5, 2.0, 3.0]) / np.sqrt(64)
-    first_seed = [vanishing.ratios(std)[0] for std in stds]
+    first_seed = [vanishing._ratios(std)[0] for std in stds]
     assert all(a < b for a, b in zip(first_seed, first_seed[1:]))
 
 
