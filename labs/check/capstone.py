@@ -29,7 +29,6 @@ from labs.check._core import (
     Mistake,
     NotAttempted,
     check,
-    require_callable,
 )
 from labs.check._result import Result
 from labs.check._text import shape_text, type_phrase
@@ -363,7 +362,7 @@ def _generate_log_softmax_cases():
         yield _scores_case(scale * rng.standard_normal((n, c)))
 
 
-def _scores_case(scores, labels=None, rng=None) -> Case:
+def _scores_case(scores) -> Case:
     expected = torch.log_softmax(torch.from_numpy(scores), dim=1).numpy()
     return Case({"scores": scores}, expected=expected)
 
@@ -835,15 +834,10 @@ _SGD_MISTAKES = (
 )
 
 
-def _sgd_validate(fn):
-    return require_callable(fn)
-
-
 _SGD = Exercise(
     "sgd_step",
     _sgd_cases,
     _compare_sgd,
     mistakes=_SGD_MISTAKES,
     answer=_sgd_answer,
-    validate=_sgd_validate,
 )
