@@ -33,7 +33,14 @@ from labs.check.blocks import (
     separable_costs,
     stack_design,
 )
-from labs.check.capstone import network_prediction, same_network
+from labs.check.capstone import (
+    cross_entropy_backward,
+    log_softmax,
+    max_pool2d_backward,
+    network_prediction,
+    same_network,
+    sgd_step,
+)
 from labs.check.conv import conv1d, conv2d, conv_transpose2d
 from labs.check.derivatives import predicted_grad, vjp
 from labs.check.dilated import (
@@ -63,6 +70,7 @@ from labs.check.networks import conv2d_parameters, network_output_shape
 from labs.check.sizes import output_size, transposed_output_size
 from labs.check.training import checkpointed_forward, gradient_norms
 from labs.check.transposed import conv2d_matrix, restoring_output_padding
+from labs.check.vanishing import tanh_init_std
 
 __all__ = [
     "Result",
@@ -99,6 +107,11 @@ __all__ = [
     "topological_sort",
     "network_prediction",
     "same_network",
+    "log_softmax",
+    "cross_entropy_backward",
+    "max_pool2d_backward",
+    "sgd_step",
+    "tanh_init_std",
     "separable_costs",
     "grouped_conv2d",
     "stack_design",

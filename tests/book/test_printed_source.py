@@ -18,12 +18,17 @@ import nbformat
 import pytest
 
 import labs
-from labs import capstone, notebook
+from labs import capstone, notebook, small_engine
 
 from ..paths import NOTEBOOKS, ROOT
 
 LIMIT = 76  # tests/site/test_website.py, CODE_LINE_LIMIT
-NAMESPACE = {"labs": labs, "capstone": capstone, **vars(notebook)}
+NAMESPACE = {
+    "labs": labs,
+    "capstone": capstone,
+    "small_engine": small_engine,
+    **vars(notebook),
+}
 
 
 def printed():

@@ -177,6 +177,7 @@ _NOT_A_FUNCTION = {
     "grouped_conv1d_prediction",
     "conv_pool_prediction",
     "shape_design",
+    "tanh_init_std",
 }
 
 
