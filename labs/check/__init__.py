@@ -25,7 +25,12 @@ the checks work".
 """
 
 from labs.check._result import CheckFailed, Result
-from labs.check.arithmetic import same_padding, stack_output_size
+from labs.check.arithmetic import (
+    layer_design,
+    same_padding,
+    size_predictions,
+    stack_output_size,
+)
 from labs.check.autograd import function, gradient
 from labs.check.blocks import (
     conv2d_via_unfold,
@@ -50,7 +55,11 @@ from labs.check.networks import conv2d_parameters, network_output_shape
 from labs.check.receptive import receptive_field
 from labs.check.sizes import output_size, transposed_output_size
 from labs.check.training import checkpointed_forward, gradient_norms
-from labs.check.transposed import conv2d_matrix, restoring_output_padding
+from labs.check.transposed import (
+    conv2d_matrix,
+    restoring_output_padding,
+    upsampling_design,
+)
 
 __all__ = [
     "Result",
@@ -65,11 +74,14 @@ __all__ = [
     "function",
     "stack_output_size",
     "same_padding",
+    "size_predictions",
+    "layer_design",
     "conv2d_parameters",
     "network_output_shape",
     "receptive_field",
     "conv2d_matrix",
     "restoring_output_padding",
+    "upsampling_design",
     "predicted_grad",
     "vjp",
     "mul_backward",

@@ -24,11 +24,18 @@ import numpy as np
 import torch
 import torch.nn.functional as TF
 
-from labs.check._compare import compare_int, compare_values, require_ndarray
-from labs.check._core import Case, Exercise, Impossible, Mistake, check
+from labs.check._compare import (
+    compare_int,
+    compare_values,
+    int_or_mismatch,
+    require_ndarray,
+)
+from labs.check._core import Case, Exercise, Impossible, Mismatch, Mistake, check
 from labs.check._result import Result
+from labs.check._text import first_line, type_phrase
+from labs.check.blocks import _value
 
-__all__ = ["conv2d_matrix", "restoring_output_padding"]
+__all__ = ["conv2d_matrix", "restoring_output_padding", "upsampling_design"]
 
 
 # --- conv2d_matrix --------------------------------------------------------------------
@@ -541,3 +548,129 @@ _RESTORING = Exercise(
     mistakes=_PADDING_MISTAKES,
     explain_error=_explain_restoring_error,
 )
+
+
+# --- upsampling_design ----------------------------------------------------------------
+
+# The design problem: a ConvTranspose1d (dilation 1) that multiplies every size by 4,
+# covers its output evenly, and has a kernel of at least 8 taps.
+UPSAMPLING_TARGET = {"factor": 4, "sizes": range(1, 17), "least_kernel": 8}
+
+
+def upsampling_design(layer, *, raise_on_failure: bool = False) -> Result:
+    """Check a design of one transposed convolution against the exercise's requirements.
+
+    ``layer`` is a tuple ``(kernel_size, stride, padding, output_padding)`` of ints
+    (dilation 1), or a function without arguments returning it; None is "not
+    attempted yet". With ``TF.conv_transpose1d``, the layer must
+
+    - turn every input size ``i`` from 1 to 16 into exactly ``4 i``;
+    - cover its output evenly: on an input of 16 ones with a kernel of ones, every
+      output cell more than ``kernel_size`` cells from either end receives the same
+      number of kernel copies (no checkerboard);
+    - have a kernel of at least 8 taps.
+
+    The verdict lists every requirement that fails, with the numbers.
+    """
+
+    def answer(learner, case: Case):
+        return _value(
+            learner,
+            layer,
+            case,
+            "your design",
+            "write your design, a (kernel_size, stride, padding, output_padding) "
+            "tuple, in place of the `None` and run this cell again.",
+        )
+
+    exercise = Exercise(
+        "upsampling_design",
+        [Case(headline="the design does not meet the requirements.")],
+        _compare_upsampling,
+        answer=answer,
+        validate=lambda value: None,
+        passed=lambda count: "your design meets every requirement.",
+        role="your design",
+    )
+    return check(exercise, layer, raise_on_failure=raise_on_failure)
+
+
+def _read_upsampling(layer) -> tuple[int, int, int, int]:
+    shape_hint = (
+        "write a tuple of four ints: (kernel_size, stride, padding, output_padding)."
+    )
+    if not isinstance(layer, (list, tuple)) or len(layer) != 4:
+        raise Mismatch(
+            f"your design is {type_phrase(layer)}, not four ints.", hint=shape_hint
+        )
+    names = ("kernel_size", "stride", "padding", "output_padding")
+    k, s, p, a = (int_or_mismatch(v, name) for v, name in zip(layer, names))
+    if k < 1 or s < 1 or p < 0 or a < 0:
+        raise Mismatch(
+            f"your design is {(k, s, p, a)}: kernel_size and stride must be at least "
+            "1, padding and output_padding at least 0."
+        )
+    return k, s, p, a
+
+
+def _upsampled(i: int, k: int, s: int, p: int, a: int) -> torch.Tensor:
+    """conv_transpose1d of i ones with a kernel of k ones (PyTorch may refuse)."""
+    return TF.conv_transpose1d(
+        torch.ones(1, 1, i, dtype=torch.float64),
+        torch.ones(1, 1, k, dtype=torch.float64),
+        stride=s,
+        padding=p,
+        output_padding=a,
+    )[0, 0]
+
+
+def _compare_upsampling(answer, case: Case) -> None:
+    k, s, p, a = _read_upsampling(answer)
+    target = UPSAMPLING_TARGET
+    factor = target["factor"]
+    try:
+        sizes = {i: _upsampled(i, k, s, p, a).shape[-1] for i in target["sizes"]}
+    except RuntimeError as error:
+        raise Mismatch(
+            "PyTorch refuses the layer: " + first_line(str(error)),
+            hint="output_padding must be smaller than the stride, and the padding "
+            "may not crop the whole output.",
+        ) from None
+    failed, hints = [], []
+    wrong = {i: o for i, o in sizes.items() if o != factor * i}
+    if wrong:
+        shown = list(wrong.items())[:3]
+        failed.append(
+            "sizes are not multiplied by 4: "
+            + ", ".join(f"{i} gives {o}, not {factor * i}" for i, o in shown)
+            + (f" and {len(wrong) - 3} more" if len(wrong) > 3 else "")
+        )
+        hints.append(
+            "each extra input cell adds `stride` output cells, so the stride must be "
+            "4; then (i - 1)·4 - 2p + k + output_padding = 4i needs "
+            "k + output_padding - 2p = 4."
+        )
+    counts = _upsampled(16, k, s, p, a)
+    inside = counts[k : counts.shape[-1] - k]
+    if inside.numel() and inside.max() != inside.min():
+        failed.append(
+            "the coverage is uneven: cells away from the ends receive between "
+            f"{int(inside.min())} and {int(inside.max())} kernel copies"
+        )
+        hints.append(
+            "copies start `stride` cells apart, so every cell receives the same "
+            "number of them only when the kernel size is a multiple of the stride."
+        )
+    if k < target["least_kernel"]:
+        failed.append(f"the kernel has {k} taps, fewer than {target['least_kernel']}")
+        hints.append("take a kernel of at least 8 taps.")
+    if failed:
+        raise Mismatch(
+            "; ".join(failed) + ".",
+            details=[
+                ("got", f"kernel_size={k}, stride={s}, padding={p}, output_padding={a}")
+            ],
+            hint=" ".join(hints[:1] + [h[0].upper() + h[1:] for h in hints[1:]]),
+            expected="sizes times 4, even coverage, a kernel of at least 8",
+            got=(k, s, p, a),
+        )

@@ -171,6 +171,9 @@ _NOT_A_FUNCTION = {
     "network_prediction",
     "separable_costs",
     "stack_design",
+    "size_predictions",
+    "layer_design",
+    "upsampling_design",
 }
 
 

@@ -100,3 +100,36 @@ def test_s_minus_1_is_named_only_for_a_function_that_always_gives_it():
     ):
         result = check.restoring_output_padding(PADDING_MISTAKES[name][0])
         assert "s - 1 is the largest" not in (result.hint or ""), (name, result.message)
+
+
+# --- upsampling_design ------------------------------------------------------------------
+
+
+def test_upsampling_designs_that_pass_are_the_ones_the_solution_names():
+    """Stride 4, a kernel that is a multiple of 4 and at least 8, and
+    k + output_padding - 2p = 4."""
+    from labs.check.transposed import upsampling_design
+
+    passing = {
+        (k, s, p, a)
+        for k in range(1, 13)
+        for s in range(1, 6)
+        for p in range(0, 6)
+        for a in range(0, 4)
+        if upsampling_design((k, s, p, a)).passed
+    }
+    assert passing == {
+        (k, 4, p, a)
+        for k in (8, 12)
+        for p in range(0, 6)
+        for a in range(0, 4)
+        if k + a - 2 * p == 4
+    }
+
+
+def test_upsampling_verdict_lists_every_failed_requirement():
+    text = flat(check.upsampling_design((6, 4, 1, 0)))
+    assert "uneven" in text and "6 taps" in text
+    assert "multiple of the stride" in text and "at least 8" in text
+    text = flat(check.upsampling_design((8, 4, 0, 0)))
+    assert "1 gives 8, not 4" in text and "and 13 more" in text

@@ -1,7 +1,9 @@
-"""conv2d_matrix and restoring_output_padding: correct answers and planted mistakes."""
+"""conv2d_matrix, restoring_output_padding and upsampling_design: correct answers and
+planted mistakes."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import numpy as np
@@ -9,7 +11,7 @@ import torch
 
 from labs import check, shapes
 
-from ..registry import NO_HINT, Entry, planted
+from ..registry import NO_HINT, Entry, Planted, planted
 
 
 def matrix_loops(kernel, input_shape, stride=1):
@@ -290,6 +292,33 @@ MATRIX_MISTAKES.update(
     }
 )
 
+# --- upsampling_design -----------------------------------------------------------------
+
+GOOD_UPSAMPLINGS = {
+    "k8-p2": (8, 4, 2, 0),
+    "k8-p3-a2": (8, 4, 3, 2),
+    "k12-p4": [12, 4, 4, 0],
+    "numpy-ints": tuple(np.int64(v) for v in (8, 4, 2, 0)),
+}
+
+UPSAMPLING_MISTAKES = {
+    "padding-forgotten": ((8, 4, 0, 0), "k + output_padding - 2p = 4", ("gives 8",)),
+    "stride-2": ((8, 2, 2, 0), "stride must be 4", ("not multiplied by 4",)),
+    "kernel-6": ((6, 4, 1, 0), "multiple of the stride", ("uneven",)),
+    "kernel-4": ((4, 4, 0, 0), "at least 8", ("4 taps",)),
+    "kernel-10": ((10, 4, 3, 0), "multiple of the stride", ("uneven",)),
+    "output-padding-too-large": ((8, 4, 2, 4), "smaller than the stride", ("refuses",)),
+    "three-numbers": ((8, 4, 2), "four ints", ("not four ints",)),
+    "float": ((8, 4.0, 2, 0), "ints", ("a float",)),
+    "negative-padding": ((8, 4, -2, 0), None, ("at least 0",)),
+}
+
+
+def _any_headline(planted_answers):
+    """A design's verdict has a headline of its own."""
+    return tuple(dataclasses.replace(p, headline="") for p in planted_answers)
+
+
 ENTRIES = [
     Entry(
         "conv2d_matrix",
@@ -309,5 +338,23 @@ ENTRIES = [
             for fn in (restoring_formula, restoring_by_search, restoring_by_difference)
         ),
         mistakes=planted(check.restoring_output_padding, PADDING_MISTAKES),
+    ),
+    Entry(
+        "upsampling_design",
+        learner=check.upsampling_design,
+        solutions=tuple(
+            (name, functools.partial(check.upsampling_design, layer))
+            for name, layer in GOOD_UPSAMPLINGS.items()
+        ),
+        mistakes=_any_headline(planted(check.upsampling_design, UPSAMPLING_MISTAKES))
+        + (
+            Planted(
+                "left-as-none",
+                lambda: check.upsampling_design(None),
+                None,
+                ("in place of the None",),
+                headline="not attempted",
+            ),
+        ),
     ),
 ]
