@@ -57,6 +57,7 @@ from labs.check.sizes import output_size, transposed_output_size
 from labs.check.training import checkpointed_forward, gradient_norms
 from labs.check.transposed import (
     conv2d_matrix,
+    gradient_prediction,
     restoring_output_padding,
     upsampling_design,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "conv2d_matrix",
     "restoring_output_padding",
     "upsampling_design",
+    "gradient_prediction",
     "predicted_grad",
     "vjp",
     "mul_backward",

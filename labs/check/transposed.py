@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import numbers
 import re
 from collections.abc import Callable
 from typing import NamedTuple
@@ -35,7 +36,12 @@ from labs.check._result import Result
 from labs.check._text import first_line, type_phrase
 from labs.check.blocks import _value
 
-__all__ = ["conv2d_matrix", "restoring_output_padding", "upsampling_design"]
+__all__ = [
+    "conv2d_matrix",
+    "restoring_output_padding",
+    "upsampling_design",
+    "gradient_prediction",
+]
 
 
 # --- conv2d_matrix --------------------------------------------------------------------
@@ -673,4 +679,141 @@ def _compare_upsampling(answer, case: Case) -> None:
             hint=" ".join(hints[:1] + [h[0].upper() + h[1:] for h in hints[1:]]),
             expected="sizes times 4, even coverage, a kernel of at least 8",
             got=(k, s, p, a),
+        )
+
+
+# --- gradient_prediction --------------------------------------------------------------
+
+# The exercise: x of length 11, a stride-3 convolution with a kernel of 4 ones, the
+# output summed, and x.grad predicted.
+GRADIENT_SETTING = {"length": 11, "kernel": 4, "stride": 3}
+
+
+def gradient_prediction(prediction, *, raise_on_failure: bool = False) -> Result:
+    """Check a predicted input gradient of a strided convolution.
+
+    ``x = torch.ones(1, 1, 11, requires_grad=True)`` goes through
+    ``TF.conv1d(x, torch.ones(1, 1, 4), stride=3)``, and the sum of the output is
+    back-propagated. ``prediction`` is ``x.grad`` as 11 ints (a list, a tuple or a
+    1-D array), or a function without arguments returning it; None is "not attempted
+    yet". The expected values are PyTorch's. A wrong prediction is reported by how
+    many values are wrong, without the right ones; the hints recognise the unread
+    last cell forgotten, windows taken as not overlapping, the stride ignored, and the
+    output given instead of the gradient.
+    """
+
+    def answer(learner, case: Case):
+        return _value(
+            learner,
+            prediction,
+            case,
+            "your prediction",
+            "write your prediction, 11 ints, in place of the `None` and run this "
+            "cell again.",
+        )
+
+    exercise = Exercise(
+        "gradient_prediction",
+        [Case(headline="wrong prediction.")],
+        _compare_gradient,
+        mistakes=_GRADIENT_MISTAKES,
+        answer=answer,
+        validate=lambda value: None,
+        passed=lambda count: "your prediction is right.",
+        role="your prediction",
+    )
+    return check(exercise, prediction, raise_on_failure=raise_on_failure)
+
+
+def _window_counts(length: int, k: int, s: int) -> list[int]:
+    """How many windows read each input cell, by PyTorch's autograd."""
+    x = torch.ones(1, 1, length, dtype=torch.float64, requires_grad=True)
+    weight = torch.ones(1, 1, k, dtype=torch.float64)
+    TF.conv1d(x, weight, stride=s).sum().backward()
+    return [int(v) for v in x.grad[0, 0]]
+
+
+def _expected_gradient() -> list[int]:
+    g = GRADIENT_SETTING
+    return _window_counts(g["length"], g["kernel"], g["stride"])
+
+
+def _last_cell_read(case: Case) -> list[int]:
+    counts = _expected_gradient()
+    return counts[:-1] + [1]
+
+
+_GRADIENT_MISTAKES = (
+    Mistake(
+        "last-cell-read",
+        "the last cell is never read: (11 - 4) // 3 + 1 = 3 windows, the last one "
+        "covering cells 6 to 9, so cell 10 gets no gradient.",
+        _last_cell_read,
+    ),
+    Mistake(
+        "no-overlap",
+        "windows 4 cells wide that start every 3 cells share a cell: cells 3 and 6 "
+        "are read by two windows, and each window adds 1 to the gradient of every "
+        "cell it reads.",
+        lambda case: [1] * 10 + [0],
+    ),
+    Mistake(
+        "stride-ignored",
+        "with stride 3 the windows start at 0, 3 and 6, not at every cell.",
+        lambda case: _window_counts(11, 4, 1),
+    ),
+    Mistake(
+        "output-instead",
+        "that is the output, one value per window. x.grad has x's shape, 11 values: "
+        "for each input cell, how many windows read it.",
+        lambda case: [4, 4, 4],
+    ),
+)
+
+
+def _gradient_value(value, n: int):
+    """A predicted gradient value: an int, or a float (x.grad is float)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise Mismatch(
+            f"value {n} of your prediction is {type_phrase(value)}, not a number.",
+            hint="write x.grad's values as a list of 11 ints, cell 0 first.",
+        )
+    number = float(value)
+    return int(number) if number.is_integer() else number
+
+
+def _compare_gradient(answer, case: Case) -> None:
+    if isinstance(answer, torch.Tensor):
+        answer = answer.detach().numpy()
+    if isinstance(answer, np.ndarray):
+        if answer.ndim != 1:
+            raise Mismatch(
+                f"your prediction has shape {answer.shape}; write the 11 values as a "
+                "list."
+            )
+        answer = answer.tolist()
+    if not isinstance(answer, (list, tuple)):
+        raise Mismatch(
+            f"your prediction is {type_phrase(answer)}, not a list of numbers.",
+            hint="write x.grad's values as a list of 11 ints, cell 0 first.",
+        )
+    expected = _expected_gradient()
+    if len(answer) != len(expected):
+        raise Mismatch(
+            f"your prediction has {len(answer)} values; x.grad has {len(expected)}, "
+            "one per cell of x.",
+            expected=expected,
+            got=list(answer),
+            diagnosable=True,
+        )
+    numbers = [_gradient_value(v, n) for n, v in enumerate(answer)]
+    wrong = [n for n, (a, b) in enumerate(zip(numbers, expected)) if a != b]
+    if wrong:
+        verb = "is" if len(wrong) == 1 else "are"
+        raise Mismatch(
+            f"{len(wrong)} of the {len(expected)} values {verb} wrong.",
+            details=[("got", str(numbers))],
+            expected=expected,
+            got=numbers,
+            diagnosable=True,
         )

@@ -174,6 +174,7 @@ _NOT_A_FUNCTION = {
     "size_predictions",
     "layer_design",
     "upsampling_design",
+    "gradient_prediction",
 }
 
 

@@ -133,3 +133,23 @@ def test_upsampling_verdict_lists_every_failed_requirement():
     assert "multiple of the stride" in text and "at least 8" in text
     text = flat(check.upsampling_design((8, 4, 0, 0)))
     assert "1 gives 8, not 4" in text and "and 13 more" in text
+
+
+# --- gradient_prediction ---------------------------------------------------------------
+
+
+def test_predicted_gradient_is_the_transposed_convolution_of_ones():
+    from labs.check.transposed import _expected_gradient
+
+    ones = torch.ones(1, 1, 3, dtype=torch.float64)
+    back = torch.nn.functional.conv_transpose1d(
+        ones, torch.ones(1, 1, 4, dtype=torch.float64), stride=3, output_padding=1
+    )
+    assert _expected_gradient() == [int(v) for v in back[0, 0]]
+    assert _expected_gradient() == [1, 1, 1, 2, 1, 1, 2, 1, 1, 1, 0]
+
+
+def test_wrong_gradient_prediction_hides_the_right_values():
+    text = flat(check.gradient_prediction([1] * 11))
+    assert "3 of the 11 values are wrong" in text
+    assert "[1, 1, 1, 2" not in text

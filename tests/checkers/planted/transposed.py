@@ -1,5 +1,5 @@
-"""conv2d_matrix, restoring_output_padding and upsampling_design: correct answers and
-planted mistakes."""
+"""conv2d_matrix, restoring_output_padding, upsampling_design and gradient_prediction:
+correct answers and planted mistakes."""
 
 from __future__ import annotations
 
@@ -313,6 +313,25 @@ UPSAMPLING_MISTAKES = {
     "negative-padding": ((8, 4, -2, 0), None, ("at least 0",)),
 }
 
+# --- gradient_prediction ---------------------------------------------------------------
+
+RIGHT_GRADIENT = [1, 1, 1, 2, 1, 1, 2, 1, 1, 1, 0]
+
+GRADIENT_MISTAKES = {
+    "last-cell-read": ([1, 1, 1, 2, 1, 1, 2, 1, 1, 1, 1], "never read"),
+    "no-overlap": ([1] * 10 + [0], "share a cell"),
+    "stride-ignored": ([1, 2, 3, 4, 4, 4, 4, 4, 3, 2, 1], "stride 3"),
+    "the-output": ([4, 4, 4], "x's shape", ("3 values",)),
+    "unexplained": (
+        [1, 1, 1, 2, 1, 1, 2, 1, 1, 0, 0],
+        NO_HINT,
+        ("1 of the 11 values is wrong",),
+    ),
+    "a-matrix": (np.ones((1, 11)), None, ("shape (1, 11)",)),
+    "strings": (["1"] * 11, "11 ints", ("a str",)),
+    "a-number": (11, "list of 11 ints", ("an int",)),
+}
+
 
 def _any_headline(planted_answers):
     """A design's verdict has a headline of its own."""
@@ -351,6 +370,29 @@ ENTRIES = [
             Planted(
                 "left-as-none",
                 lambda: check.upsampling_design(None),
+                None,
+                ("in place of the None",),
+                headline="not attempted",
+            ),
+        ),
+    ),
+    Entry(
+        "gradient_prediction",
+        learner=check.gradient_prediction,
+        solutions=(
+            ("list", lambda: check.gradient_prediction(RIGHT_GRADIENT)),
+            ("tuple", lambda: check.gradient_prediction(tuple(RIGHT_GRADIENT))),
+            (
+                "float array",
+                lambda: check.gradient_prediction(np.array(RIGHT_GRADIENT, float)),
+            ),
+            ("a function", lambda: check.gradient_prediction(lambda: RIGHT_GRADIENT)),
+        ),
+        mistakes=_any_headline(planted(check.gradient_prediction, GRADIENT_MISTAKES))
+        + (
+            Planted(
+                "left-as-none",
+                lambda: check.gradient_prediction(None),
                 None,
                 ("in place of the None",),
                 headline="not attempted",
