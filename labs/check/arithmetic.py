@@ -25,11 +25,16 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from labs.check._compare import compare_int, int_or_mismatch
+from labs.check._answers import (
+    check_value,
+    compare_numbers,
+    read_ints,
+    requirements_mismatch,
+)
+from labs.check._compare import compare_int
 from labs.check._core import Case, Exercise, Mismatch, Mistake, Refused, check
 from labs.check._result import Result
 from labs.check._text import first_line, type_phrase
-from labs.check.blocks import _value
 
 __all__ = ["stack_output_size", "same_padding", "size_predictions", "layer_design"]
 
@@ -525,29 +530,18 @@ def size_predictions(predictions, *, raise_on_failure: bool = False) -> Result:
     out, a forgotten + 1, pooling with stride 1, dilation ignored or taken as d·k,
     and unread cells counted only at the end or only between windows.
     """
-
-    def answer(learner, case: Case):
-        return _value(
-            learner,
-            predictions,
-            case,
-            "your prediction",
-            "write your prediction, four ints, in place of the `None` and "
-            "run this cell again.",
-        )
-
-    exercise = Exercise(
+    return check_value(
         "size_predictions",
-        [Case(headline="wrong prediction.")],
+        predictions,
         _compare_predictions,
+        kind="prediction",
+        todo="four ints",
+        headline="wrong prediction.",
+        passed="your prediction is right.",
         mistakes=_PREDICTION_MISTAKES,
-        answer=answer,
-        validate=lambda value: None,
-        parts=lambda answer: list(answer),
-        passed=lambda count: "your prediction is right.",
-        role="your prediction",
+        parts=list,
+        raise_on_failure=raise_on_failure,
     )
-    return check(exercise, predictions, raise_on_failure=raise_on_failure)
 
 
 def _never_read(length: int, k: int, s: int = 1, p: int = 0) -> int:
@@ -649,27 +643,13 @@ _PREDICTION_MISTAKES = (
 
 
 def _compare_predictions(answer, case: Case) -> None:
-    if not isinstance(answer, (tuple, list)) or len(answer) != 4:
-        raise Mismatch(
-            f"your prediction is {type_phrase(answer)}, not four numbers.",
-            hint="write a tuple of four ints: (strided convolution, pooling, "
-            "dilated convolution, cells never read).",
-        )
-    numbers = [
-        int_or_mismatch(value, name) for value, name in zip(answer, _PREDICTION_NAMES)
-    ]
-    for part, (got, right, name) in enumerate(
-        zip(numbers, _predicted(), _PREDICTION_NAMES)
-    ):
-        if got != right:
-            raise Mismatch(
-                f"{name} is wrong.",
-                details=[("got", str(got))],
-                expected=right,
-                got=got,
-                diagnosable=True,
-                part=part,
-            )
+    compare_numbers(
+        answer,
+        _predicted(),
+        _PREDICTION_NAMES,
+        hint="write a tuple of four ints: (strided convolution, pooling, dilated "
+        "convolution, cells never read).",
+    )
 
 
 # --- layer_design -------------------------------------------------------------------
@@ -677,6 +657,8 @@ def _compare_predictions(answer, case: Case) -> None:
 # The design problem: one Conv1d layer (dilation 1) for which exactly the input sizes
 # 97 to 100 give 25 outputs, reading every input cell.
 LAYER_TARGET = {"sizes": (97, 98, 99, 100), "output": 25, "neighbours": (96, 101)}
+_LAYER_NAMES = ("kernel_size", "stride", "padding")
+_LAYER_LEAST = {"kernel_size": 1, "stride": 1, "padding": 0}
 
 
 def layer_design(layer, *, raise_on_failure: bool = False) -> Result:
@@ -692,47 +674,20 @@ def layer_design(layer, *, raise_on_failure: bool = False) -> Result:
 
     The verdict lists every requirement that fails, with the numbers.
     """
-
-    def answer(learner, case: Case):
-        return _value(
-            learner,
-            layer,
-            case,
-            "your design",
-            "write your design, a (kernel_size, stride, padding) tuple, in place "
-            "of the `None` and run this cell again.",
-        )
-
-    exercise = Exercise(
+    return check_value(
         "layer_design",
-        [Case(headline="the design does not meet the requirements.")],
+        layer,
         _compare_layer,
-        answer=answer,
-        validate=lambda value: None,
-        passed=lambda count: "your design meets every requirement.",
-        role="your design",
+        kind="design",
+        todo="a (kernel_size, stride, padding) tuple",
+        headline="the design does not meet the requirements.",
+        passed="your design meets every requirement.",
+        raise_on_failure=raise_on_failure,
     )
-    return check(exercise, layer, raise_on_failure=raise_on_failure)
-
-
-def _read_layer(layer) -> tuple[int, int, int]:
-    shape_hint = "write a tuple of three ints: (kernel_size, stride, padding)."
-    if not isinstance(layer, (list, tuple)) or len(layer) != 3:
-        raise Mismatch(
-            f"your design is {type_phrase(layer)}, not three ints.", hint=shape_hint
-        )
-    names = ("kernel_size", "stride", "padding")
-    k, s, p = (int_or_mismatch(v, name) for v, name in zip(layer, names))
-    if k < 1 or s < 1 or p < 0:
-        raise Mismatch(
-            f"your design is {(k, s, p)}: kernel_size and stride must be at least 1 "
-            "and padding at least 0."
-        )
-    return k, s, p
 
 
 def _compare_layer(answer, case: Case) -> None:
-    k, s, p = _read_layer(answer)
+    k, s, p = read_ints(answer, _LAYER_NAMES, least=_LAYER_LEAST)
     target = LAYER_TARGET
     sizes = {
         i: _torch_stack_size(i, ((k, s, p, 1),))
@@ -777,10 +732,10 @@ def _compare_layer(answer, case: Case) -> None:
                 "padding must be at least the largest leftover r."
             )
     if failed:
-        raise Mismatch(
-            "; ".join(failed) + ".",
-            details=[("got", f"kernel_size={k}, stride={s}, padding={p}")],
-            hint=" ".join(hints[:1] + [h[0].upper() + h[1:] for h in hints[1:]]),
+        raise requirements_mismatch(
+            failed,
+            hints,
+            names=_LAYER_NAMES,
+            numbers=(k, s, p),
             expected="25 outputs for sizes 97 to 100 only, every cell read",
-            got=(k, s, p),
         )

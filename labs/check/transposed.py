@@ -25,16 +25,15 @@ import numpy as np
 import torch
 import torch.nn.functional as TF
 
+from labs.check._answers import check_value, read_ints, requirements_mismatch
 from labs.check._compare import (
     compare_int,
     compare_values,
-    int_or_mismatch,
     require_ndarray,
 )
 from labs.check._core import Case, Exercise, Impossible, Mismatch, Mistake, check
 from labs.check._result import Result
 from labs.check._text import first_line, type_phrase
-from labs.check.blocks import _value
 
 __all__ = [
     "conv2d_matrix",
@@ -561,6 +560,8 @@ _RESTORING = Exercise(
 # The design problem: a ConvTranspose1d (dilation 1) that multiplies every size by 4,
 # covers its output evenly, and has a kernel of at least 8 taps.
 UPSAMPLING_TARGET = {"factor": 4, "sizes": range(1, 17), "least_kernel": 8}
+_UPSAMPLING_NAMES = ("kernel_size", "stride", "padding", "output_padding")
+_UPSAMPLING_LEAST = {"kernel_size": 1, "stride": 1, "padding": 0, "output_padding": 0}
 
 
 def upsampling_design(layer, *, raise_on_failure: bool = False) -> Result:
@@ -578,45 +579,16 @@ def upsampling_design(layer, *, raise_on_failure: bool = False) -> Result:
 
     The verdict lists every requirement that fails, with the numbers.
     """
-
-    def answer(learner, case: Case):
-        return _value(
-            learner,
-            layer,
-            case,
-            "your design",
-            "write your design, a (kernel_size, stride, padding, output_padding) "
-            "tuple, in place of the `None` and run this cell again.",
-        )
-
-    exercise = Exercise(
+    return check_value(
         "upsampling_design",
-        [Case(headline="the design does not meet the requirements.")],
+        layer,
         _compare_upsampling,
-        answer=answer,
-        validate=lambda value: None,
-        passed=lambda count: "your design meets every requirement.",
-        role="your design",
+        kind="design",
+        todo="a (kernel_size, stride, padding, output_padding) tuple",
+        headline="the design does not meet the requirements.",
+        passed="your design meets every requirement.",
+        raise_on_failure=raise_on_failure,
     )
-    return check(exercise, layer, raise_on_failure=raise_on_failure)
-
-
-def _read_upsampling(layer) -> tuple[int, int, int, int]:
-    shape_hint = (
-        "write a tuple of four ints: (kernel_size, stride, padding, output_padding)."
-    )
-    if not isinstance(layer, (list, tuple)) or len(layer) != 4:
-        raise Mismatch(
-            f"your design is {type_phrase(layer)}, not four ints.", hint=shape_hint
-        )
-    names = ("kernel_size", "stride", "padding", "output_padding")
-    k, s, p, a = (int_or_mismatch(v, name) for v, name in zip(layer, names))
-    if k < 1 or s < 1 or p < 0 or a < 0:
-        raise Mismatch(
-            f"your design is {(k, s, p, a)}: kernel_size and stride must be at least "
-            "1, padding and output_padding at least 0."
-        )
-    return k, s, p, a
 
 
 def _upsampled(i: int, k: int, s: int, p: int, a: int) -> torch.Tensor:
@@ -631,7 +603,7 @@ def _upsampled(i: int, k: int, s: int, p: int, a: int) -> torch.Tensor:
 
 
 def _compare_upsampling(answer, case: Case) -> None:
-    k, s, p, a = _read_upsampling(answer)
+    k, s, p, a = read_ints(answer, _UPSAMPLING_NAMES, least=_UPSAMPLING_LEAST)
     target = UPSAMPLING_TARGET
     factor = target["factor"]
     try:
@@ -671,14 +643,12 @@ def _compare_upsampling(answer, case: Case) -> None:
         failed.append(f"the kernel has {k} taps, fewer than {target['least_kernel']}")
         hints.append("take a kernel of at least 8 taps.")
     if failed:
-        raise Mismatch(
-            "; ".join(failed) + ".",
-            details=[
-                ("got", f"kernel_size={k}, stride={s}, padding={p}, output_padding={a}")
-            ],
-            hint=" ".join(hints[:1] + [h[0].upper() + h[1:] for h in hints[1:]]),
+        raise requirements_mismatch(
+            failed,
+            hints,
+            names=_UPSAMPLING_NAMES,
+            numbers=(k, s, p, a),
             expected="sizes times 4, even coverage, a kernel of at least 8",
-            got=(k, s, p, a),
         )
 
 
@@ -701,28 +671,17 @@ def gradient_prediction(prediction, *, raise_on_failure: bool = False) -> Result
     last cell forgotten, windows taken as not overlapping, the stride ignored, and the
     output given instead of the gradient.
     """
-
-    def answer(learner, case: Case):
-        return _value(
-            learner,
-            prediction,
-            case,
-            "your prediction",
-            "write your prediction, 11 ints, in place of the `None` and run this "
-            "cell again.",
-        )
-
-    exercise = Exercise(
+    return check_value(
         "gradient_prediction",
-        [Case(headline="wrong prediction.")],
+        prediction,
         _compare_gradient,
+        kind="prediction",
+        todo="11 ints",
+        headline="wrong prediction.",
+        passed="your prediction is right.",
         mistakes=_GRADIENT_MISTAKES,
-        answer=answer,
-        validate=lambda value: None,
-        passed=lambda count: "your prediction is right.",
-        role="your prediction",
+        raise_on_failure=raise_on_failure,
     )
-    return check(exercise, prediction, raise_on_failure=raise_on_failure)
 
 
 def _window_counts(length: int, k: int, s: int) -> list[int]:
