@@ -573,7 +573,7 @@ def upsampling_design(layer, *, raise_on_failure: bool = False) -> Result:
 
     - turn every input size ``i`` from 1 to 16 into exactly ``4 i``;
     - cover its output evenly: on an input of 16 ones with a kernel of ones, every
-      output cell more than ``kernel_size`` cells from either end receives the same
+      output cell at least ``kernel_size`` cells from either end receives the same
       number of kernel copies (no checkerboard);
     - have a kernel of at least 8 taps.
 
