@@ -25,7 +25,12 @@ the checks work".
 """
 
 from labs.check._result import CheckFailed, Result
-from labs.check.arithmetic import same_padding, stack_output_size
+from labs.check.arithmetic import (
+    layer_design,
+    same_padding,
+    size_predictions,
+    stack_output_size,
+)
 from labs.check.autograd import function, gradient
 from labs.check.blocks import (
     conv2d_via_unfold,
@@ -69,7 +74,12 @@ from labs.check.matrices import conv1d_matrix
 from labs.check.networks import conv2d_parameters, network_output_shape
 from labs.check.sizes import output_size, transposed_output_size
 from labs.check.training import checkpointed_forward, gradient_norms
-from labs.check.transposed import conv2d_matrix, restoring_output_padding
+from labs.check.transposed import (
+    conv2d_matrix,
+    gradient_prediction,
+    restoring_output_padding,
+    upsampling_design,
+)
 from labs.check.vanishing import tanh_init_std
 
 __all__ = [
@@ -86,6 +96,8 @@ __all__ = [
     "function",
     "stack_output_size",
     "same_padding",
+    "size_predictions",
+    "layer_design",
     "conv2d_parameters",
     "network_output_shape",
     "conv_pool_prediction",
@@ -97,6 +109,8 @@ __all__ = [
     "field_offsets",
     "conv2d_matrix",
     "restoring_output_padding",
+    "upsampling_design",
+    "gradient_prediction",
     "predicted_grad",
     "vjp",
     "mul_backward",

@@ -25,12 +25,18 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from labs.check._answers import (
+    check_value,
+    compare_numbers,
+    read_ints,
+    requirements_mismatch,
+)
 from labs.check._compare import compare_int
 from labs.check._core import Case, Exercise, Mismatch, Mistake, Refused, check
 from labs.check._result import Result
 from labs.check._text import first_line, type_phrase
 
-__all__ = ["stack_output_size", "same_padding"]
+__all__ = ["stack_output_size", "same_padding", "size_predictions", "layer_design"]
 
 
 # --- stack_output_size --------------------------------------------------------------
@@ -492,3 +498,244 @@ _SAME_PADDING = Exercise(
     explain_error=_explain_padding_error,
     refusals=(ValueError,),
 )
+
+
+# --- size_predictions ---------------------------------------------------------------
+
+# The exercise's input, x = torch.zeros(1, 1, 20), and what is asked about it.
+PREDICTION_LENGTH = 20
+_PREDICTION_NAMES = (
+    "the strided convolution's output size",
+    "the pooling layer's output size",
+    "the dilated convolution's output size",
+    "the number of cells never read",
+)
+
+
+def size_predictions(predictions, *, raise_on_failure: bool = False) -> Result:
+    """Check four predicted numbers about layers on ``x = torch.zeros(1, 1, 20)``.
+
+    ``predictions`` is a tuple of four ints, or a function without arguments
+    returning it; None is "not attempted yet":
+
+    1. ``TF.conv1d(x, torch.zeros(1, 1, 5), stride=3, padding=2).shape[-1]``;
+    2. ``TF.max_pool1d(x, 4).shape[-1]`` (the stride defaults to the window);
+    3. ``TF.conv1d(x, torch.zeros(1, 1, 4), dilation=2).shape[-1]``;
+    4. how many cells of ``x`` ``TF.conv1d(x, torch.zeros(1, 1, 3), stride=4)`` never
+       reads (counted by PyTorch: the zeros of the gradient of the summed output
+       under a kernel of ones).
+
+    A wrong number is reported without the right one, so that the prediction can be
+    tried again; the hints recognise rounding up, padding on one side only or left
+    out, a forgotten + 1, pooling with stride 1, dilation ignored or taken as d·k,
+    and unread cells counted only at the end or only between windows.
+    """
+    return check_value(
+        "size_predictions",
+        predictions,
+        _compare_predictions,
+        kind="prediction",
+        todo="four ints",
+        headline="wrong prediction.",
+        passed="your prediction is right.",
+        mistakes=_PREDICTION_MISTAKES,
+        parts=list,
+        raise_on_failure=raise_on_failure,
+    )
+
+
+def _never_read(length: int, k: int, s: int = 1, p: int = 0) -> int:
+    """How many input cells conv1d never reads: zero gradient under a kernel of ones."""
+    x = torch.ones(1, 1, length, dtype=torch.float64, requires_grad=True)
+    weight = torch.ones(1, 1, k, dtype=torch.float64)
+    torch.nn.functional.conv1d(x, weight, stride=s, padding=p).sum().backward()
+    return int((x.grad == 0).sum())
+
+
+@functools.cache
+def _predicted() -> tuple[int, int, int, int]:
+    """The four numbers, computed by PyTorch."""
+    tf = torch.nn.functional
+    x = torch.zeros(1, 1, PREDICTION_LENGTH)
+    return (
+        tf.conv1d(x, torch.zeros(1, 1, 5), stride=3, padding=2).shape[-1],
+        tf.max_pool1d(x, 4).shape[-1],
+        tf.conv1d(x, torch.zeros(1, 1, 4), dilation=2).shape[-1],
+        _never_read(PREDICTION_LENGTH, 3, s=4),
+    )
+
+
+def _prediction_mistake(name: str, part: int, hint: str, value: int) -> Mistake:
+    return Mistake(name, hint, lambda case: value, part=part)
+
+
+_ROOM = "(20 + 2·2 - 5) = 19 cells of room"
+_PREDICTION_MISTAKES = (
+    _prediction_mistake(
+        "ceil",
+        0,
+        f"you rounded up. With {_ROOM} and stride 3 the window takes 6 whole "
+        "steps; a partial step buys no output: floor(19/3) + 1.",
+        math.ceil(19 / 3) + 1,
+    ),
+    _prediction_mistake(
+        "one-short",
+        0,
+        "that is one short. Padding 2 adds 2 zeros on each side (i + 2p = 24), and "
+        "the first window counts too: floor((i + 2p - k)/s) + 1.",
+        (20 + 2 - 5) // 3 + 1,
+    ),
+    _prediction_mistake(
+        "stride-ignored",
+        0,
+        "you ignored the stride: the window moves 3 cells at a time, so divide "
+        "the room by 3 and round down.",
+        20 + 4 - 5 + 1,
+    ),
+    _prediction_mistake(
+        "pool-stride-1",
+        1,
+        "a pooling layer's stride defaults to its window, not to 1: max_pool1d(x, 4) "
+        "uses non-overlapping windows of 4.",
+        20 - 4 + 1,
+    ),
+    _prediction_mistake(
+        "dilation-ignored",
+        2,
+        "you ignored the dilation: 4 taps 2 cells apart span d(k - 1) + 1 = 7 cells.",
+        20 - 4 + 1,
+    ),
+    _prediction_mistake(
+        "d-times-k",
+        2,
+        "you took d·k = 8 for the span; 4 taps 2 cells apart span d(k - 1) + 1 = 7.",
+        20 - 8 + 1,
+    ),
+    _prediction_mistake(
+        "dilation-as-gaps",
+        2,
+        "in PyTorch dilation=2 puts the taps 2 cells apart (one gap), not 3: the "
+        "span is d(k - 1) + 1 = 7.",
+        20 - 10 + 1,
+    ),
+    _prediction_mistake(
+        "all-read",
+        3,
+        "with a stride larger than the kernel, the windows do not touch: the cells "
+        "between them are never read, as well as any left over at the end.",
+        0,
+    ),
+    _prediction_mistake(
+        "only-the-end",
+        3,
+        "you counted only the cells left over at the end. With stride 4 and a "
+        "kernel of 3, one cell between each pair of windows is skipped too.",
+        (20 - 3) % 4,
+    ),
+    _prediction_mistake(
+        "only-the-gaps",
+        3,
+        "you counted the cells between windows, but not the ones left over after "
+        "the last window: list where each window starts and ends.",
+        4,
+    ),
+)
+
+
+def _compare_predictions(answer, case: Case) -> None:
+    compare_numbers(
+        answer,
+        _predicted(),
+        _PREDICTION_NAMES,
+        hint="write a tuple of four ints: (strided convolution, pooling, dilated "
+        "convolution, cells never read).",
+    )
+
+
+# --- layer_design -------------------------------------------------------------------
+
+# The design problem: one Conv1d layer (dilation 1) for which exactly the input sizes
+# 97 to 100 give 25 outputs, reading every input cell.
+LAYER_TARGET = {"sizes": (97, 98, 99, 100), "output": 25, "neighbours": (96, 101)}
+_LAYER_NAMES = ("kernel_size", "stride", "padding")
+_LAYER_LEAST = {"kernel_size": 1, "stride": 1, "padding": 0}
+
+
+def layer_design(layer, *, raise_on_failure: bool = False) -> Result:
+    """Check a design of one convolution layer against the exercise's requirements.
+
+    ``layer`` is a tuple ``(kernel_size, stride, padding)`` of ints (dilation 1), or a
+    function without arguments returning it; None is "not attempted yet". With
+    ``TF.conv1d`` on inputs of zeros, the layer must
+
+    - give 25 outputs for each input size 97, 98, 99 and 100, and not for 96 or 101;
+    - read every cell of each of those four inputs (no cell with a zero gradient of
+      the summed output under a kernel of ones).
+
+    The verdict lists every requirement that fails, with the numbers.
+    """
+    return check_value(
+        "layer_design",
+        layer,
+        _compare_layer,
+        kind="design",
+        todo="a (kernel_size, stride, padding) tuple",
+        headline="the design does not meet the requirements.",
+        passed="your design meets every requirement.",
+        raise_on_failure=raise_on_failure,
+    )
+
+
+def _compare_layer(answer, case: Case) -> None:
+    k, s, p = read_ints(answer, _LAYER_NAMES, least=_LAYER_LEAST)
+    target = LAYER_TARGET
+    sizes = {
+        i: _torch_stack_size(i, ((k, s, p, 1),))
+        for i in target["sizes"] + target["neighbours"]
+    }
+    if any(size is None for size in sizes.values()):
+        raise Mismatch(
+            f"PyTorch refuses the layer: the kernel ({k}) is longer than the padded "
+            f"input.",
+            hint="a kernel must fit in i + 2p cells.",
+        )
+    failed, hints = [], []
+    wrong = {i: o for i, o in sizes.items() if i in target["sizes"] and o != 25}
+    shared = [i for i in target["neighbours"] if sizes[i] == 25]
+    if wrong or shared:
+        parts = [f"{i} gives {o}" for i, o in wrong.items()]
+        parts += [f"{i} gives 25 too" for i in shared]
+        failed.append("input size " + ", ".join(parts))
+        hints.append(
+            "a stride s puts s consecutive input sizes on each output size, so four "
+            "sizes and no more need s = 4; then floor((i + 2p - k)/4) + 1 must be "
+            "25 for i = 97 and for i = 100."
+        )
+    unread = {
+        i: _never_read(i, k, s, p) for i in target["sizes"] if sizes[i] is not None
+    }
+    unread = {i: n for i, n in unread.items() if n}
+    if unread:
+        failed.append(
+            "cells are never read: "
+            + ", ".join(f"{n} of {i}" for i, n in unread.items())
+        )
+        if s > k:
+            hints.append(
+                "with a stride larger than the kernel, the cells between windows "
+                "are skipped: the kernel must be at least as long as the stride."
+            )
+        else:
+            hints.append(
+                "the last r = (i + 2p - k) mod s cells of the padded input are "
+                "never read, and only the padding among them is harmless: the "
+                "padding must be at least the largest leftover r."
+            )
+    if failed:
+        raise requirements_mismatch(
+            failed,
+            hints,
+            names=_LAYER_NAMES,
+            numbers=(k, s, p),
+            expected="25 outputs for sizes 97 to 100 only, every cell read",
+        )

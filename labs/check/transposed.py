@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import numbers
 import re
 from collections.abc import Callable
 from typing import NamedTuple
@@ -24,11 +25,22 @@ import numpy as np
 import torch
 import torch.nn.functional as TF
 
-from labs.check._compare import compare_int, compare_values, require_ndarray
-from labs.check._core import Case, Exercise, Impossible, Mistake, check
+from labs.check._answers import check_value, read_ints, requirements_mismatch
+from labs.check._compare import (
+    compare_int,
+    compare_values,
+    require_ndarray,
+)
+from labs.check._core import Case, Exercise, Impossible, Mismatch, Mistake, check
 from labs.check._result import Result
+from labs.check._text import first_line, type_phrase
 
-__all__ = ["conv2d_matrix", "restoring_output_padding"]
+__all__ = [
+    "conv2d_matrix",
+    "restoring_output_padding",
+    "upsampling_design",
+    "gradient_prediction",
+]
 
 
 # --- conv2d_matrix --------------------------------------------------------------------
@@ -541,3 +553,226 @@ _RESTORING = Exercise(
     mistakes=_PADDING_MISTAKES,
     explain_error=_explain_restoring_error,
 )
+
+
+# --- upsampling_design ----------------------------------------------------------------
+
+# The design problem: a ConvTranspose1d (dilation 1) that multiplies every size by 4,
+# covers its output evenly, and has a kernel of at least 8 taps.
+UPSAMPLING_TARGET = {"factor": 4, "sizes": range(1, 17), "least_kernel": 8}
+_UPSAMPLING_NAMES = ("kernel_size", "stride", "padding", "output_padding")
+_UPSAMPLING_LEAST = {"kernel_size": 1, "stride": 1, "padding": 0, "output_padding": 0}
+
+
+def upsampling_design(layer, *, raise_on_failure: bool = False) -> Result:
+    """Check a design of one transposed convolution against the exercise's requirements.
+
+    ``layer`` is a tuple ``(kernel_size, stride, padding, output_padding)`` of ints
+    (dilation 1), or a function without arguments returning it; None is "not
+    attempted yet". With ``TF.conv_transpose1d``, the layer must
+
+    - turn every input size ``i`` from 1 to 16 into exactly ``4 i``;
+    - cover its output evenly: on an input of 16 ones with a kernel of ones, every
+      output cell at least ``kernel_size`` cells from either end receives the same
+      number of kernel copies (no checkerboard);
+    - have a kernel of at least 8 taps.
+
+    The verdict lists every requirement that fails, with the numbers.
+    """
+    return check_value(
+        "upsampling_design",
+        layer,
+        _compare_upsampling,
+        kind="design",
+        todo="a (kernel_size, stride, padding, output_padding) tuple",
+        headline="the design does not meet the requirements.",
+        passed="your design meets every requirement.",
+        raise_on_failure=raise_on_failure,
+    )
+
+
+def _upsampled(i: int, k: int, s: int, p: int, a: int) -> torch.Tensor:
+    """conv_transpose1d of i ones with a kernel of k ones (PyTorch may refuse)."""
+    return TF.conv_transpose1d(
+        torch.ones(1, 1, i, dtype=torch.float64),
+        torch.ones(1, 1, k, dtype=torch.float64),
+        stride=s,
+        padding=p,
+        output_padding=a,
+    )[0, 0]
+
+
+def _compare_upsampling(answer, case: Case) -> None:
+    k, s, p, a = read_ints(answer, _UPSAMPLING_NAMES, least=_UPSAMPLING_LEAST)
+    target = UPSAMPLING_TARGET
+    factor = target["factor"]
+    try:
+        sizes = {i: _upsampled(i, k, s, p, a).shape[-1] for i in target["sizes"]}
+    except RuntimeError as error:
+        raise Mismatch(
+            "PyTorch refuses the layer: " + first_line(str(error)),
+            hint="output_padding must be smaller than the stride, and the padding "
+            "may not crop the whole output.",
+        ) from None
+    failed, hints = [], []
+    wrong = {i: o for i, o in sizes.items() if o != factor * i}
+    if wrong:
+        shown = list(wrong.items())[:3]
+        failed.append(
+            "sizes are not multiplied by 4: "
+            + ", ".join(f"{i} gives {o}, not {factor * i}" for i, o in shown)
+            + (f" and {len(wrong) - 3} more" if len(wrong) > 3 else "")
+        )
+        hints.append(
+            "each extra input cell adds `stride` output cells, so the stride must be "
+            "4; then (i - 1)·4 - 2p + k + output_padding = 4i needs "
+            "k + output_padding - 2p = 4."
+        )
+    counts = _upsampled(16, k, s, p, a)
+    inside = counts[k : counts.shape[-1] - k]
+    if inside.numel() and inside.max() != inside.min():
+        failed.append(
+            "the coverage is uneven: cells away from the ends receive between "
+            f"{int(inside.min())} and {int(inside.max())} kernel copies"
+        )
+        hints.append(
+            "copies start `stride` cells apart, so every cell receives the same "
+            "number of them only when the kernel size is a multiple of the stride."
+        )
+    if k < target["least_kernel"]:
+        failed.append(f"the kernel has {k} taps, fewer than {target['least_kernel']}")
+        hints.append("take a kernel of at least 8 taps.")
+    if failed:
+        raise requirements_mismatch(
+            failed,
+            hints,
+            names=_UPSAMPLING_NAMES,
+            numbers=(k, s, p, a),
+            expected="sizes times 4, even coverage, a kernel of at least 8",
+        )
+
+
+# --- gradient_prediction --------------------------------------------------------------
+
+# The exercise: x of length 11, a stride-3 convolution with a kernel of 4 ones, the
+# output summed, and x.grad predicted.
+GRADIENT_SETTING = {"length": 11, "kernel": 4, "stride": 3}
+
+
+def gradient_prediction(prediction, *, raise_on_failure: bool = False) -> Result:
+    """Check a predicted input gradient of a strided convolution.
+
+    ``x = torch.ones(1, 1, 11, requires_grad=True)`` goes through
+    ``TF.conv1d(x, torch.ones(1, 1, 4), stride=3)``, and the sum of the output is
+    back-propagated. ``prediction`` is ``x.grad`` as 11 ints (a list, a tuple or a
+    1-D array), or a function without arguments returning it; None is "not attempted
+    yet". The expected values are PyTorch's. A wrong prediction is reported by how
+    many values are wrong, without the right ones; the hints recognise the unread
+    last cell forgotten, windows taken as not overlapping, the stride ignored, and the
+    output given instead of the gradient.
+    """
+    return check_value(
+        "gradient_prediction",
+        prediction,
+        _compare_gradient,
+        kind="prediction",
+        todo="11 ints",
+        headline="wrong prediction.",
+        passed="your prediction is right.",
+        mistakes=_GRADIENT_MISTAKES,
+        raise_on_failure=raise_on_failure,
+    )
+
+
+def _window_counts(length: int, k: int, s: int) -> list[int]:
+    """How many windows read each input cell, by PyTorch's autograd."""
+    x = torch.ones(1, 1, length, dtype=torch.float64, requires_grad=True)
+    weight = torch.ones(1, 1, k, dtype=torch.float64)
+    TF.conv1d(x, weight, stride=s).sum().backward()
+    return [int(v) for v in x.grad[0, 0]]
+
+
+def _expected_gradient() -> list[int]:
+    g = GRADIENT_SETTING
+    return _window_counts(g["length"], g["kernel"], g["stride"])
+
+
+def _last_cell_read(case: Case) -> list[int]:
+    counts = _expected_gradient()
+    return counts[:-1] + [1]
+
+
+_GRADIENT_MISTAKES = (
+    Mistake(
+        "last-cell-read",
+        "the last cell is never read: (11 - 4) // 3 + 1 = 3 windows, the last one "
+        "covering cells 6 to 9, so cell 10 gets no gradient.",
+        _last_cell_read,
+    ),
+    Mistake(
+        "no-overlap",
+        "windows 4 cells wide that start every 3 cells share a cell: cells 3 and 6 "
+        "are read by two windows, and each window adds 1 to the gradient of every "
+        "cell it reads.",
+        lambda case: [1] * 10 + [0],
+    ),
+    Mistake(
+        "stride-ignored",
+        "with stride 3 the windows start at 0, 3 and 6, not at every cell.",
+        lambda case: _window_counts(11, 4, 1),
+    ),
+    Mistake(
+        "output-instead",
+        "that is the output, one value per window. x.grad has x's shape, 11 values: "
+        "for each input cell, how many windows read it.",
+        lambda case: [4, 4, 4],
+    ),
+)
+
+
+def _gradient_value(value, n: int):
+    """A predicted gradient value: an int, or a float (x.grad is float)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise Mismatch(
+            f"value {n} of your prediction is {type_phrase(value)}, not a number.",
+            hint="write x.grad's values as a list of 11 ints, cell 0 first.",
+        )
+    number = float(value)
+    return int(number) if number.is_integer() else number
+
+
+def _compare_gradient(answer, case: Case) -> None:
+    if isinstance(answer, torch.Tensor):
+        answer = answer.detach().numpy()
+    if isinstance(answer, np.ndarray):
+        if answer.ndim != 1:
+            raise Mismatch(
+                f"your prediction has shape {answer.shape}; write the 11 values as a "
+                "list."
+            )
+        answer = answer.tolist()
+    if not isinstance(answer, (list, tuple)):
+        raise Mismatch(
+            f"your prediction is {type_phrase(answer)}, not a list of numbers.",
+            hint="write x.grad's values as a list of 11 ints, cell 0 first.",
+        )
+    expected = _expected_gradient()
+    if len(answer) != len(expected):
+        raise Mismatch(
+            f"your prediction has {len(answer)} values; x.grad has {len(expected)}, "
+            "one per cell of x.",
+            expected=expected,
+            got=list(answer),
+            diagnosable=True,
+        )
+    numbers = [_gradient_value(v, n) for n, v in enumerate(answer)]
+    wrong = [n for n, (a, b) in enumerate(zip(numbers, expected)) if a != b]
+    if wrong:
+        verb = "is" if len(wrong) == 1 else "are"
+        raise Mismatch(
+            f"{len(wrong)} of the {len(expected)} values {verb} wrong.",
+            details=[("got", str(numbers))],
+            expected=expected,
+            got=numbers,
+            diagnosable=True,
+        )

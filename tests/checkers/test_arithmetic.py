@@ -105,3 +105,54 @@ def test_an_accidental_value_error_is_not_a_refusal():
     assert result.case == {"k": 4, "d": 1}  # where the refusal was due
     assert "in _unpacks_a_pair, line" in flat(result)
     assert "does not come from a raise ValueError(...) of yours" in flat(result)
+
+
+# --- size_predictions and layer_design --------------------------------------------------
+
+
+def test_predicted_numbers_are_pytorchs():
+    x = torch.zeros(1, 1, arithmetic.PREDICTION_LENGTH)
+    tf = torch.nn.functional
+    assert arithmetic._predicted() == (
+        tf.conv1d(x, torch.zeros(1, 1, 5), stride=3, padding=2).shape[-1],
+        tf.max_pool1d(x, 4).shape[-1],
+        tf.conv1d(x, torch.zeros(1, 1, 4), dilation=2).shape[-1],
+        5,
+    )
+    # the unread cells, listed: one between each pair of windows, and the last one
+    x = torch.ones(1, 1, 20, requires_grad=True)
+    tf.conv1d(x, torch.ones(1, 1, 3), stride=4).sum().backward()
+    assert (x.grad[0, 0] == 0).nonzero().flatten().tolist() == [3, 7, 11, 15, 19]
+
+
+def test_wrong_prediction_does_not_show_the_right_number():
+    result = check.size_predictions((7, 5, 13, 5))
+    text = flat(result)
+    assert "dilated convolution" in text and "13" in text and "14" not in text
+    assert check.size_predictions((7, 5, 14, 5)).message == (
+        "✔ size_predictions: your prediction is right."
+    )
+
+
+def test_prediction_stub_is_not_attempted():
+    result = check.size_predictions(None)
+    assert result.status == "not attempted"
+    assert "in place of the None" in flat(result)
+
+
+def test_every_layer_that_meets_the_requirements_passes():
+    """k = 2p + 1 with p >= 3 and stride 4 are the only designs, as the solution says."""
+    passing = {
+        (k, s, p)
+        for k in range(1, 14)
+        for s in range(1, 6)
+        for p in range(0, 7)
+        if check.layer_design((k, s, p)).passed
+    }
+    assert passing == {(2 * p + 1, 4, p) for p in range(3, 7)}
+
+
+def test_layer_verdict_lists_every_failed_requirement():
+    text = flat(check.layer_design((3, 4, 0)))
+    assert "97 gives 24" in text and "never read" in text
+    assert "four sizes" in text and "at least as long as the stride" in text

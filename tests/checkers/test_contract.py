@@ -178,6 +178,10 @@ _NOT_A_FUNCTION = {
     "conv_pool_prediction",
     "shape_design",
     "tanh_init_std",
+    "size_predictions",
+    "layer_design",
+    "upsampling_design",
+    "gradient_prediction",
 }
 
 

@@ -100,3 +100,56 @@ def test_s_minus_1_is_named_only_for_a_function_that_always_gives_it():
     ):
         result = check.restoring_output_padding(PADDING_MISTAKES[name][0])
         assert "s - 1 is the largest" not in (result.hint or ""), (name, result.message)
+
+
+# --- upsampling_design ------------------------------------------------------------------
+
+
+def test_upsampling_designs_that_pass_are_the_ones_the_solution_names():
+    """Stride 4, a kernel that is a multiple of 4 and at least 8, and
+    k + output_padding - 2p = 4."""
+    from labs.check.transposed import upsampling_design
+
+    passing = {
+        (k, s, p, a)
+        for k in range(1, 13)
+        for s in range(1, 6)
+        for p in range(0, 6)
+        for a in range(0, 4)
+        if upsampling_design((k, s, p, a)).passed
+    }
+    assert passing == {
+        (k, 4, p, a)
+        for k in (8, 12)
+        for p in range(0, 6)
+        for a in range(0, 4)
+        if k + a - 2 * p == 4
+    }
+
+
+def test_upsampling_verdict_lists_every_failed_requirement():
+    text = flat(check.upsampling_design((6, 4, 1, 0)))
+    assert "uneven" in text and "6 taps" in text
+    assert "multiple of the stride" in text and "at least 8" in text
+    text = flat(check.upsampling_design((8, 4, 0, 0)))
+    assert "1 gives 8, not 4" in text and "and 13 more" in text
+
+
+# --- gradient_prediction ---------------------------------------------------------------
+
+
+def test_predicted_gradient_is_the_transposed_convolution_of_ones():
+    from labs.check.transposed import _expected_gradient
+
+    ones = torch.ones(1, 1, 3, dtype=torch.float64)
+    back = torch.nn.functional.conv_transpose1d(
+        ones, torch.ones(1, 1, 4, dtype=torch.float64), stride=3, output_padding=1
+    )
+    assert _expected_gradient() == [int(v) for v in back[0, 0]]
+    assert _expected_gradient() == [1, 1, 1, 2, 1, 1, 2, 1, 1, 1, 0]
+
+
+def test_wrong_gradient_prediction_hides_the_right_values():
+    text = flat(check.gradient_prediction([1] * 11))
+    assert "3 of the 11 values are wrong" in text
+    assert "[1, 1, 1, 2" not in text

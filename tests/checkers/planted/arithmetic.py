@@ -1,13 +1,17 @@
-"""stack_output_size and same_padding: correct answers and planted mistakes."""
+"""stack_output_size, same_padding, size_predictions and layer_design: correct answers
+and planted mistakes."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 
+import numpy as np
+
 from labs import check
 
-from ..registry import NO_HINT, Entry, planted
+from ..registry import NO_HINT, Entry, Planted, planted
 
 
 def output_size(i, k, s=1, p=0, d=1):
@@ -277,6 +281,61 @@ STACK_MISTAKES.update(
     }
 )
 
+# --- size_predictions ----------------------------------------------------------------
+
+RIGHT_PREDICTIONS = (7, 5, 14, 5)
+
+
+def _predictions_with(index, value):
+    predictions = list(RIGHT_PREDICTIONS)
+    predictions[index] = value
+    return tuple(predictions)
+
+
+PREDICTION_MISTAKES = {
+    "rounded-up": (_predictions_with(0, 8), "rounded up", ("strided convolution",)),
+    "padding-one-side": (_predictions_with(0, 6), "one short"),
+    "stride-ignored": (_predictions_with(0, 20), "ignored the stride"),
+    "pool-stride-1": (_predictions_with(1, 17), "defaults to its window"),
+    "dilation-ignored": (_predictions_with(2, 17), "ignored the dilation"),
+    "d-times-k": (_predictions_with(2, 13), "d·k"),
+    "dilation-as-gaps": (_predictions_with(2, 11), "one gap"),
+    "all-read": (_predictions_with(3, 0), "do not touch"),
+    "only-the-end": (_predictions_with(3, 1), "only the cells left over"),
+    "only-the-gaps": (_predictions_with(3, 4), "left over after"),
+    "unexplained": (_predictions_with(2, 99), NO_HINT, ("dilated convolution",)),
+    "float": (_predictions_with(1, 5.0), "ints", ("a float",)),
+    "three-numbers": (RIGHT_PREDICTIONS[:3], "four ints", ("not four numbers",)),
+    "a-string": ("7, 5, 14, 5", "four ints", ()),
+}
+
+# --- layer_design --------------------------------------------------------------------
+
+GOOD_LAYERS = {
+    "k7-s4-p3": (7, 4, 3),
+    "k9-s4-p4": (9, 4, 4),
+    "as-a-list": [11, 4, 5],
+    "numpy-ints": tuple(np.int64(v) for v in (7, 4, 3)),
+}
+
+LAYER_MISTAKES = {
+    "stride-3": ((7, 3, 3), "four sizes", ("97 gives 33",)),
+    "even-kernel": ((8, 4, 3), "four sizes", ("101 gives 25 too",)),
+    "too-little-padding": ((5, 4, 2), "padding must be at least", ("1 of 100",)),
+    "gaps": ((3, 4, 1), "at least as long as the stride", ("never read",)),
+    "both": ((3, 3, 0), "four sizes", ("never read", "gives 33")),
+    "kernel-too-long": ((300, 4, 3), "fit", ("refuses",)),
+    "two-numbers": ((7, 4), "three ints", ("not three ints",)),
+    "float": ((7.0, 4, 3), "ints", ("a float",)),
+    "zero-stride": ((7, 0, 3), None, ("at least 1",)),
+}
+
+
+def _any_headline(planted_answers):
+    """A prediction's or design's verdict has a headline of its own."""
+    return tuple(dataclasses.replace(p, headline="") for p in planted_answers)
+
+
 ENTRIES = [
     Entry(
         "stack_output_size",
@@ -304,6 +363,43 @@ ENTRIES = [
                     ("TypeError",),
                 )
             },
+        ),
+    ),
+    Entry(
+        "size_predictions",
+        learner=check.size_predictions,
+        solutions=(
+            ("tuple", lambda: check.size_predictions(RIGHT_PREDICTIONS)),
+            ("list", lambda: check.size_predictions(list(RIGHT_PREDICTIONS))),
+            ("a function", lambda: check.size_predictions(lambda: RIGHT_PREDICTIONS)),
+        ),
+        mistakes=_any_headline(planted(check.size_predictions, PREDICTION_MISTAKES))
+        + (
+            Planted(
+                "left-as-none",
+                lambda: check.size_predictions(None),
+                None,
+                ("in place of the None",),
+                headline="not attempted",
+            ),
+        ),
+    ),
+    Entry(
+        "layer_design",
+        learner=check.layer_design,
+        solutions=tuple(
+            (name, functools.partial(check.layer_design, layer))
+            for name, layer in GOOD_LAYERS.items()
+        ),
+        mistakes=_any_headline(planted(check.layer_design, LAYER_MISTAKES))
+        + (
+            Planted(
+                "left-as-none",
+                lambda: check.layer_design(None),
+                None,
+                ("in place of the None",),
+                headline="not attempted",
+            ),
         ),
     ),
 ]

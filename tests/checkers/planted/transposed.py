@@ -1,7 +1,9 @@
-"""conv2d_matrix and restoring_output_padding: correct answers and planted mistakes."""
+"""conv2d_matrix, restoring_output_padding, upsampling_design and gradient_prediction:
+correct answers and planted mistakes."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import numpy as np
@@ -9,7 +11,7 @@ import torch
 
 from labs import check, shapes
 
-from ..registry import NO_HINT, Entry, planted
+from ..registry import NO_HINT, Entry, Planted, planted
 
 
 def matrix_loops(kernel, input_shape, stride=1):
@@ -290,6 +292,52 @@ MATRIX_MISTAKES.update(
     }
 )
 
+# --- upsampling_design -----------------------------------------------------------------
+
+GOOD_UPSAMPLINGS = {
+    "k8-p2": (8, 4, 2, 0),
+    "k8-p3-a2": (8, 4, 3, 2),
+    "k12-p4": [12, 4, 4, 0],
+    "numpy-ints": tuple(np.int64(v) for v in (8, 4, 2, 0)),
+}
+
+UPSAMPLING_MISTAKES = {
+    "padding-forgotten": ((8, 4, 0, 0), "k + output_padding - 2p = 4", ("gives 8",)),
+    "stride-2": ((8, 2, 2, 0), "stride must be 4", ("not multiplied by 4",)),
+    "kernel-6": ((6, 4, 1, 0), "multiple of the stride", ("uneven",)),
+    "kernel-4": ((4, 4, 0, 0), "at least 8", ("4 taps",)),
+    "kernel-10": ((10, 4, 3, 0), "multiple of the stride", ("uneven",)),
+    "output-padding-too-large": ((8, 4, 2, 4), "smaller than the stride", ("refuses",)),
+    "three-numbers": ((8, 4, 2), "four ints", ("not four ints",)),
+    "float": ((8, 4.0, 2, 0), "ints", ("a float",)),
+    "negative-padding": ((8, 4, -2, 0), None, ("at least 0",)),
+}
+
+# --- gradient_prediction ---------------------------------------------------------------
+
+RIGHT_GRADIENT = [1, 1, 1, 2, 1, 1, 2, 1, 1, 1, 0]
+
+GRADIENT_MISTAKES = {
+    "last-cell-read": ([1, 1, 1, 2, 1, 1, 2, 1, 1, 1, 1], "never read"),
+    "no-overlap": ([1] * 10 + [0], "share a cell"),
+    "stride-ignored": ([1, 2, 3, 4, 4, 4, 4, 4, 3, 2, 1], "stride 3"),
+    "the-output": ([4, 4, 4], "x's shape", ("3 values",)),
+    "unexplained": (
+        [1, 1, 1, 2, 1, 1, 2, 1, 1, 0, 0],
+        NO_HINT,
+        ("1 of the 11 values is wrong",),
+    ),
+    "a-matrix": (np.ones((1, 11)), None, ("shape (1, 11)",)),
+    "strings": (["1"] * 11, "11 ints", ("a str",)),
+    "a-number": (11, "list of 11 ints", ("an int",)),
+}
+
+
+def _any_headline(planted_answers):
+    """A design's verdict has a headline of its own."""
+    return tuple(dataclasses.replace(p, headline="") for p in planted_answers)
+
+
 ENTRIES = [
     Entry(
         "conv2d_matrix",
@@ -309,5 +357,46 @@ ENTRIES = [
             for fn in (restoring_formula, restoring_by_search, restoring_by_difference)
         ),
         mistakes=planted(check.restoring_output_padding, PADDING_MISTAKES),
+    ),
+    Entry(
+        "upsampling_design",
+        learner=check.upsampling_design,
+        solutions=tuple(
+            (name, functools.partial(check.upsampling_design, layer))
+            for name, layer in GOOD_UPSAMPLINGS.items()
+        ),
+        mistakes=_any_headline(planted(check.upsampling_design, UPSAMPLING_MISTAKES))
+        + (
+            Planted(
+                "left-as-none",
+                lambda: check.upsampling_design(None),
+                None,
+                ("in place of the None",),
+                headline="not attempted",
+            ),
+        ),
+    ),
+    Entry(
+        "gradient_prediction",
+        learner=check.gradient_prediction,
+        solutions=(
+            ("list", lambda: check.gradient_prediction(RIGHT_GRADIENT)),
+            ("tuple", lambda: check.gradient_prediction(tuple(RIGHT_GRADIENT))),
+            (
+                "float array",
+                lambda: check.gradient_prediction(np.array(RIGHT_GRADIENT, float)),
+            ),
+            ("a function", lambda: check.gradient_prediction(lambda: RIGHT_GRADIENT)),
+        ),
+        mistakes=_any_headline(planted(check.gradient_prediction, GRADIENT_MISTAKES))
+        + (
+            Planted(
+                "left-as-none",
+                lambda: check.gradient_prediction(None),
+                None,
+                ("in place of the None",),
+                headline="not attempted",
+            ),
+        ),
     ),
 ]
