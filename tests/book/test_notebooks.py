@@ -10,6 +10,7 @@ pyproject.toml), which re-runs each one and compares every output with the commi
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -100,3 +101,36 @@ def test_no_merge_conflict_markers_are_committed():
             if line.startswith(markers):
                 found.append(f"{name}:{line_number}")
     assert not found, f"merge conflict markers: {found}"
+
+
+def _prose(path: Path) -> str:
+    if path.suffix == ".md":
+        return path.read_text()
+    cells = json.loads(path.read_text())["cells"]
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+
+
+def test_a_link_that_names_a_chapter_leads_into_that_chapter():
+    """{ref}`chapter 3 <label>` must find its label in chapter 3's notebook (or its
+    solutions): when a section moves to another chapter its label moves with it, so the
+    link still resolves, and only this test notices that its text now lies."""
+    pages = sorted((ROOT / "book").glob("*.ipynb")) + sorted(
+        (ROOT / "book").glob("*.md")
+    )
+    pages += sorted((ROOT / "solutions").glob("*.ipynb"))
+    chapter_of = {}
+    for page in pages:
+        number = int(page.name[:2]) if page.name[:2].isdigit() else None
+        text = _prose(page)
+        for label in re.findall(r"^\((.+?)\)=\s*$", text, re.MULTILINE):
+            chapter_of[label] = number
+        for label in re.findall(r":label: *(\S+)", text):
+            chapter_of[label] = number
+    wrong = []
+    for page in pages:
+        links = re.findall(r"\{ref\}`[Cc]hapter (\d+)[^<`]*<([^>]+)>`", _prose(page))
+        for number, label in links:
+            if chapter_of.get(label, "missing") != int(number):
+                where = chapter_of.get(label, "missing")
+                wrong.append(f"{page.name}: chapter {number} <{label}> is in {where}")
+    assert not wrong, wrong
