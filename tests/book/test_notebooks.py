@@ -107,7 +107,9 @@ def _prose(path: Path) -> str:
     if path.suffix == ".md":
         return path.read_text()
     cells = json.loads(path.read_text())["cells"]
-    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    return "\n".join(
+        "".join(c["source"]) for c in cells if c["cell_type"] == "markdown"
+    )
 
 
 def test_a_link_that_names_a_chapter_leads_into_that_chapter():
