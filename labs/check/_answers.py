@@ -13,11 +13,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from labs.check._compare import int_or_mismatch
-from labs.check._core import Case, Exercise, Mismatch, check
+from labs.check._compare import int_or_mismatch, none_mismatch
+from labs.check._core import Case, Exercise, Mismatch, NotAttempted, check
 from labs.check._result import Result
 from labs.check._text import type_phrase
-from labs.check.blocks import _value
+
+
+def missing(value) -> bool:
+    """A stub's value: None (or ``...``) where the learner has written nothing yet."""
+    return value is None or value is Ellipsis
+
+
+def learner_value(learner, given, case: Case, role: str, todo: str):
+    """The learner's value: itself, or what a function without arguments returns.
+
+    A missing value is "not attempted yet", with ``todo`` saying what to write.
+    """
+    if missing(given):
+        raise NotAttempted(todo=todo)
+    if not callable(given):
+        return given
+    value = learner.run(given, case=case, role=role)
+    if value is None:
+        raise none_mismatch(role)
+    return value
 
 
 def check_value(
@@ -41,7 +60,7 @@ def check_value(
     role = f"your {kind}"
 
     def answer(learner, case: Case):
-        return _value(
+        return learner_value(
             learner,
             value,
             case,

@@ -287,3 +287,9 @@ def factor_hint(factor: float, what: str) -> str:
         f"your {what} is {factor_text(factor)}× the true one everywhere: a constant "
         "factor is off."
     )
+
+
+def compare_output(got, case) -> None:
+    """The usual comparison of a numpy exercise: a float64 array equal to
+    ``case.expected`` within the course's tolerance."""
+    compare_values(require_ndarray(got), case.expected, what="output", label="y")

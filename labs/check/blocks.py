@@ -28,12 +28,8 @@ import torch.nn.functional as TF
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from labs.check._compare import (
-    compare_values,
-    int_or_mismatch,
-    none_mismatch,
-    require_ndarray,
-)
+from labs.check._answers import learner_value
+from labs.check._compare import compare_output, int_or_mismatch
 from labs.check._core import (
     Case,
     Cases,
@@ -41,29 +37,12 @@ from labs.check._core import (
     Impossible,
     Mismatch,
     Mistake,
-    NotAttempted,
     check,
 )
 from labs.check._result import Result
 from labs.check._text import type_phrase
 
 __all__ = ["separable_costs", "grouped_conv2d", "stack_design", "conv2d_via_unfold"]
-
-
-def _missing(value) -> bool:
-    return value is None or value is Ellipsis
-
-
-def _value(learner, given, case: Case, role: str, todo: str):
-    """The learner's value: itself, or what a function without arguments returns."""
-    if _missing(given):
-        raise NotAttempted(todo=todo)
-    if not callable(given):
-        return given
-    value = learner.run(given, case=case, role=role)
-    if value is None:
-        raise none_mismatch(role)
-    return value
 
 
 # --- separable_costs ------------------------------------------------------------------
@@ -96,7 +75,7 @@ def separable_costs(costs, *, raise_on_failure: bool = False) -> Result:
     """
 
     def answer(learner, case: Case):
-        return _value(
+        return learner_value(
             learner,
             costs,
             case,
@@ -422,11 +401,6 @@ def _impossible_without_bias(case: Case):
     return None
 
 
-def _compare_array(got, case: Case) -> None:
-    got = require_ndarray(got)
-    compare_values(got, case.expected, what="output", label="y")
-
-
 def _explain_grouped_error(case: Case, error: Exception) -> str | None:
     if case["b"] is None and isinstance(error, TypeError) and "None" in str(error):
         return "b may be None (a layer without bias): add it only `if b is not None`."
@@ -436,7 +410,7 @@ def _explain_grouped_error(case: Case, error: Exception) -> str | None:
 _GROUPED = Exercise(
     "grouped_conv2d",
     Cases(_GROUPED_CASES, _grouped_cases),
-    _compare_array,
+    compare_output,
     mistakes=_GROUPED_MISTAKES,
     explain_error=_explain_grouped_error,
 )
@@ -468,7 +442,7 @@ def stack_design(layers, *, raise_on_failure: bool = False) -> Result:
     """
 
     def answer(learner, case: Case):
-        return _value(
+        return learner_value(
             learner,
             layers,
             case,
@@ -736,7 +710,7 @@ def _raise(error):
 _UNFOLD = Exercise(
     "conv2d_via_unfold",
     Cases(_UNFOLD_CASES, _unfold_cases),
-    _compare_array,
+    compare_output,
     mistakes=_UNFOLD_MISTAKES,
     explain_error=_explain_grouped_error,
 )

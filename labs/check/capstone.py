@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as TF
 
+from labs.check._answers import missing
 from labs.check._compare import compare_values, int_or_mismatch, require_ndarray
 from labs.check._core import (
     Case,
@@ -82,10 +83,6 @@ def _build(learner, builder: Callable, lib, role: str):
     return network
 
 
-def _missing(value) -> bool:
-    return value is None or value is Ellipsis
-
-
 def network_prediction(
     build: Callable, parameters, shapes, *, input_shape, raise_on_failure: bool = False
 ) -> Result:
@@ -100,7 +97,7 @@ def network_prediction(
     """
 
     def answer(learner, case: Case):
-        if _missing(parameters) or _missing(shapes):
+        if missing(parameters) or missing(shapes):
             raise NotAttempted(
                 todo="write your predictions in place of the `None`s "
                 "and run this cell again."

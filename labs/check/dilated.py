@@ -28,11 +28,11 @@ import numpy as np
 import torch
 import torch.nn.functional as TF
 
+from labs.check._answers import learner_value
 from labs.check._compare import compare_values, int_or_mismatch, require_ndarray
 from labs.check._core import Case, Cases, Exercise, Impossible, Mismatch, Mistake, check
 from labs.check._result import Result
 from labs.check._text import type_phrase
-from labs.check.blocks import _value
 
 __all__ = [
     "dilated_stack_prediction",
@@ -96,7 +96,7 @@ def dilated_stack_prediction(prediction, *, raise_on_failure: bool = False) -> R
     """
 
     def answer(learner, case: Case):
-        return _value(
+        return learner_value(
             learner,
             prediction,
             case,
@@ -455,7 +455,7 @@ def dilation_design(dilations, *, raise_on_failure: bool = False) -> Result:
     """
 
     def answer(learner, case: Case):
-        return _value(
+        return learner_value(
             learner,
             dilations,
             case,

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from labs.check._compare import none_mismatch
-from labs.check._core import Case, Exercise, Mismatch, Mistake, NotAttempted, check
+from labs.check._answers import learner_value
+from labs.check._core import Case, Exercise, Mismatch, Mistake, check
 from labs.check._inplace_programs import INPLACE_PROGRAMS
 from labs.check._result import Result
 from labs.check._text import type_phrase
@@ -124,17 +124,14 @@ def inplace_errors(prediction, *, raise_on_failure: bool = False) -> Result:
     """
 
     def answer(learner, case: Case):
-        if prediction is None or prediction is Ellipsis:
-            raise NotAttempted(
-                todo="write your prediction, a list of booleans, in place of the "
-                "`None` and run this cell again."
-            )
-        if not callable(prediction):
-            return prediction
-        value = learner.run(prediction, case=case, role="your prediction")
-        if value is None:
-            raise none_mismatch("your prediction")
-        return value
+        return learner_value(
+            learner,
+            prediction,
+            case,
+            "your prediction",
+            "write your prediction, a list of booleans, in place of the `None` and "
+            "run this cell again.",
+        )
 
     exercise = Exercise(
         "inplace_errors",

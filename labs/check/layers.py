@@ -24,9 +24,8 @@ import torch
 import torch.nn.functional as TF
 from torch import nn
 
-from labs.check._compare import (
-    int_or_mismatch,
-)
+from labs.check._answers import learner_value
+from labs.check._compare import compare_output, int_or_mismatch
 from labs.check._core import (
     Case,
     Cases,
@@ -38,7 +37,6 @@ from labs.check._core import (
 )
 from labs.check._result import Result
 from labs.check._text import type_phrase
-from labs.check.blocks import _compare_array, _value
 
 __all__ = [
     "grouped_conv1d_prediction",
@@ -87,7 +85,7 @@ def _compare_prediction(spec, expected: Callable, answer, template: str) -> None
 
 def _prediction_exercise(name, spec, expected, mistakes, template, prediction):
     def answer(learner, case: Case):
-        return _value(
+        return learner_value(
             learner,
             prediction,
             case,
@@ -613,7 +611,7 @@ def _explain_pool_error(case: Case, error: Exception) -> str | None:
 _MAX_POOL = Exercise(
     "max_pool2d",
     Cases(_POOL_CASES, _pool_cases),
-    _compare_array,
+    compare_output,
     mistakes=_POOL_MISTAKES,
     explain_error=_explain_pool_error,
 )
@@ -655,7 +653,7 @@ def shape_design(design, *, raise_on_failure: bool = False) -> Result:
     """
 
     def answer(learner, case: Case):
-        return _value(
+        return learner_value(
             learner,
             design,
             case,
