@@ -24,6 +24,10 @@ import nbformat
 from .notebooks import Chapter, _answer_names, check_call, python_source
 
 SCHEMA = 3
+# nbgrader replaces each solution region with this one stub, for every cell of the
+# course: the chapters' stubs are written exactly so (a test holds them to it), so a
+# released notebook reads as the chapter does.
+CODE_STUB = "raise NotImplementedError  # your code here"
 
 
 def _metadata(cell, grade_id: str, solution: bool) -> None:
@@ -125,8 +129,7 @@ def release(
             "c = get_config()  # noqa: F821\n"
             "c.CourseDirectory.root = __file__.rsplit('/', 1)[0]\n"
             "# the course's stubs already say where to write: keep nbgrader's stub the same\n"
-            'c.ClearSolutions.code_stub = {"python": '
-            '"raise NotImplementedError  # your code here"}\n'
+            f'c.ClearSolutions.code_stub = {{"python": "{CODE_STUB}"}}\n'
         )
     command = [
         sys.executable,

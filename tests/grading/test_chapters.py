@@ -7,10 +7,12 @@ without any list to update. (tests/grading/test_grading.py grades a whole synthe
 
 from __future__ import annotations
 
+import re
+
 import nbformat
 import pytest
 
-from labs.grading import grader, notebooks
+from labs.grading import grader, notebooks, release
 
 from ..paths import ROOT
 
@@ -65,3 +67,20 @@ def test_a_check_run_inside_the_kernel_is_marked_and_a_patched_checker_flagged(
     assert "flagged for review" in graded.checks[0].message
     # the patched checker returned None, which is no verdict: no points for it
     assert graded.points == 0 and "raised AttributeError" in graded.checks[0].message
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_an_nbgrader_release_reads_as_the_chapter(name):
+    """nbgrader replaces each region between its solution delimiters with one stub for
+    the whole course (release.CODE_STUB). A chapter stub written any other way (a bare
+    raise, a comment of its own) would come out of nbgrader changed; this is what
+    nbgrader's ClearSolutions does, done here without running nbgrader."""
+    chapter = notebooks.read_chapter(notebooks.chapter_path(name))
+    student = release.student_notebook(chapter)
+    delimited = release.nbgrader_source(student)
+    region = re.compile(
+        r"^( *)### BEGIN SOLUTION\n.*?\n *### END SOLUTION$", re.DOTALL | re.MULTILINE
+    )
+    for before, after in zip(student.cells, delimited.cells, strict=True):
+        cleared = region.sub(lambda m: m.group(1) + release.CODE_STUB, after.source)
+        assert cleared == before.source, before.source
