@@ -39,6 +39,7 @@ from labs.check.blocks import (
     stack_design,
 )
 from labs.check.capstone import (
+    adam_step,
     cross_entropy_backward,
     log_softmax,
     max_pool2d_backward,
@@ -125,6 +126,7 @@ __all__ = [
     "cross_entropy_backward",
     "max_pool2d_backward",
     "sgd_step",
+    "adam_step",
     "tanh_init_std",
     "separable_costs",
     "grouped_conv2d",

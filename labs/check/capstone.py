@@ -47,6 +47,7 @@ __all__ = [
     "cross_entropy_backward",
     "max_pool2d_backward",
     "sgd_step",
+    "adam_step",
 ]
 
 
@@ -337,6 +338,23 @@ def sgd_step(fn: Callable, *, raise_on_failure: bool = False) -> Result:
     without weight decay, on parameters of several shapes.
     """
     return check(_SGD, fn, raise_on_failure=raise_on_failure)
+
+
+def adam_step(fn: Callable, *, raise_on_failure: bool = False) -> Result:
+    """Check ``fn(parameters, ms, vs, step, lr, betas, eps)``: one step of Adam, in
+    place, as ``torch.optim.Adam``.
+
+    Each parameter has ``.data`` and ``.grad``, float64 arrays of one shape; ``ms`` and
+    ``vs`` are lists of float64 arrays, one per parameter, zero before the first step,
+    which the function keeps up to date in place (the running averages of the gradient
+    and of its square); ``step`` is the number of this step, 1 for the first. ``fn``
+    returns nothing; it changes ``p.data`` in place. The checker runs three steps, each
+    with new gradients, and after each compares every ``p.data`` with what
+    ``torch.optim.Adam(lr=..., betas=..., eps=...)`` gives. The hints recognise a
+    missing bias correction (of both averages, or of the squared one alone), ε inside
+    the square root, the step counted from 0, and a step up the gradient.
+    """
+    return check(_ADAM, fn, raise_on_failure=raise_on_failure)
 
 
 # --- log_softmax ----------------------------------------------------------------------
@@ -739,21 +757,11 @@ def _sgd_answer(learner, case: Case):
             lambda: learner.fn(params, velocities, *settings.values()),
             case=case,
         )
-        data = []
-        for number, p in enumerate(params):
-            if not isinstance(p.data, np.ndarray):
-                raise Mismatch(
-                    f"after a step, parameter {number}'s .data is "
-                    f"{type_phrase(p.data)}, not a numpy array.",
-                    hint="change p.data in place (p.data -= ...), keeping it an array "
-                    "of its shape.",
-                )
-            data.append(p.data.copy())
-        after.append(data)
+        after.append([_data_after_step(p, number) for number, p in enumerate(params)])
     return after
 
 
-def _compare_sgd(answer, case: Case) -> None:
+def _compare_steps(answer, case: Case) -> None:
     for step, (got, expected) in enumerate(zip(answer, case.expected), start=1):
         before = case.info["start"] if step == 1 else answer[step - 2]
         if all(np.array_equal(g, b) for g, b in zip(got, before)):
@@ -761,8 +769,8 @@ def _compare_sgd(answer, case: Case) -> None:
                 f"step {step} left every parameter unchanged.",
                 hint="update p.data in place: `p.data -= lr * v` changes the array the "
                 "network holds, while `p = ...` or `data = data - ...` only rebinds a "
-                "local name. Update the velocity in place too (`v *= momentum; "
-                "v += g`), or it starts from zero at every step.",
+                "local name. Update the optimizer's state in place too (`v *= "
+                "momentum; v += g`), or it starts from zero at every step.",
             )
         for number, (g, e) in enumerate(zip(got, expected)):
             compare_values(
@@ -834,7 +842,159 @@ _SGD_MISTAKES = (
 _SGD = Exercise(
     "sgd_step",
     _sgd_cases,
-    _compare_sgd,
+    _compare_steps,
     mistakes=_SGD_MISTAKES,
     answer=_sgd_answer,
+)
+
+
+# --- adam_step -------------------------------------------------------------------------
+
+
+def _adam_cases() -> list[Case]:
+    rng = np.random.default_rng(9005)
+    settings = [
+        (0.01, (0.9, 0.999), 1e-8),
+        (0.1, (0.8, 0.99), 1e-8),
+        (0.003, (0.5, 0.9), 1e-3),
+    ]
+    cases = []
+    for lr, betas, eps in settings:
+        shapes = [(2, 3), (3,)] if not cases else [(4,), (2, 2), (1,)]
+        start = [rng.standard_normal(s) for s in shapes]
+        # gradients of very different sizes, as Adam is built for
+        grads = [
+            [rng.standard_normal(s) * 10.0 ** rng.integers(-3, 3, s) for s in shapes]
+            for _ in range(_STEPS)
+        ]
+        cases.append(
+            Case(
+                {"lr": lr, "betas": betas, "eps": eps},
+                label=f"{_STEPS} steps with lr={lr}, betas={betas}, eps={eps}, "
+                "parameters of shapes " + ", ".join(shape_text(s) for s in shapes),
+                start=start,
+                grads=grads,
+                expected=_torch_adam(start, grads, lr, betas, eps),
+            )
+        )
+    return cases
+
+
+def _torch_adam(start, grads, lr, betas, eps) -> list[list[np.ndarray]]:
+    params = [torch.tensor(p, requires_grad=True) for p in start]
+    optimizer = torch.optim.Adam(params, lr=lr, betas=betas, eps=eps)
+    after = []
+    for step_grads in grads:
+        for p, g in zip(params, step_grads):
+            p.grad = torch.from_numpy(g.copy())
+        optimizer.step()
+        after.append([p.detach().numpy().copy() for p in params])
+    return after
+
+
+def _adam_answer(learner, case: Case):
+    params = [Parameter(p.copy()) for p in case.info["start"]]
+    ms = [np.zeros_like(p) for p in case.info["start"]]
+    vs = [np.zeros_like(p) for p in case.info["start"]]
+    a = case.arguments
+    after = []
+    for step, step_grads in enumerate(case.info["grads"], start=1):
+        for p, g in zip(params, step_grads):
+            p.grad = g.copy()
+        learner.run(
+            lambda step=step: learner.fn(
+                params, ms, vs, step, a["lr"], a["betas"], a["eps"]
+            ),
+            case=case,
+        )
+        after.append([_data_after_step(p, number) for number, p in enumerate(params)])
+    return after
+
+
+def _data_after_step(p, number: int) -> np.ndarray:
+    if not isinstance(p.data, np.ndarray):
+        raise Mismatch(
+            f"after a step, parameter {number}'s .data is {type_phrase(p.data)}, not a "
+            "numpy array.",
+            hint="change p.data in place (p.data -= ...), keeping it an array of its "
+            "shape.",
+        )
+    return p.data.copy()
+
+
+def _adam_mistake(name: str, hint: str, correct_m=True, correct_v=True, **kw) -> Mistake:
+    """Adam with one thing changed: a bias correction left out, ε inside the root
+    (``inside``), the step counted from 0 (``shift``), or the sign (``sign``)."""
+
+    def answer(case: Case):
+        a = case.arguments
+        b1, b2 = a["betas"]
+        ps = [p.copy() for p in case.info["start"]]
+        ms = [np.zeros_like(p) for p in ps]
+        vs = [np.zeros_like(p) for p in ps]
+        after = []
+        for t, step_grads in enumerate(case.info["grads"], start=1):
+            t_used = t + kw.get("shift", 0)
+            for i, g in enumerate(step_grads):
+                ms[i] = b1 * ms[i] + (1 - b1) * g
+                vs[i] = b2 * vs[i] + (1 - b2) * g * g
+                m_hat = ms[i] / (1 - b1**t_used) if correct_m else ms[i]
+                v_hat = vs[i] / (1 - b2**t_used) if correct_v else vs[i]
+                if kw.get("inside"):
+                    denominator = np.sqrt(v_hat + a["eps"])
+                else:
+                    denominator = np.sqrt(v_hat) + a["eps"]
+                ps[i] = ps[i] - kw.get("sign", 1) * a["lr"] * m_hat / denominator
+            after.append([p.copy() for p in ps])
+        return after
+
+    return Mistake(name, hint, answer)
+
+
+_ADAM_MISTAKES = (
+    _adam_mistake(
+        "no-bias-correction",
+        "you left out both bias corrections: divide m by (1 - beta1**step) and v by "
+        "(1 - beta2**step). Both averages start at zero, so without them the early "
+        "steps are wrong (too small by a factor 1 - beta1 before the root).",
+        correct_m=False,
+        correct_v=False,
+    ),
+    _adam_mistake(
+        "v-not-corrected",
+        "the squared average is not bias-corrected: divide v by (1 - beta2**step) "
+        "too. Left out, the first steps are far too large (by 1/sqrt(1 - beta2), "
+        "about 32 with beta2 = 0.999).",
+        correct_v=False,
+    ),
+    _adam_mistake(
+        "m-not-corrected",
+        "the gradient's average is not bias-corrected: divide m by (1 - beta1**step).",
+        correct_m=False,
+    ),
+    _adam_mistake(
+        "eps-inside-root",
+        "eps goes outside the square root: sqrt(v_hat) + eps, as PyTorch adds it.",
+        inside=True,
+    ),
+    _adam_mistake(
+        "step-counted-from-2",
+        "the bias corrections use the wrong step number: `step` is 1 at the first "
+        "step, and the correction is 1 - beta**step with that number.",
+        shift=1,
+    ),
+    _adam_mistake(
+        "ascent",
+        "your step goes up the gradient: subtract, p -= lr · m_hat / (sqrt(v_hat) + eps).",
+        sign=-1,
+    ),
+)
+
+
+_ADAM = Exercise(
+    "adam_step",
+    _adam_cases,
+    _compare_steps,
+    mistakes=_ADAM_MISTAKES,
+    answer=_adam_answer,
 )

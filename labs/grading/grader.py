@@ -54,6 +54,7 @@ IN_KERNEL = {
     "gradient_norms",
     "checkpointed_forward",
     "sgd_step",
+    "adam_step",
 }
 KERNEL_SIDE_SOURCE = Path(kernel_side.__file__).read_text()
 RESTARTS = 3  # kernel restarts allowed per submission before the rest is not graded

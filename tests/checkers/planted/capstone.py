@@ -1,5 +1,5 @@
 """network_prediction, same_network and the small engine's pieces (log_softmax,
-cross_entropy_backward, max_pool2d_backward, sgd_step): correct answers and planted
+cross_entropy_backward, max_pool2d_backward, sgd_step, adam_step): correct answers and planted
 mistakes."""
 
 from __future__ import annotations
@@ -431,6 +431,88 @@ SGD_MISTAKES = {
 }
 
 
+def adam(parameters, ms, vs, step, lr, betas, eps):
+    b1, b2 = betas
+    for p, m, v in zip(parameters, ms, vs):
+        m *= b1
+        m += (1 - b1) * p.grad
+        v *= b2
+        v += (1 - b2) * p.grad**2
+        m_hat, v_hat = m / (1 - b1**step), v / (1 - b2**step)
+        p.data -= lr * m_hat / (np.sqrt(v_hat) + eps)
+
+
+def adam_slices(parameters, ms, vs, step, lr, betas, eps):
+    """The corrections folded into the step size, as the Adam paper's last form
+    writes it (with eps scaled to match PyTorch's)."""
+    b1, b2 = betas
+    size = lr * np.sqrt(1 - b2**step) / (1 - b1**step)
+    for p, m, v in zip(parameters, ms, vs):
+        m[...] = b1 * m + (1 - b1) * p.grad
+        v[...] = b2 * v + (1 - b2) * p.grad * p.grad
+        p.data[...] = p.data - size * m / (np.sqrt(v) + eps * np.sqrt(1 - b2**step))
+
+
+def _adam_no_correction(parameters, ms, vs, step, lr, betas, eps):
+    b1, b2 = betas
+    for p, m, v in zip(parameters, ms, vs):
+        m *= b1
+        m += (1 - b1) * p.grad
+        v *= b2
+        v += (1 - b2) * p.grad**2
+        p.data -= lr * m / (np.sqrt(v) + eps)
+
+
+def _adam_v_uncorrected(parameters, ms, vs, step, lr, betas, eps):
+    b1, b2 = betas
+    for p, m, v in zip(parameters, ms, vs):
+        m *= b1
+        m += (1 - b1) * p.grad
+        v *= b2
+        v += (1 - b2) * p.grad**2
+        p.data -= lr * (m / (1 - b1**step)) / (np.sqrt(v) + eps)
+
+
+def _adam_eps_inside(parameters, ms, vs, step, lr, betas, eps):
+    b1, b2 = betas
+    for p, m, v in zip(parameters, ms, vs):
+        m *= b1
+        m += (1 - b1) * p.grad
+        v *= b2
+        v += (1 - b2) * p.grad**2
+        m_hat, v_hat = m / (1 - b1**step), v / (1 - b2**step)
+        p.data -= lr * m_hat / np.sqrt(v_hat + eps)
+
+
+def _adam_rebinds_state(parameters, ms, vs, step, lr, betas, eps):
+    b1, b2 = betas
+    for p, m, v in zip(parameters, ms, vs):
+        m = b1 * m + (1 - b1) * p.grad
+        v = b2 * v + (1 - b2) * p.grad**2
+        m_hat, v_hat = m / (1 - b1**step), v / (1 - b2**step)
+        p.data -= lr * m_hat / (np.sqrt(v_hat) + eps)
+
+
+def _adam_from_zero(parameters, ms, vs, step, lr, betas, eps):
+    adam(parameters, ms, vs, step + 1, lr, betas, eps)
+
+
+def _adam_ascent(parameters, ms, vs, step, lr, betas, eps):
+    for p in parameters:
+        p.grad = -p.grad
+    adam(parameters, ms, vs, step, lr, betas, eps)
+
+
+ADAM_MISTAKES = {
+    "no-bias-correction": (_adam_no_correction, "both bias corrections"),
+    "v-uncorrected": (_adam_v_uncorrected, "squared average is not bias-corrected"),
+    "eps-inside-the-root": (_adam_eps_inside, "outside the square root"),
+    "state-rebound": (_adam_rebinds_state, None, ("step 2",)),
+    "step-shifted": (_adam_from_zero, "wrong step number"),
+    "ascent": (_adam_ascent, "goes up the gradient"),
+}
+
+
 def _pieces_entry(name, solutions, mistakes):
     checker = getattr(check, name)
     return Entry(
@@ -458,4 +540,5 @@ ENTRIES += [
         "max_pool2d_backward", (pool_backward, pool_backward_torch), POOL_MISTAKES
     ),
     _pieces_entry("sgd_step", (sgd, sgd_slices, sgd_scaled_velocity), SGD_MISTAKES),
+    _pieces_entry("adam_step", (adam, adam_slices), ADAM_MISTAKES),
 ]
