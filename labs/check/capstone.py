@@ -922,7 +922,9 @@ def _data_after_step(p, number: int) -> np.ndarray:
     return p.data.copy()
 
 
-def _adam_mistake(name: str, hint: str, correct_m=True, correct_v=True, **kw) -> Mistake:
+def _adam_mistake(
+    name: str, hint: str, correct_m=True, correct_v=True, **kw
+) -> Mistake:
     """Adam with one thing changed: a bias correction left out, ε inside the root
     (``inside``), the step counted from 0 (``shift``), or the sign (``sign``)."""
 

@@ -137,3 +137,15 @@ def test_small_engine_trains_like_torch_sgd():
         np.testing.assert_allclose(
             value, reference.state_dict()[name].numpy(), rtol=1e-10, atol=1e-12
         )
+
+
+def test_adam_without_the_second_correction_is_named_and_the_paper_form_passes():
+    """The chapter's buggy_adam_step leaves v uncorrected; the hint must say so. The
+    Adam paper's form (corrections folded into the step size) is the same update."""
+    from .planted.capstone import _adam_v_uncorrected, adam_slices
+
+    assert_passed(check.adam_step(adam_slices), cases=3)
+    result = check.adam_step(_adam_v_uncorrected)
+    assert not result.passed
+    assert "squared average is not bias-corrected" in result.hint
+    assert "case 1 of 3" in result.message
