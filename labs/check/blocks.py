@@ -28,7 +28,7 @@ import torch.nn.functional as TF
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from labs.check._answers import learner_value
+from labs.check._answers import compare_numbers, learner_value
 from labs.check._compare import compare_output, int_or_mismatch
 from labs.check._core import (
     Case,
@@ -233,24 +233,13 @@ _COST_MISTAKES = (
 
 
 def _compare_costs(answer, case: Case) -> None:
-    if not isinstance(answer, (tuple, list)) or len(answer) != 4:
-        raise Mismatch(
-            f"your prediction is {type_phrase(answer)}, not four numbers.",
-            hint="write a tuple of four ints: (standard parameters, standard "
-            "multiply-adds, separable parameters, separable multiply-adds).",
-        )
-    numbers = [int_or_mismatch(value, name) for value, name in zip(answer, _COST_NAMES)]
-    expected = _costs()
-    for part, (got, right, name) in enumerate(zip(numbers, expected, _COST_NAMES)):
-        if got != right:
-            raise Mismatch(
-                f"{name} is wrong.",
-                details=[("got", str(got))],
-                expected=right,
-                got=got,
-                diagnosable=True,
-                part=part,
-            )
+    compare_numbers(
+        answer,
+        _costs(),
+        _COST_NAMES,
+        hint="write a tuple of four ints: (standard parameters, standard "
+        "multiply-adds, separable parameters, separable multiply-adds).",
+    )
 
 
 # --- grouped_conv2d ----------------------------------------------------------------------

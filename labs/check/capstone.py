@@ -727,38 +727,58 @@ def _sgd_cases() -> list[Case]:
                 + ", ".join(shape_text(s) for s in shapes),
                 start=start,
                 grads=grads,
-                expected=_torch_sgd(start, grads, lr, momentum, decay),
+                expected=_torch_steps(
+                    torch.optim.SGD,
+                    start,
+                    grads,
+                    lr=lr,
+                    momentum=momentum,
+                    weight_decay=decay,
+                ),
             )
         )
     return cases
 
 
-def _torch_sgd(start, grads, lr, momentum, decay) -> list[list[np.ndarray]]:
+def _torch_steps(optimizer, start, grads, **settings) -> list[list[np.ndarray]]:
+    """Every parameter after each step of ``optimizer(params, **settings)`` (a
+    ``torch.optim`` class) from ``start``, with the gradients of ``grads``."""
     params = [torch.tensor(p, requires_grad=True) for p in start]
-    optimizer = torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=decay)
+    stepper = optimizer(params, **settings)
     after = []
     for step_grads in grads:
         for p, g in zip(params, step_grads):
             p.grad = torch.from_numpy(g.copy())
-        optimizer.step()
+        stepper.step()
         after.append([p.detach().numpy().copy() for p in params])
     return after
 
 
-def _sgd_answer(learner, case: Case):
-    params = [Parameter(p.copy()) for p in case.info["start"]]
-    velocities = [np.zeros_like(p) for p in case.info["start"]]
-    settings = case.arguments
+def _learner_steps(learner, case: Case, states: int, call: Callable):
+    """Every parameter after each of the learner's steps: ``call(params, state,
+    step)`` runs one, with ``state`` the optimizer's ``states`` lists of arrays (zero
+    at the start, one array per parameter) and ``step`` counted from 1."""
+    start = case.info["start"]
+    params = [Parameter(p.copy()) for p in start]
+    state = [[np.zeros_like(p) for p in start] for _ in range(states)]
     after = []
-    for step_grads in case.info["grads"]:
+    for step, step_grads in enumerate(case.info["grads"], start=1):
         for p, g in zip(params, step_grads):
             p.grad = g.copy()
-        learner.run(
-            lambda: learner.fn(params, velocities, *settings.values()),
-            case=case,
-        )
+        learner.run(lambda step=step: call(params, state, step), case=case)
         after.append([_data_after_step(p, number) for number, p in enumerate(params)])
     return after
+
+
+def _sgd_answer(learner, case: Case):
+    return _learner_steps(
+        learner,
+        case,
+        1,
+        lambda params, state, step: learner.fn(
+            params, state[0], *case.arguments.values()
+        ),
+    )
 
 
 def _compare_steps(answer, case: Case) -> None:
@@ -874,41 +894,24 @@ def _adam_cases() -> list[Case]:
                 "parameters of shapes " + ", ".join(shape_text(s) for s in shapes),
                 start=start,
                 grads=grads,
-                expected=_torch_adam(start, grads, lr, betas, eps),
+                expected=_torch_steps(
+                    torch.optim.Adam, start, grads, lr=lr, betas=betas, eps=eps
+                ),
             )
         )
     return cases
 
 
-def _torch_adam(start, grads, lr, betas, eps) -> list[list[np.ndarray]]:
-    params = [torch.tensor(p, requires_grad=True) for p in start]
-    optimizer = torch.optim.Adam(params, lr=lr, betas=betas, eps=eps)
-    after = []
-    for step_grads in grads:
-        for p, g in zip(params, step_grads):
-            p.grad = torch.from_numpy(g.copy())
-        optimizer.step()
-        after.append([p.detach().numpy().copy() for p in params])
-    return after
-
-
 def _adam_answer(learner, case: Case):
-    params = [Parameter(p.copy()) for p in case.info["start"]]
-    ms = [np.zeros_like(p) for p in case.info["start"]]
-    vs = [np.zeros_like(p) for p in case.info["start"]]
     a = case.arguments
-    after = []
-    for step, step_grads in enumerate(case.info["grads"], start=1):
-        for p, g in zip(params, step_grads):
-            p.grad = g.copy()
-        learner.run(
-            lambda step=step: learner.fn(
-                params, ms, vs, step, a["lr"], a["betas"], a["eps"]
-            ),
-            case=case,
-        )
-        after.append([_data_after_step(p, number) for number, p in enumerate(params)])
-    return after
+    return _learner_steps(
+        learner,
+        case,
+        2,
+        lambda params, state, step: learner.fn(
+            params, *state, step, a["lr"], a["betas"], a["eps"]
+        ),
+    )
 
 
 def _data_after_step(p, number: int) -> np.ndarray:

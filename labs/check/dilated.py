@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as TF
 
-from labs.check._answers import learner_value
+from labs.check._answers import compare_numbers, learner_value
 from labs.check._compare import compare_values, int_or_mismatch, require_ndarray
 from labs.check._core import Case, Cases, Exercise, Impossible, Mismatch, Mistake, check
 from labs.check._result import Result
@@ -238,28 +238,13 @@ _PREDICTION_MISTAKES = (
 
 
 def _compare_prediction(answer, case: Case) -> None:
-    if not isinstance(answer, (tuple, list)) or len(answer) != 4:
-        raise Mismatch(
-            f"your prediction is {type_phrase(answer)}, not four numbers.",
-            hint="write a tuple of four ints: (span of the last layer's kernel, "
-            "receptive field, inputs the output depends on, output length).",
-        )
-    numbers = [
-        int_or_mismatch(value, name) for value, name in zip(answer, _PREDICTION_NAMES)
-    ]
-    expected = _measured_prediction()
-    for part, (got, right, name) in enumerate(
-        zip(numbers, expected, _PREDICTION_NAMES)
-    ):
-        if got != right:
-            raise Mismatch(
-                f"{name} is wrong.",
-                details=[("got", str(got))],
-                expected=right,
-                got=got,
-                diagnosable=True,
-                part=part,
-            )
+    compare_numbers(
+        answer,
+        _measured_prediction(),
+        _PREDICTION_NAMES,
+        hint="write a tuple of four ints: (span of the last layer's kernel, "
+        "receptive field, inputs the output depends on, output length).",
+    )
 
 
 # --- dilated_conv1d -------------------------------------------------------------------

@@ -431,15 +431,21 @@ SGD_MISTAKES = {
 }
 
 
-def adam(parameters, ms, vs, step, lr, betas, eps):
+def adam(
+    parameters, ms, vs, step, lr, betas, eps, *, correct=(True, True), inside=False
+):
+    """Adam as PyTorch steps; the keywords plant a mistake: a bias correction left
+    out (``correct`` for m and v), or eps inside the square root (``inside``)."""
     b1, b2 = betas
     for p, m, v in zip(parameters, ms, vs):
         m *= b1
         m += (1 - b1) * p.grad
         v *= b2
         v += (1 - b2) * p.grad**2
-        m_hat, v_hat = m / (1 - b1**step), v / (1 - b2**step)
-        p.data -= lr * m_hat / (np.sqrt(v_hat) + eps)
+        m_hat = m / (1 - b1**step) if correct[0] else m
+        v_hat = v / (1 - b2**step) if correct[1] else v
+        root = np.sqrt(v_hat + eps) if inside else np.sqrt(v_hat) + eps
+        p.data -= lr * m_hat / root
 
 
 def adam_slices(parameters, ms, vs, step, lr, betas, eps):
@@ -453,35 +459,7 @@ def adam_slices(parameters, ms, vs, step, lr, betas, eps):
         p.data[...] = p.data - size * m / (np.sqrt(v) + eps * np.sqrt(1 - b2**step))
 
 
-def _adam_no_correction(parameters, ms, vs, step, lr, betas, eps):
-    b1, b2 = betas
-    for p, m, v in zip(parameters, ms, vs):
-        m *= b1
-        m += (1 - b1) * p.grad
-        v *= b2
-        v += (1 - b2) * p.grad**2
-        p.data -= lr * m / (np.sqrt(v) + eps)
-
-
-def _adam_v_uncorrected(parameters, ms, vs, step, lr, betas, eps):
-    b1, b2 = betas
-    for p, m, v in zip(parameters, ms, vs):
-        m *= b1
-        m += (1 - b1) * p.grad
-        v *= b2
-        v += (1 - b2) * p.grad**2
-        p.data -= lr * (m / (1 - b1**step)) / (np.sqrt(v) + eps)
-
-
-def _adam_eps_inside(parameters, ms, vs, step, lr, betas, eps):
-    b1, b2 = betas
-    for p, m, v in zip(parameters, ms, vs):
-        m *= b1
-        m += (1 - b1) * p.grad
-        v *= b2
-        v += (1 - b2) * p.grad**2
-        m_hat, v_hat = m / (1 - b1**step), v / (1 - b2**step)
-        p.data -= lr * m_hat / np.sqrt(v_hat + eps)
+_adam_v_uncorrected = functools.partial(adam, correct=(True, False))
 
 
 def _adam_rebinds_state(parameters, ms, vs, step, lr, betas, eps):
@@ -504,9 +482,15 @@ def _adam_ascent(parameters, ms, vs, step, lr, betas, eps):
 
 
 ADAM_MISTAKES = {
-    "no-bias-correction": (_adam_no_correction, "both bias corrections"),
+    "no-bias-correction": (
+        functools.partial(adam, correct=(False, False)),
+        "both bias corrections",
+    ),
     "v-uncorrected": (_adam_v_uncorrected, "squared average is not bias-corrected"),
-    "eps-inside-the-root": (_adam_eps_inside, "outside the square root"),
+    "eps-inside-the-root": (
+        functools.partial(adam, inside=True),
+        "outside the square root",
+    ),
     "state-rebound": (_adam_rebinds_state, None, ("step 2",)),
     "step-shifted": (_adam_from_zero, "wrong step number"),
     "ascent": (_adam_ascent, "goes up the gradient"),
