@@ -127,9 +127,20 @@ def native_environment() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key not in switches}
 
 
+# How idle threads wait, set for every variant (a value already in the environment wins).
+# A variant with four threads on a two-core machine has more threads than cores, and
+# PyTorch's OpenMP threads and OpenBLAS's threads spin for a while after each parallel
+# operation, taking the cores from the threads with work to do: the avx2 variant alone
+# took 153 CPU-seconds for the notebooks on the development machine (2 cores), and 76
+# with these two settings. They decide only whether a waiting thread spins or sleeps,
+# not how the work is split, so no result changes (``--probe`` prints the same
+# fingerprints with and without them).
+WAITING = {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_THREAD_TIMEOUT": "4"}
+
+
 def environment(name: str) -> dict[str, str]:
     """The process environment for one variant: the native one plus its switches."""
-    env = native_environment()
+    env = {**WAITING, **native_environment()}
     present = available_numpy_features()
     for key, value in VARIANTS[name]["env"].items():
         if isinstance(value, list):
