@@ -25,6 +25,13 @@ PYTHON_SUPPORTED := 3.11 to 3.14
 
 .PHONY: html test test-cpu-paths check lint format clean
 
+# Python may keep its compiled bytecode (the __pycache__ folders, ignored by git). Some
+# environments switch that off with PYTHONDONTWRITEBYTECODE; then every process compiles
+# labs, the tools and the tests again, and every notebook kernel labs: about 0.2 s of CPU
+# a process, over a hundred processes in `make test`. These commands switch it back on
+# (an empty value is "not set" to Python).
+export PYTHONDONTWRITEBYTECODE :=
+
 # tools/build_book.py is `jupyter-book build` reading (executing) one notebook per core
 html: $(INSTALLED)
 	$(BIN)/python tools/build_book.py --execute cache --warningiserror --nitpick --keep-going .
