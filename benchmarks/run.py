@@ -457,7 +457,10 @@ def _rerun_on_cpu_path(options) -> int:
         known = ", ".join(cpu_paths.VARIANTS)
         raise SystemExit(f"unknown CPU path {variant!r}; choose from {known}")
     env = cpu_paths.environment(variant)
-    for key in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    # the thread counts come from --threads, and threads wait as they do by default
+    # (the variants' sleeping waits suit a test run with more threads than cores, not
+    # a timing)
+    for key in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", *cpu_paths.WAITING):
         env.pop(key, None)
     arguments = [*options.parts, "--threads", str(options.threads)]
     arguments += ["--repeats", str(options.repeats)]
