@@ -45,6 +45,15 @@ def test_variant_switches_move_the_arithmetic(name, native):
     )
     if name in EXPECTED_TORCH_KERNELS:
         assert forced["torch capability"] == EXPECTED_TORCH_KERNELS[name]
+    # How idle threads wait (cpu_paths.WAITING, for speed) must not be what moves them.
+    spinning = {
+        key: value
+        for key, value in cpu_paths.environment(name).items()
+        if key not in cpu_paths.WAITING
+    }
+    assert cpu_paths.fingerprints(spinning) == forced, (
+        f"{name}: the waiting settings {cpu_paths.WAITING} change results"
+    )
 
 
 # A notebook cell that prints a digest of a matrix product and of exp: the last bits,
