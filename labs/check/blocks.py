@@ -28,7 +28,7 @@ import torch.nn.functional as TF
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from labs.check._answers import compare_numbers, learner_value
+from labs.check._answers import check_value, compare_numbers, learner_value
 from labs.check._compare import compare_output, int_or_mismatch
 from labs.check._core import (
     Case,
@@ -429,28 +429,16 @@ def stack_design(layers, *, raise_on_failure: bool = False) -> Result:
     ``r += d(k - 1)·jump; jump *= s``), and at most 15 000 parameters (counted by
     PyTorch). The verdict lists every constraint that fails, with the numbers.
     """
-
-    def answer(learner, case: Case):
-        return learner_value(
-            learner,
-            layers,
-            case,
-            "your design",
-            "write your design, three (kernel_size, stride, padding, "
-            "dilation) tuples, in place of the `None` and run this cell "
-            "again.",
-        )
-
-    exercise = Exercise(
+    return check_value(
         "stack_design",
-        [Case(headline="the design does not meet the constraints.")],
+        layers,
         _compare_design,
-        answer=answer,
-        validate=lambda value: None,
-        passed=lambda count: "your design meets every constraint.",
-        role="your design",
+        kind="design",
+        todo="three (kernel_size, stride, padding, dilation) tuples",
+        headline="the design does not meet the constraints.",
+        passed="your design meets every constraint.",
+        raise_on_failure=raise_on_failure,
     )
-    return check(exercise, layers, raise_on_failure=raise_on_failure)
 
 
 def _read_design(layers) -> list[tuple[int, int, int, int]]:

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as TF
 
-from labs.check._answers import compare_numbers, learner_value
+from labs.check._answers import check_value, compare_numbers, learner_value
 from labs.check._compare import compare_values, int_or_mismatch, require_ndarray
 from labs.check._core import Case, Cases, Exercise, Impossible, Mismatch, Mistake, check
 from labs.check._result import Result
@@ -438,27 +438,16 @@ def dilation_design(dilations, *, raise_on_failure: bool = False) -> Result:
     input between the first and the last that the output ignores). The verdict lists
     every constraint that fails, with the numbers.
     """
-
-    def answer(learner, case: Case):
-        return learner_value(
-            learner,
-            dilations,
-            case,
-            "your design",
-            "write your design, four dilations, in place of the `None` and "
-            "run this cell again.",
-        )
-
-    exercise = Exercise(
+    return check_value(
         "dilation_design",
-        [Case(headline="the design does not meet the constraints.")],
+        dilations,
         _compare_dilations,
-        answer=answer,
-        validate=lambda value: None,
-        passed=lambda count: "your design meets every constraint.",
-        role="your design",
+        kind="design",
+        todo="four dilations",
+        headline="the design does not meet the constraints.",
+        passed="your design meets every constraint.",
+        raise_on_failure=raise_on_failure,
     )
-    return check(exercise, dilations, raise_on_failure=raise_on_failure)
 
 
 def _read_dilations(dilations) -> list[int]:

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as TF
 from torch import nn
 
-from labs.check._answers import learner_value
+from labs.check._answers import check_value, learner_value
 from labs.check._compare import compare_output, int_or_mismatch
 from labs.check._core import (
     Case,
@@ -651,27 +651,16 @@ def shape_design(design, *, raise_on_failure: bool = False) -> Result:
     PyTorch computes it), and use a last stride of 1 or 2 and a last padding of at most
     1. The verdict lists every constraint that fails, with the numbers.
     """
-
-    def answer(learner, case: Case):
-        return learner_value(
-            learner,
-            design,
-            case,
-            "your design",
-            "write your design, four ints (padding, pool, stride, last_padding), in "
-            "place of the `None` and run this cell again.",
-        )
-
-    exercise = Exercise(
+    return check_value(
         "shape_design",
-        [Case(headline="the design does not meet the constraints.")],
+        design,
         _compare_shape_design,
-        answer=answer,
-        validate=lambda value: None,
-        passed=lambda count: "your design meets every constraint.",
-        role="your design",
+        kind="design",
+        todo="four ints (padding, pool, stride, last_padding)",
+        headline="the design does not meet the constraints.",
+        passed="your design meets every constraint.",
+        raise_on_failure=raise_on_failure,
     )
-    return check(exercise, design, raise_on_failure=raise_on_failure)
 
 
 def _read_shape_design(design) -> tuple[int, int, int, int]:
