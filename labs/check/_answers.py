@@ -131,7 +131,13 @@ def compare_numbers(answer, expected, names, *, hint: str) -> None:
             hint=hint,
         )
     numbers = [int_or_mismatch(value, name) for value, name in zip(answer, names)]
-    for part, (got, right, name) in enumerate(zip(numbers, expected, names)):
+    first_wrong_part(numbers, expected, names)
+
+
+def first_wrong_part(parts, expected, names) -> None:
+    """Raise a :class:`Mismatch` naming the first part of a prediction that differs
+    from ``expected``, without showing the right value; nothing when all agree."""
+    for part, (got, right, name) in enumerate(zip(parts, expected, names)):
         if got != right:
             raise Mismatch(
                 f"{name} is wrong.",

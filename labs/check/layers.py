@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as TF
 from torch import nn
 
-from labs.check._answers import check_value, learner_value
+from labs.check._answers import check_value, first_wrong_part, learner_value
 from labs.check._compare import compare_output, int_or_mismatch
 from labs.check._core import (
     Case,
@@ -71,16 +71,7 @@ def _compare_prediction(spec, expected: Callable, answer, template: str) -> None
             hint=f"write a tuple {template}.",
         )
     parts = [_read_part(v, name, kind) for v, (name, kind) in zip(answer, spec)]
-    for part, (got, right, (name, _)) in enumerate(zip(parts, expected(), spec)):
-        if got != right:
-            raise Mismatch(
-                f"{name} is wrong.",
-                details=[("got", str(got))],
-                expected=right,
-                got=got,
-                diagnosable=True,
-                part=part,
-            )
+    first_wrong_part(parts, expected(), [name for name, _ in spec])
 
 
 def _prediction_exercise(name, spec, expected, mistakes, template, prediction):
