@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as TF
 
-from labs.check._answers import check_value, compare_numbers, learner_value
+from labs.check._answers import check_value, compare_numbers
 from labs.check._compare import compare_values, int_or_mismatch, require_ndarray
 from labs.check._core import Case, Cases, Exercise, Impossible, Mismatch, Mistake, check
 from labs.check._result import Result
@@ -94,29 +94,18 @@ def dilated_stack_prediction(prediction, *, raise_on_failure: bool = False) -> R
     added or multiplied, the field off by one, holes ignored, and a length computed
     from the last layer alone or off by one.
     """
-
-    def answer(learner, case: Case):
-        return learner_value(
-            learner,
-            prediction,
-            case,
-            "your prediction",
-            "write your prediction, four ints, in place of the `None` and "
-            "run this cell again.",
-        )
-
-    exercise = Exercise(
+    return check_value(
         "dilated_stack_prediction",
-        [Case(headline="wrong prediction.")],
+        prediction,
         _compare_prediction,
+        kind="prediction",
+        todo="four ints",
+        headline="wrong prediction.",
+        passed="your prediction is right.",
         mistakes=_PREDICTION_MISTAKES,
-        answer=answer,
-        validate=lambda value: None,
         parts=lambda answer: list(answer),
-        passed=lambda count: "your prediction is right.",
-        role="your prediction",
+        raise_on_failure=raise_on_failure,
     )
-    return check(exercise, prediction, raise_on_failure=raise_on_failure)
 
 
 @functools.cache
