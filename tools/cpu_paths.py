@@ -133,8 +133,8 @@ def native_environment() -> dict[str, str]:
 # operation, taking the cores from the threads with work to do: the avx2 variant alone
 # took 153 CPU-seconds for the notebooks on the development machine (2 cores), and 76
 # with these two settings. They decide only whether a waiting thread spins or sleeps,
-# not how the work is split, so no result changes (``--probe`` prints the same
-# fingerprints with and without them).
+# not how the work is split, so no result changes (tests/book/test_cpu_paths.py checks
+# that every variant's fingerprints are the same with and without them).
 WAITING = {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_THREAD_TIMEOUT": "4"}
 
 
