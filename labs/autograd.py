@@ -673,9 +673,12 @@ def grad(
             raise RuntimeError(
                 f"One of the differentiated Tensors does not require grad (input {index})"
             )
-        key = (id(_node_of(tensor)), tensor._output_nr)
+        # One call: a leaf's AccumulateGrad node is only weakly held by the leaf, so a
+        # second call could make a new node, at another address, than the one keyed.
+        node = _node_of(tensor)
+        key = (id(node), tensor._output_nr)
         capture[key] = None
-        keys.append((key, _node_of(tensor)))  # keep the node alive while we run
+        keys.append((key, node))  # keep the node alive while we run
     if retain_graph is None:
         retain_graph = create_graph
     roots = _prepare_roots(outputs, grad_outputs, create_graph)
