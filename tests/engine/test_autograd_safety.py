@@ -345,3 +345,24 @@ def test_concatenating_zero_dimensional_tensors_is_refused_like_pytorch():
     assert "zero-dimensional tensor (at position 0) cannot be concatenated" in str(
         error
     )
+
+
+def test_grad_keys_the_leaf_node_it_keeps(monkeypatch):
+    """grad() of a leaf that has no gradient node yet: the node grad() keys its result
+    by must be the one that receives the gradient. A leaf holds its node only weakly; a
+    node made, keyed by its address, dropped and made again could land elsewhere. Here
+    every new node first leaves a placeholder in the slot a dropped one would free, so
+    a second node always lands at another address."""
+    held = []
+
+    def new(cls, *args, **kwargs):
+        held.append(object.__new__(cls))
+        return object.__new__(cls)
+
+    monkeypatch.setattr(labs.autograd.AccumulateGrad, "__new__", new)
+    x = labs.tensor(np.ones(3), requires_grad=True)
+    (g,) = labs.autograd.grad([x * 2], [x], [np.ones(3)])
+    np.testing.assert_array_equal(g.data, np.full(3, 2.0))
+    y = labs.tensor(np.ones(3), requires_grad=True)  # the output is the leaf itself
+    (g,) = labs.autograd.grad([y], [y], [np.full(3, 5.0)])
+    np.testing.assert_array_equal(g.data, np.full(3, 5.0))
