@@ -99,9 +99,22 @@ def gemm_throughput() -> float:
     return 2 * 1024**3 / median_seconds(lambda: a @ b, repeats=7)
 
 
-def median_seconds(fn, repeats):
-    """The median time of ``fn()`` over ``repeats`` calls, after one warm-up call."""
+# How long each measurement first runs its function untimed. After a call, OpenBLAS's
+# worker threads keep spinning for up to about 0.1 s and PyTorch's OpenMP threads for a
+# shorter while; on a two-core machine a spinning thread of one library takes a core
+# from the other. Timing the two libraries call by call, alternately, measured both at
+# about 4 ms (the scheduler's time slice) on every small case, whatever the kernel did.
+SETTLE_SECONDS = 0.25
+
+
+def median_seconds(fn, repeats, settle=SETTLE_SECONDS):
+    """The median time of ``fn()`` over ``repeats`` calls, after running it untimed for
+    ``settle`` seconds (at least once), so that the threads of whatever ran before
+    have gone to sleep and caches hold what ``fn`` uses."""
+    end = time.perf_counter() + settle
     fn()
+    while time.perf_counter() < end:
+        fn()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -110,17 +123,19 @@ def median_seconds(fn, repeats):
     return statistics.median(times)
 
 
-def paired_medians(ours, theirs, repeats):
-    """Median times of two functions, run alternately so that a change in the machine's
-    load (another process, CPU frequency) affects both alike."""
-    ours(), theirs()  # warm-up
-    times = ([], [])
-    for _ in range(repeats):
-        for fn, record in zip((ours, theirs), times):
-            start = time.perf_counter()
-            fn()
-            record.append(time.perf_counter() - start)
-    return statistics.median(times[0]), statistics.median(times[1])
+def side_by_side(ours, theirs, repeats, rounds=3):
+    """Median times of two functions measured in alternating blocks, in one process.
+
+    Each of ``rounds`` rounds times a block of calls of each function (each block
+    settled first, see :func:`median_seconds`), so a change in the machine's load
+    during the run reaches both; the result is the median of each function's block
+    medians."""
+    per_block = max(1, repeats // rounds)
+    blocks = ([], [])
+    for _ in range(rounds):
+        for fn, record in zip((ours, theirs), blocks):
+            record.append(median_seconds(fn, per_block))
+    return statistics.median(blocks[0]), statistics.median(blocks[1])
 
 
 def conv_flops(n, c_in, c_out, out_positions, kernel_taps, groups=1):
@@ -284,7 +299,7 @@ def bench_kernels(repeats):
     peak = gemm_throughput()
     rows, details = [], []
     for name, run_labs, run_torch, flops, sizes in kernel_cases():
-        ours, theirs = paired_medians(run_labs, run_torch, repeats)
+        ours, theirs = side_by_side(run_labs, run_torch, repeats)
         rows.append((name, ours, theirs))
         details.append((name, flops, matrix_products(sizes), kernel_profile(run_labs)))
     report(
@@ -319,7 +334,7 @@ def bench_capstone(repeats):
     rows = [
         (
             "capstone epoch (digits, batch 32)",
-            *paired_medians(labs_epoch, torch_epoch, repeats),
+            *side_by_side(labs_epoch, torch_epoch, repeats),
         )
     ]
     report(
