@@ -626,12 +626,14 @@ def pad(input, pad, mode="constant", value=None) -> Tensor:
 
 class MaxPoolNd(Function):
     @staticmethod
-    def forward(ctx, input, kernel, stride, padding, dilation, out):
+    def forward(ctx, input, kernel, stride, padding, dilation, out, return_indices):
         values, argmax = kernels.max_pool_forward(
             input, kernel, stride, padding, dilation, out
         )
         ctx.argmax, ctx.shape = argmax, input.shape
         ctx.config = kernel, stride, padding, dilation
+        if not return_indices:
+            return values
         # Flat index into the input's spatial dimensions, as return_indices gives it.
         position = np.unravel_index(argmax, kernel)
         flat = np.zeros(argmax.shape, dtype=np.int64)
@@ -644,12 +646,12 @@ class MaxPoolNd(Function):
         return values, flat
 
     @staticmethod
-    def backward(ctx, grad_output, grad_indices):
+    def backward(ctx, grad_output, *grad_indices):
         kernel, stride, padding, dilation = ctx.config
         grad = kernels.max_pool_backward(
             grad_output, ctx.argmax, ctx.shape, kernel, stride, padding, dilation
         )
-        return grad, None, None, None, None, None
+        return grad, None, None, None, None, None, None
 
 
 class AvgPoolNd(Function):
@@ -750,10 +752,15 @@ def _max_pool(
         function, nd, input, kernel_size, stride, padding, dilation, ceil_mode
     )
     batched, unbatched = _batched(input, nd, function)
-    values, indices = MaxPoolNd.apply(batched, kernel, stride, padding, dilation, out)
+    if not return_indices:  # the indices are computed only when asked for
+        values = MaxPoolNd.apply(batched, kernel, stride, padding, dilation, out, False)
+        return squeeze(values, 0) if unbatched else values
+    values, indices = MaxPoolNd.apply(
+        batched, kernel, stride, padding, dilation, out, True
+    )
     if unbatched:
         values, indices = squeeze(values, 0), squeeze(indices, 0)
-    return (values, indices) if return_indices else values
+    return values, indices
 
 
 def max_pool1d(

@@ -125,15 +125,29 @@ def _scatter_windows(cols, padded_shape, kernel, stride, dilation, out):
         result[(slice(None), slice(None)) + tuple(slice(0, n) for n in covered)] = tiled
         return result
     result = np.zeros(padded_shape, dtype=cols.dtype)
-    for offset in itertools.product(*(range(k) for k in kernel)):
-        target = (slice(None), slice(None)) + tuple(
-            slice(j * d, j * d + s * (o - 1) + 1, s)
-            for j, s, d, o in zip(offset, stride, dilation, out)
-        )
+    for offset, target in _taps(kernel, stride, dilation, out):
         result[target] += cols[
             (slice(None), slice(None)) + offset + (slice(None),) * nd
         ]
     return result
+
+
+def _taps(kernel, stride, dilation, out):
+    """Each kernel tap (row-major order) with the index of what it reads in every window.
+
+    For tap ``j`` the index selects, along each spatial axis, the positions
+    ``o * stride + j * dilation`` for every window ``o``: indexing an (N, C, *padded)
+    array with it gives that tap's value in each window, shaped (N, C, *out).
+    """
+    for offset in itertools.product(*(range(k) for k in kernel)):
+        yield (
+            offset,
+            (slice(None), slice(None))
+            + tuple(
+                slice(j * d, j * d + s * (o - 1) + 1, s)
+                for j, s, d, o in zip(offset, stride, dilation, out)
+            ),
+        )
 
 
 def _crop(x, padding):
@@ -366,16 +380,26 @@ def _pool_padding(sizes, kernel, stride, padding, dilation, out):
 
 
 def max_pool_forward(input, kernel, stride, padding, dilation, out):
-    """Max over each window; returns (output, argmax) with argmax the flat offset in the window.
+    """Max over each window; returns (output, argmax), argmax the flat offset in the window.
 
-    Padding counts as -inf, so a padded position is never the maximum.
+    The windows are scanned tap by tap (k_h * k_w steps for 2-D, each over every window
+    at once), following PyTorch's rule: a larger value takes the maximum's place, an
+    equal one does not (the first of equal maxima wins), and a NaN always does (so a
+    window with a NaN gives NaN, at its last NaN). Padding counts as -inf, so a padded
+    position is never the maximum.
     """
     pads = _pool_padding(input.shape[2:], kernel, stride, padding, dilation, out)
     xp = pad_constant(input, pads, value=-np.inf)
-    view = windows(xp, kernel, stride, dilation, out)
-    flat = view.reshape(view.shape[: 2 + len(out)] + (-1,))
-    argmax = flat.argmax(axis=-1)
-    values = np.take_along_axis(flat, argmax[..., None], axis=-1)[..., 0]
+    view = windows(xp, kernel, stride, dilation, out)  # (N, C, *out, *kernel)
+    nd = len(kernel)
+    # one copy with the taps first, so each step below runs over contiguous memory
+    taps = np.ascontiguousarray(np.moveaxis(view, range(2 + nd, 2 + 2 * nd), range(nd)))
+    taps = taps.reshape((-1,) + view.shape[: 2 + nd])
+    values = taps[0].copy()
+    argmax = np.zeros(values.shape, dtype=np.int64)
+    for index in range(1, len(taps)):
+        np.putmask(argmax, (taps[index] > values) | np.isnan(taps[index]), index)
+        np.maximum(values, taps[index], out=values)  # NaN wherever either is NaN
     return values, argmax
 
 
@@ -385,15 +409,12 @@ def max_pool_backward(
     """Send each output's gradient to the input position that held its maximum."""
     out = grad_output.shape[2:]
     pads = _pool_padding(input_shape[2:], kernel, stride, padding, dilation, out)
-    onehot = np.zeros(
-        grad_output.shape + (int(np.prod(kernel)),), dtype=grad_output.dtype
-    )
-    np.put_along_axis(onehot, argmax[..., None], grad_output[..., None], axis=-1)
     nd = len(kernel)
-    cols = onehot.reshape(grad_output.shape + tuple(kernel))
-    cols = cols.transpose(
-        (0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd))
-    )
+    # cols[k, n, c, *o]: window o's gradient if tap k held its maximum, else 0
+    which = np.arange(int(np.prod(kernel))).reshape((-1,) + (1,) * argmax.ndim)
+    cols = np.where(argmax == which, grad_output, grad_output.dtype.type(0))
+    cols = cols.reshape(tuple(kernel) + grad_output.shape)
+    cols = np.moveaxis(cols, range(nd), range(2, 2 + nd))  # (N, C, *kernel, *out)
     padded = tuple(i + a + b for i, (a, b) in zip(input_shape[2:], pads))
     result = _scatter_windows(
         cols, input_shape[:2] + padded, kernel, stride, dilation, out

@@ -285,6 +285,36 @@ def test_max_pool_window_of_only_padding():
     assert x.grad.item() == 0.0
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("overlapping", [False, True])
+def test_max_pool_ties_and_nans_follow_pytorch(dtype, overlapping):
+    """Equal maxima: the first wins; NaNs: the window is NaN and its last NaN wins.
+
+    Random values almost never tie or hold NaN, so the hypothesis tests above do not
+    reach these rules; here every window of a 2-D pool has ties or NaNs in some place.
+    """
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 3, size=(2, 3, 7, 7)).astype(dtype)  # many ties
+    x[rng.random(x.shape) < 0.2] = np.nan  # windows with one NaN, two, or none
+    kwargs = dict(kernel_size=3, stride=2 if overlapping else 3, padding=1)
+    ours = labs.tensor(x, requires_grad=True)
+    theirs = torch.tensor(x, requires_grad=True)
+    values, indices = F.max_pool2d(ours, return_indices=True, **kwargs)
+    expected, expected_indices = TF.max_pool2d(theirs, return_indices=True, **kwargs)
+    np.testing.assert_array_equal(values.data, expected.detach().numpy())
+    np.testing.assert_array_equal(indices.data, expected_indices.numpy())
+    grad = np.arange(values.data.size, dtype=dtype).reshape(values.shape)
+    values.backward(grad)
+    expected.backward(torch.tensor(grad))
+    np.testing.assert_array_equal(ours.grad.data, theirs.grad.numpy())
+    # and without return_indices (no indices computed), the same values and gradient
+    plain = labs.tensor(x, requires_grad=True)
+    out = F.max_pool2d(plain, **kwargs)
+    np.testing.assert_array_equal(out.data, values.data)
+    out.backward(grad)
+    np.testing.assert_array_equal(plain.grad.data, ours.grad.data)
+
+
 @pytest.mark.parametrize(
     "name", ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"]
 )
