@@ -419,16 +419,18 @@ def max_pool_backward(
     """Send each output's gradient to the input position that held its maximum."""
     out = grad_output.shape[2:]
     pads = _pool_padding(input_shape[2:], kernel, stride, padding, dilation, out)
-    nd = len(kernel)
-    # cols[k, n, c, *o]: window o's gradient if tap k held its maximum, else 0
-    which = np.arange(int(np.prod(kernel))).reshape((-1,) + (1,) * argmax.ndim)
-    cols = np.where(argmax == which, grad_output, grad_output.dtype.type(0))
-    cols = cols.reshape(tuple(kernel) + grad_output.shape)
-    cols = np.moveaxis(cols, range(nd), range(2, 2 + nd))  # (N, C, *kernel, *out)
     padded = tuple(i + a + b for i, (a, b) in zip(input_shape[2:], pads))
-    result = _scatter_windows(
-        cols, input_shape[:2] + padded, kernel, stride, dilation, out
-    )
+    result = np.zeros(input_shape[:2] + padded, dtype=grad_output.dtype)
+    zero = grad_output.dtype.type(0)
+    # where windows overlap, a position can be the maximum of several: add; where they
+    # do not, assigning is enough (and cheaper on these strided views)
+    overlap = any(s < d * (k - 1) + 1 for k, s, d in zip(kernel, stride, dilation))
+    for index, (_, tap) in enumerate(_taps(kernel, stride, dilation, out)):
+        mine = np.where(argmax == index, grad_output, zero)
+        if overlap:
+            result[tap] += mine
+        else:
+            result[tap] = mine
     return _crop(result, pads)
 
 

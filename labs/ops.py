@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins
 import collections
+import math
 import numbers
 
 import numpy as np
@@ -1116,7 +1117,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         raise RuntimeError(
             "flatten() has invalid args: start_dim cannot come after end_dim"
         )
-    merged = int(np.prod(input.shape[start : end + 1]))
+    merged = math.prod(input.shape[start : end + 1])
     return reshape(input, input.shape[:start] + (merged,) + input.shape[end + 1 :])
 
 

@@ -352,6 +352,55 @@ def test_linear_and_mse(pair, data):
     )
 
 
+@given(
+    leading=st.lists(st.integers(1, 4), max_size=2),
+    sizes=st.tuples(st.integers(1, 5), st.integers(1, 5)),
+    with_bias=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_linear_matches_pytorch_for_any_leading_dimensions(
+    leading, sizes, with_bias, seed
+):
+    """labs.functional.linear records one node (PyTorch's arithmetic, fused for speed):
+    its output and all three gradients match torch for inputs of 1 to 3 dimensions."""
+    n_in, n_out = sizes
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal((*leading, n_in)), rng.standard_normal((n_out, n_in))]
+    arrays += [rng.standard_normal(n_out)] if with_bias else []
+    compare(labs.functional.linear, torch.nn.functional.linear, *arrays)
+    out = labs.functional.linear(*(labs.tensor(a, requires_grad=True) for a in arrays))
+    assert out.grad_fn.name() == "LinearBackward"  # the fused node, not three
+
+
+@pytest.mark.parametrize("with_bias", [False, True])
+def test_linear_second_derivatives_match_pytorch(with_bias):
+    """create_graph=True through the fused node: the gradient of a gradient agrees."""
+    rng = np.random.default_rng(5)
+    arrays = [rng.standard_normal((3, 4)), rng.standard_normal((2, 4))]
+    arrays += [rng.standard_normal(2)] if with_bias else []
+    results = []
+    for lib in (labs, torch):
+        x, w, *b = (lib.tensor(a, requires_grad=True) for a in arrays)
+        functional = labs.functional if lib is labs else torch.nn.functional
+        y = functional.linear(x, w, *b)
+        (gx,) = lib.autograd.grad((y.tanh() ** 2).sum(), x, create_graph=True)
+        second = lib.autograd.grad((gx**2).sum(), [x, w, *b])
+        results.append(
+            [np.asarray(g.detach().numpy() if lib is torch else g.data) for g in second]
+        )
+    for got, expected in zip(*results):
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_linear_outside_the_fused_case_keeps_pytorchs_errors():
+    x, w = labs.zeros((32, 128)), labs.zeros((10, 64))
+    with pytest.raises(
+        RuntimeError,
+        match=r"mat1 and mat2 shapes cannot be multiplied \(32x128 and 64x10\)",
+    ):
+        labs.functional.linear(x, w)
+
+
 def test_a_small_network_end_to_end():
     """Many ops chained, with fan-out: the gradient must still match torch."""
     rng = np.random.default_rng(1)
