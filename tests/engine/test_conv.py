@@ -6,6 +6,9 @@ generated here (tests/engine/test_errors.py covers those).
 
 from __future__ import annotations
 
+import contextlib
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -18,6 +21,31 @@ import labs.functional as F
 from labs import kernels, reference
 
 from .helpers import assert_close, compare
+
+
+@contextlib.contextmanager
+def column_order(order):
+    """Force the kernels' column order ("batch first" or "batch last"), which they
+    otherwise choose by the number of output positions (kernels.batch_last): the
+    sums must not depend on it."""
+    saved = kernels.BATCH_LAST_POSITIONS
+    kernels.BATCH_LAST_POSITIONS = math.inf if order == "batch last" else -1
+    try:
+        yield
+    finally:
+        kernels.BATCH_LAST_POSITIONS = saved
+
+
+ORDERS = pytest.mark.parametrize("order", ["batch first", "batch last"])
+
+
+def test_the_column_order_follows_the_number_of_output_positions():
+    assert kernels.batch_last((4, 4)) and kernels.batch_last((100,))
+    assert not kernels.batch_last((14, 14)) and not kernels.batch_last((1020,))
+    with column_order("batch first"):
+        assert not kernels.batch_last((1,))
+    with column_order("batch last"):
+        assert kernels.batch_last((1000, 1000))
 
 
 def _per_axis(draw, nd, low, high, as_int_ok=True):
@@ -106,25 +134,33 @@ def _compare_layer(labs_fn, torch_fn, x, w, b, kwargs):
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same'")
+@ORDERS
 @given(case=conv_case(nd=1))
-def test_conv1d(case):
-    _compare_layer(F.conv1d, TF.conv1d, *case)
+def test_conv1d(case, order):
+    with column_order(order):
+        _compare_layer(F.conv1d, TF.conv1d, *case)
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same'")
+@ORDERS
 @given(case=conv_case(nd=2))
-def test_conv2d(case):
-    _compare_layer(F.conv2d, TF.conv2d, *case)
+def test_conv2d(case, order):
+    with column_order(order):
+        _compare_layer(F.conv2d, TF.conv2d, *case)
 
 
+@ORDERS
 @given(case=conv_transpose_case(nd=1))
-def test_conv_transpose1d(case):
-    _compare_layer(F.conv_transpose1d, TF.conv_transpose1d, *case)
+def test_conv_transpose1d(case, order):
+    with column_order(order):
+        _compare_layer(F.conv_transpose1d, TF.conv_transpose1d, *case)
 
 
+@ORDERS
 @given(case=conv_transpose_case(nd=2))
-def test_conv_transpose2d(case):
-    _compare_layer(F.conv_transpose2d, TF.conv_transpose2d, *case)
+def test_conv_transpose2d(case, order):
+    with column_order(order):
+        _compare_layer(F.conv_transpose2d, TF.conv_transpose2d, *case)
 
 
 def test_unbatched_inputs():
@@ -355,8 +391,14 @@ def loop_case(draw):
     return rng, groups, c_in, c_out, k, s, p, d, size
 
 
+@ORDERS
 @given(case=loop_case())
-def test_kernels_match_the_loop_reference(case):
+def test_kernels_match_the_loop_reference(case, order):
+    with column_order(order):
+        _kernels_match_the_loop_reference(case)
+
+
+def _kernels_match_the_loop_reference(case):
     rng, groups, c_in, c_out, k, s, p, d, size = case
     config = dict(stride=s, padding=p, dilation=d, groups=groups)
     for nd, loops in ((1, reference.conv1d), (2, reference.conv2d)):
@@ -451,8 +493,14 @@ def test_torch_nn_grad_names_agree_with_torch():
 # ---- the identities the chapters teach ------------------------------------------------------
 
 
+@ORDERS
 @given(case=conv_case(nd=2))
-def test_input_gradient_is_a_transposed_convolution(case):
+def test_input_gradient_is_a_transposed_convolution(case, order):
+    with column_order(order):
+        _input_gradient_is_a_transposed_convolution(case)
+
+
+def _input_gradient_is_a_transposed_convolution(case):
     """grad_input of conv2d == conv_transpose2d(grad_output, weight), with the right
     output_padding."""
     x, w, _, kwargs = case
