@@ -23,7 +23,9 @@ What is where:
   which the fast kernels must agree with;
 * performance only: ``kernels.py`` (im2col and matrix products, the fast path behind
   ``functional``) and ``_memory.py`` (asks glibc to keep freed memory; opt out with
-  ``LABS_KEEP_FREED_MEMORY=0``). Neither changes a result, only how fast it comes;
+  ``LABS_KEEP_FREED_MEMORY=0``). Neither changes a result, only how fast it comes.
+  Inside ``functional.py``, the ``Linear`` Function is performance only too: one graph
+  node for what ``input @ weight.t() + bias`` computes in three;
 * ``viz.py`` (figures and animations), ``capstone.py`` (chapter 9's data and loop),
   ``notebook.py`` (helpers the chapters share), ``check/`` (the checkers).
 
