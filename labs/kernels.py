@@ -358,6 +358,16 @@ def conv_weight_grad(
             tuple(grad_output.shape[2:]),
         )
     g = _grouped_grad_output(grad_output, groups)  # (G, C_out/G, N * L)
+    if cols.shape[1] > g.shape[1]:
+        # More kernel entries than output channels: OpenBLAS runs this long, thin
+        # product faster with the larger matrix first (the same sums, transposed;
+        # 32 x 144 weights from 12 544 positions: 0.69 -> 0.57 ms; with fewer
+        # entries than channels, as in conv1d 2 -> 16, k5, it is twice as slow)
+        return (
+            np.matmul(cols, g.transpose(0, 2, 1))
+            .transpose(0, 2, 1)
+            .reshape(weight_size)
+        )
     return np.matmul(g, cols.transpose(0, 2, 1)).reshape(weight_size)
 
 
