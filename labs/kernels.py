@@ -191,7 +191,9 @@ def _crop(x, padding):
 def _grouped_grad_output(grad_output, groups):
     """(N, C_out, *out) as (groups, C_out/groups, N * L), in :func:`columns`' order."""
     n, c_out = grad_output.shape[:2]
-    g = grad_output.reshape(n, groups, c_out // groups, -1)
+    g = grad_output.reshape(
+        n, groups, c_out // groups, math.prod(grad_output.shape[2:])
+    )
     g = g.transpose((1, 2, 3, 0) if batch_last(grad_output.shape[2:]) else (1, 2, 0, 3))
     return g.reshape(groups, c_out // groups, -1)
 
@@ -216,9 +218,11 @@ def conv_forward(
     # order: measured faster than one small product per sample.
     product = np.matmul(w, cols)
     if batch_last(out):
-        result = product.reshape(groups, c_out // groups, -1, n).transpose(3, 0, 1, 2)
+        result = product.reshape(groups, c_out // groups, math.prod(out), n)
+        result = result.transpose(3, 0, 1, 2)
     else:
-        result = product.reshape(groups, c_out // groups, n, -1).transpose(2, 0, 1, 3)
+        result = product.reshape(groups, c_out // groups, n, math.prod(out))
+        result = result.transpose(2, 0, 1, 3)
     result = np.ascontiguousarray(result)  # (N, G, C_out/G, L)
     return result.reshape((n, c_out) + out)
 
@@ -277,7 +281,7 @@ def conv_input_grad(
     w = weight.reshape((groups, c_out // groups, c_in // groups) + kernel)
     w = w.transpose((0,) + tuple(range(3, 3 + nd)) + (2, 1))
     w = w.reshape(groups, -1, c_out // groups)
-    length = g[0, 0].size // n  # one (channel, sample) row of a column
+    length = out[0] * math.prod(extent[1:])  # one (channel, sample) row of a column
     cols = np.matmul(w, g.reshape(groups, c_out // groups, -1))
     cols = cols.reshape((groups,) + kernel + (c_in // groups, n, length))
     cols = np.moveaxis(cols, 0, nd).reshape(kernel + (c_in * n, length))
@@ -470,7 +474,7 @@ def max_pool_forward(input, kernel, stride, padding, dilation, out):
     nd = len(kernel)
     # one copy with the taps first, so each step below runs over contiguous memory
     taps = np.ascontiguousarray(np.moveaxis(view, range(2 + nd, 2 + 2 * nd), range(nd)))
-    taps = taps.reshape((-1,) + view.shape[: 2 + nd])
+    taps = taps.reshape((math.prod(kernel),) + view.shape[: 2 + nd])
     values = taps[0].copy()
     argmax = np.zeros(values.shape, dtype=np.int64)
     for index in range(1, len(taps)):

@@ -163,6 +163,31 @@ def test_conv_transpose2d(case, order):
         _compare_layer(F.conv_transpose2d, TF.conv_transpose2d, *case)
 
 
+EMPTY_BATCH_CASES = [
+    ("conv1d", (0, 3, 9), (4, 3, 3), {}),
+    ("conv2d", (0, 3, 8, 8), (4, 3, 3, 3), {}),
+    ("conv2d", (0, 2, 20, 20), (4, 2, 3, 3), {"padding": 1, "stride": 2}),
+    ("conv_transpose1d", (0, 4, 5), (4, 3, 3), {}),
+    ("conv_transpose2d", (0, 4, 5, 5), (4, 3, 3, 3), {"stride": 2}),
+    ("max_pool1d", (0, 3, 8), None, {"kernel_size": 3, "stride": 2}),
+    ("max_pool2d", (0, 3, 8, 8), None, {"kernel_size": 2}),
+    ("avg_pool2d", (0, 3, 8, 8), None, {"kernel_size": 2}),
+]
+
+
+@ORDERS
+@pytest.mark.parametrize("name, shape, weight_shape, kwargs", EMPTY_BATCH_CASES)
+def test_an_empty_batch_works_as_in_pytorch(order, name, shape, weight_shape, kwargs):
+    """A batch of zero samples: PyTorch returns an empty output and empty gradients."""
+    arrays = [np.zeros(shape)] + ([np.ones(weight_shape)] if weight_shape else [])
+    with column_order(order):
+        compare(
+            lambda *t: getattr(F, name)(*t, **kwargs),
+            lambda *t: getattr(TF, name)(*t, **kwargs),
+            *arrays,
+        )
+
+
 def test_unbatched_inputs():
     rng = np.random.default_rng(0)
     w1, w2 = rng.standard_normal((4, 3, 2)), rng.standard_normal((4, 3, 2, 3))
