@@ -692,10 +692,16 @@ def _pool_args(function, nd, input, kernel_size, stride, padding, dilation, ceil
             f"{function}() expected a {nd + 1}D (unbatched) or {nd + 2}D (batched) input, "
             f"but got input of size: {_sizes(input.shape)}"
         )
-    if input.dtype.kind != "f":
-        raise RuntimeError(
-            f"{function}() needs a floating-point input, got {input.dtype}"
+    # PyTorch max-pools integers too (the result has no gradient); labs averages only
+    # floating-point numbers (PyTorch averages int64 with its own rounding)
+    integer_ok = function.startswith("max") and input.dtype.kind in "iu"
+    if input.dtype.kind != "f" and not integer_ok:
+        kinds = (
+            "a floating-point or integer"
+            if function.startswith("max")
+            else ("a floating-point")
         )
+        raise RuntimeError(f"{function}() needs {kinds} input, got {input.dtype}")
     kernel = _int_tuple(kernel_size, nd, "kernel_size", function)
     stride = (
         kernel

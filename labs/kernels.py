@@ -465,22 +465,50 @@ def max_pool_forward(input, kernel, stride, padding, dilation, out):
     The windows are scanned tap by tap (k_h * k_w steps for 2-D, each over every window
     at once), following PyTorch's rule: a larger value takes the maximum's place, an
     equal one does not (the first of equal maxima wins), and a NaN always does (so a
-    window with a NaN gives NaN, at its last NaN). Padding counts as -inf, so a padded
-    position is never the maximum.
+    window with a NaN gives NaN, at its last NaN). Padding counts as -inf (the smallest
+    integer for integer inputs), so a padded position is never the maximum.
     """
     pads = _pool_padding(input.shape[2:], kernel, stride, padding, dilation, out)
-    xp = pad_constant(input, pads, value=-np.inf)
+    floating = input.dtype.kind == "f"
+    lowest = -np.inf if floating else np.iinfo(input.dtype).min
+    xp = pad_constant(input, pads, value=lowest)
     view = windows(xp, kernel, stride, dilation, out)  # (N, C, *out, *kernel)
     nd = len(kernel)
     # one copy with the taps first, so each step below runs over contiguous memory
     taps = np.ascontiguousarray(np.moveaxis(view, range(2 + nd, 2 + 2 * nd), range(nd)))
     taps = taps.reshape((math.prod(kernel),) + view.shape[: 2 + nd])
-    values = taps[0].copy()
-    argmax = np.zeros(values.shape, dtype=np.int64)
-    for index in range(1, len(taps)):
-        np.putmask(argmax, (taps[index] > values) | np.isnan(taps[index]), index)
+    if any(before for before, _ in pads):
+        # Start below every value, at the window's first tap inside the input: PyTorch's
+        # start, so a window whose values all equal the lowest value (-inf, or the
+        # dtype's smallest integer) points at its first real position, not at padding.
+        values = np.full(taps.shape[1:], lowest, dtype=input.dtype)
+        first = _first_tap_inside(input.shape[2:], kernel, stride, dilation, pads, out)
+        argmax, start = np.broadcast_to(first, values.shape).copy(), 0
+    else:  # every window's first tap is inside the input: start from it
+        values, argmax, start = taps[0].copy(), np.zeros(taps.shape[1:], np.int64), 1
+    for index in range(start, len(taps)):
+        wins = taps[index] > values
+        if floating:
+            wins |= np.isnan(taps[index])
+        np.putmask(argmax, wins, index)
         np.maximum(values, taps[index], out=values)  # NaN wherever either is NaN
     return values, argmax
+
+
+def _first_tap_inside(sizes, kernel, stride, dilation, pads, out):
+    """For every window, the flat kernel offset of its first tap inside the input.
+
+    Shaped ``out``; a window that lies entirely on padding gets 0.
+    """
+    first = np.zeros((), dtype=np.int64)
+    for size, k, s, d, (before, _), o in zip(
+        sizes, kernel, stride, dilation, pads, out
+    ):
+        start = np.arange(o) * s - before  # where tap 0 of each window falls
+        j = np.where(start >= 0, 0, (-start + d - 1) // d)  # first tap at or past 0
+        j = np.where((j < k) & (start + j * d < size), j, 0)
+        first = np.add.outer(first * k, j)
+    return first
 
 
 def max_pool_backward(

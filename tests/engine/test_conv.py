@@ -349,14 +349,17 @@ def test_max_pool_window_of_only_padding():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("overlapping", [False, True])
 def test_max_pool_ties_and_nans_follow_pytorch(dtype, overlapping):
-    """Equal maxima: the first wins; NaNs: the window is NaN and its last NaN wins.
+    """Equal maxima: the first wins (an all -inf window: its first real position,
+    never padding); NaNs: the window is NaN and its last NaN wins.
 
     Random values almost never tie or hold NaN, so the hypothesis tests above do not
     reach these rules; here every window of a 2-D pool has ties or NaNs in some place.
     """
     rng = np.random.default_rng(7)
     x = rng.integers(0, 3, size=(2, 3, 7, 7)).astype(dtype)  # many ties
+    x[rng.random(x.shape) < 0.3] = -np.inf  # ties with what padding counts as
     x[rng.random(x.shape) < 0.2] = np.nan  # windows with one NaN, two, or none
+    x[0, 0, :2] = -np.inf  # the top windows of one channel: -inf and padding only
     kwargs = dict(kernel_size=3, stride=2 if overlapping else 3, padding=1)
     ours = labs.tensor(x, requires_grad=True)
     theirs = torch.tensor(x, requires_grad=True)
@@ -374,6 +377,31 @@ def test_max_pool_ties_and_nans_follow_pytorch(dtype, overlapping):
     np.testing.assert_array_equal(out.data, values.data)
     out.backward(grad)
     np.testing.assert_array_equal(plain.grad.data, ours.grad.data)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.int8, np.uint8])
+@given(case=pool_case(2, average=False))
+def test_max_pool_of_integers_matches_pytorch(dtype, case):
+    """PyTorch max-pools integer tensors too: same values, indices and dtype, no grad.
+    Padding must lose to every value, including the smallest of the dtype."""
+    x, kwargs = case
+    values = np.random.default_rng(x.size).integers(0, 4, x.shape)
+    values[values == 0] = np.iinfo(dtype).min  # ties with what padding counts as
+    values = values.astype(dtype)
+    got, got_indices = F.max_pool2d(labs.tensor(values), return_indices=True, **kwargs)
+    expected, indices = TF.max_pool2d(
+        torch.from_numpy(values), return_indices=True, **kwargs
+    )
+    assert got.dtype == values.dtype and not got.requires_grad
+    np.testing.assert_array_equal(got.data, expected.numpy())
+    np.testing.assert_array_equal(got_indices.data, indices.numpy())
+
+
+def test_pooling_refuses_what_pytorch_refuses_or_labs_leaves_out():
+    with pytest.raises(RuntimeError, match="floating-point or integer input, got bool"):
+        F.max_pool2d(labs.tensor(np.zeros((1, 1, 4, 4), bool)), 2)
+    with pytest.raises(RuntimeError, match="floating-point input, got int64"):
+        F.avg_pool2d(labs.tensor(np.zeros((1, 1, 4, 4), np.int64)), 2)
 
 
 @pytest.mark.parametrize(
