@@ -15,6 +15,7 @@ the layers here), drawn from :data:`labs.nn.default_generator`; seed it with
 from __future__ import annotations
 
 import math
+import sys
 from collections import OrderedDict
 
 import numpy as np
@@ -23,6 +24,12 @@ from labs import functional as F
 from labs.autograd import bump_version
 from labs.ops import flatten
 from labs.tensor import Tensor
+
+# ``torch.nn.functional`` is reachable from ``torch.nn``: the same module here, so code
+# written for PyTorch (``labs.nn.functional.conv2d``, ``import labs.nn.functional as F``)
+# runs on labs unchanged.
+functional = F
+sys.modules.setdefault(__name__ + ".functional", F)
 
 __all__ = [
     "Parameter",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -234,3 +237,21 @@ def test_one_dimensional_layers_and_losses_match_torch():
     )
     with pytest.raises(ValueError, match="padding_mode must be one of"):
         nn.ConvTranspose2d(2, 2, 3, padding_mode="reflect")
+
+
+def test_nn_functional_is_where_pytorch_code_looks_for_it():
+    """``torch.nn.functional`` code runs on labs unchanged: the same module, by attribute
+    and by import, in a fresh interpreter (so the import does not rely on labs having
+    been imported first)."""
+    program = (
+        "import labs.nn.functional as F\n"
+        "from labs.nn import functional\n"
+        "import labs\n"
+        "assert F is functional is labs.functional is labs.nn.functional\n"
+        "x = labs.ones((1, 1, 4, 4))\n"
+        "print(tuple(labs.nn.functional.conv2d(x, labs.ones((2, 1, 3, 3))).shape))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "(1, 2, 2, 2)"
