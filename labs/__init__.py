@@ -17,7 +17,8 @@ What is where:
 * the engine the chapters teach from: ``tensor.py`` (the Tensor), ``autograd.py``
   (Function, the graph, the backward pass, version counters), ``grad_mode.py``
   (no_grad and friends), ``ops.py`` (elementwise ops, reductions, shapes, indexing),
-  ``functional.py`` (convolutions, padding, pooling, losses), ``shapes.py`` (every size
+  ``functional.py`` (convolutions, padding, pooling, losses; also
+  ``labs.nn.functional``, as in PyTorch), ``shapes.py`` (every size
   formula), ``nn.py`` and ``optim.py`` (layers and optimizers);
 * the plain specification: ``reference.py``, convolution and pooling as Python loops,
   which the fast kernels must agree with;
