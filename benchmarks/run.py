@@ -330,6 +330,12 @@ def bench_kernels(repeats):
             f"{flops / torch_time / peak:>4.0%}  floor {products / torch_time:.2f} "
             f"({products * 1e3:.2f} ms)"
         )
+        rest = max(labs_time - products, 0.0)
+        print(
+            f"      labs {labs_time * 1e3:.2f} ms = matrix products {products * 1e3:.2f}"
+            f" ms + the rest {rest * 1e3:.2f} ms (copies, additions, graph: "
+            f"{rest / labs_time:.0%})"
+        )
         print(f"      {profile}")
     return rows
 
