@@ -694,14 +694,10 @@ def _pool_args(function, nd, input, kernel_size, stride, padding, dilation, ceil
         )
     # PyTorch max-pools integers too (the result has no gradient); labs averages only
     # floating-point numbers (PyTorch averages int64 with its own rounding)
-    integer_ok = function.startswith("max") and input.dtype.kind in "iu"
-    if input.dtype.kind != "f" and not integer_ok:
-        kinds = (
-            "a floating-point or integer"
-            if function.startswith("max")
-            else ("a floating-point")
-        )
-        raise RuntimeError(f"{function}() needs {kinds} input, got {input.dtype}")
+    kinds = "fiu" if function.startswith("max") else "f"
+    if input.dtype.kind not in kinds:
+        what = "a floating-point or integer" if kinds == "fiu" else "a floating-point"
+        raise RuntimeError(f"{function}() needs {what} input, got {input.dtype}")
     kernel = _int_tuple(kernel_size, nd, "kernel_size", function)
     stride = (
         kernel
@@ -758,15 +754,14 @@ def _max_pool(
         function, nd, input, kernel_size, stride, padding, dilation, ceil_mode
     )
     batched, unbatched = _batched(input, nd, function)
-    if not return_indices:  # the indices are computed only when asked for
-        values = MaxPoolNd.apply(batched, kernel, stride, padding, dilation, out, False)
-        return squeeze(values, 0) if unbatched else values
-    values, indices = MaxPoolNd.apply(
-        batched, kernel, stride, padding, dilation, out, True
+    # the indices are computed (and returned by the Function) only when asked for
+    outputs = MaxPoolNd.apply(
+        batched, kernel, stride, padding, dilation, out, return_indices
     )
+    outputs = outputs if return_indices else (outputs,)
     if unbatched:
-        values, indices = squeeze(values, 0), squeeze(indices, 0)
-    return values, indices
+        outputs = tuple(squeeze(output, 0) for output in outputs)
+    return outputs if return_indices else outputs[0]
 
 
 def max_pool1d(

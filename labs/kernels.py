@@ -70,6 +70,18 @@ def windows(x: np.ndarray, kernel, stride, dilation, out) -> np.ndarray:
     return as_strided(x, (n, c) + tuple(out) + tuple(kernel), strides, writeable=False)
 
 
+def _padded_sizes(sizes, padding):
+    """The spatial sizes after adding ``padding``'s (before, after) pairs to ``sizes``."""
+    return tuple(size + before + after for size, (before, after) in zip(sizes, padding))
+
+
+def _inside(sizes, padding):
+    """Slices that select the unpadded ``sizes`` within a padded array's spatial axes."""
+    return tuple(
+        slice(before, before + size) for size, (before, _) in zip(sizes, padding)
+    )
+
+
 def pad_constant(x: np.ndarray, padding, value=0.0) -> np.ndarray:
     """Pad the spatial dimensions of (N, C, *spatial) with ``value``.
 
@@ -79,14 +91,9 @@ def pad_constant(x: np.ndarray, padding, value=0.0) -> np.ndarray:
         return x
     # the same as np.pad(x, ..., constant_values=value); np.pad's generality costs
     # about 50 us a call, which the capstone's small batches pay dozens of times a step
-    shape = x.shape[:2] + tuple(
-        n + before + after for n, (before, after) in zip(x.shape[2:], padding)
-    )
+    shape = x.shape[:2] + _padded_sizes(x.shape[2:], padding)
     result = np.full(shape, value, dtype=x.dtype)
-    inside = tuple(
-        slice(before, before + n) for n, (before, _) in zip(x.shape[2:], padding)
-    )
-    result[(slice(None), slice(None)) + inside] = x
+    result[(slice(None), slice(None)) + _inside(x.shape[2:], padding)] = x
     return result
 
 
@@ -261,9 +268,7 @@ def conv_input_grad(
     out = tuple(grad_output.shape[2:])
     c_in = input_size[1]
     nd = len(kernel)
-    padded = tuple(
-        size + before + after for size, (before, after) in zip(input_size[2:], padding)
-    )
+    padded = _padded_sizes(input_size[2:], padding)
     # Each phase array covers every position of its phase and every shifted column.
     extent = tuple(
         max(o + (d * (k - 1)) // s, -(-p // s))
@@ -324,20 +329,15 @@ def _input_grad_batch_last(
     kernel, out = tuple(weight.shape[2:]), tuple(grad_output.shape[2:])
     n, c_out = grad_output.shape[:2]
     c_in = input_size[1]
-    padded = tuple(
-        size + before + after for size, (before, after) in zip(input_size[2:], padding)
-    )
+    padded = _padded_sizes(input_size[2:], padding)
     w = weight.reshape(groups, c_out // groups, -1).transpose(0, 2, 1)
     cols = np.matmul(w, _grouped_grad_output(grad_output, groups))
     cols = cols.reshape((c_in,) + kernel + out + (n,))
     result = np.zeros((c_in,) + padded + (n,), dtype=cols.dtype)
     for offset, tap in _taps(kernel, stride, dilation, out):
         result[(slice(None),) + tap[2:]] += cols[(slice(None),) + offset]
-    inside = tuple(
-        slice(before, before + size)
-        for size, (before, _) in zip(input_size[2:], padding)
-    )
-    return np.ascontiguousarray(np.moveaxis(result[(slice(None),) + inside], -1, 0))
+    inside = (slice(None),) + _inside(input_size[2:], padding)
+    return np.ascontiguousarray(np.moveaxis(result[inside], -1, 0))
 
 
 def conv_weight_grad(
@@ -517,7 +517,7 @@ def max_pool_backward(
     """Send each output's gradient to the input position that held its maximum."""
     out = grad_output.shape[2:]
     pads = _pool_padding(input_shape[2:], kernel, stride, padding, dilation, out)
-    padded = tuple(i + a + b for i, (a, b) in zip(input_shape[2:], pads))
+    padded = _padded_sizes(input_shape[2:], pads)
     result = np.zeros(input_shape[:2] + padded, dtype=grad_output.dtype)
     zero = grad_output.dtype.type(0)
     # where windows overlap, a position can be the maximum of several: add; where they
@@ -591,7 +591,7 @@ def avg_pool_backward(
         scaled.shape[:2] + tuple(kernel) + out,
     )
     pads = _pool_padding(input_shape[2:], kernel, stride, padding, dilation, out)
-    padded = tuple(i + a + b for i, (a, b) in zip(input_shape[2:], pads))
+    padded = _padded_sizes(input_shape[2:], pads)
     result = _scatter_windows(
         cols, tuple(input_shape[:2]) + padded, kernel, stride, dilation, out
     )
