@@ -505,8 +505,10 @@ def _first_tap_inside(sizes, kernel, stride, dilation, pads, out):
         sizes, kernel, stride, dilation, pads, out
     ):
         start = np.arange(o) * s - before  # where tap 0 of each window falls
-        j = np.where(start >= 0, 0, (-start + d - 1) // d)  # first tap at or past 0
-        j = np.where((j < k) & (start + j * d < size), j, 0)
+        # the first tap at or past 0; it is always a tap of the kernel (j < k), as the
+        # padding before is at most k // 2 (checked by labs.functional)
+        j = np.where(start >= 0, 0, (-start + d - 1) // d)
+        j = np.where(start + j * d < size, j, 0)  # past the input: all padding
         first = np.add.outer(first * k, j)
     return first
 
