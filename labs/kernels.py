@@ -39,6 +39,7 @@ __all__ = [
     "conv_forward",
     "conv_input_grad",
     "conv_weight_grad",
+    "grouped_grad_output",
     "conv1d_input",
     "conv1d_weight",
     "conv2d_input",
@@ -195,8 +196,11 @@ def _crop(x, padding):
     return x[index]
 
 
-def _grouped_grad_output(grad_output, groups):
-    """(N, C_out, *out) as (groups, C_out/groups, N * L), in :func:`columns`' order."""
+def grouped_grad_output(grad_output, groups):
+    """(N, C_out, *out) as (groups, C_out/groups, N * L), in :func:`columns`' order.
+
+    A copy of the whole of ``grad_output`` (unless the batch holds one sample).
+    """
     n, c_out = grad_output.shape[:2]
     g = grad_output.reshape(
         n, groups, c_out // groups, math.prod(grad_output.shape[2:])
@@ -242,7 +246,7 @@ def _out_shape(sizes, kernel, stride, padding, dilation):
 
 
 def conv_input_grad(
-    input_size, weight, grad_output, stride, padding, dilation, groups=1
+    input_size, weight, grad_output, stride, padding, dilation, groups=1, grouped=None
 ):
     """Gradient of :func:`conv_forward` with respect to its input, of shape ``input_size``.
 
@@ -258,10 +262,15 @@ def conv_input_grad(
     carry zero margins, which absorb the wrap-around), and the phases are interleaved
     into the result at the end. This layout is for speed only: the sum is the one
     :func:`labs.reference.conv_transpose2d` writes as plain loops.
+
+    ``grouped`` may be :func:`grouped_grad_output` of ``grad_output``, when the weight's
+    gradient needs it too (only the batch-last path uses it).
     """
     if batch_last(grad_output.shape[2:]):
+        if grouped is None:
+            grouped = grouped_grad_output(grad_output, groups)
         return _input_grad_batch_last(
-            input_size, weight, grad_output, stride, padding, dilation, groups
+            input_size, weight, grouped, grad_output.shape, stride, padding, dilation
         )
     kernel = tuple(weight.shape[2:])
     n, c_out = grad_output.shape[:2]
@@ -318,7 +327,7 @@ def conv_input_grad(
 
 
 def _input_grad_batch_last(
-    input_size, weight, grad_output, stride, padding, dilation, groups
+    input_size, weight, grouped, grad_output_size, stride, padding, dilation
 ):
     """:func:`conv_input_grad` with the batch last (see :func:`batch_last`).
 
@@ -326,12 +335,13 @@ def _input_grad_batch_last(
     added to the windows' positions of a (C_in, *padded, N) array, in runs of N values,
     which is then cropped and put back into (N, C_in, *input) order.
     """
-    kernel, out = tuple(weight.shape[2:]), tuple(grad_output.shape[2:])
-    n, c_out = grad_output.shape[:2]
+    kernel, out = tuple(weight.shape[2:]), tuple(grad_output_size[2:])
+    n, c_out = grad_output_size[:2]
+    groups = grouped.shape[0]
     c_in = input_size[1]
     padded = _padded_sizes(input_size[2:], padding)
     w = weight.reshape(groups, c_out // groups, -1).transpose(0, 2, 1)
-    cols = np.matmul(w, _grouped_grad_output(grad_output, groups))
+    cols = np.matmul(w, grouped)
     cols = cols.reshape((c_in,) + kernel + out + (n,))
     result = np.zeros((c_in,) + padded + (n,), dtype=cols.dtype)
     for offset, tap in _taps(kernel, stride, dilation, out):
@@ -341,14 +351,23 @@ def _input_grad_batch_last(
 
 
 def conv_weight_grad(
-    input, weight_size, grad_output, stride, padding, dilation, groups=1, cols=None
+    input,
+    weight_size,
+    grad_output,
+    stride,
+    padding,
+    dilation,
+    groups=1,
+    cols=None,
+    grouped=None,
 ):
     """Gradient of :func:`conv_forward` with respect to its weight, of shape ``weight_size``.
 
     A correlation of the input with ``grad_output``: each weight entry collects the
     input values it multiplied, weighted by the gradient of the output they produced,
     summed over the batch and all output positions in one matrix product per group.
-    ``cols`` may be the forward pass's :func:`columns`, to avoid computing them again.
+    ``cols`` may be the forward pass's :func:`columns`, to avoid computing them again,
+    and ``grouped`` :func:`grouped_grad_output` of ``grad_output``.
     """
     kernel = weight_size[2:]
     if cols is None:
@@ -361,7 +380,7 @@ def conv_weight_grad(
             groups,
             tuple(grad_output.shape[2:]),
         )
-    g = _grouped_grad_output(grad_output, groups)  # (G, C_out/G, N * L)
+    g = grouped if grouped is not None else grouped_grad_output(grad_output, groups)
     if cols.shape[1] > g.shape[1]:
         # More kernel entries than output channels: OpenBLAS runs this long, thin
         # product faster with the larger matrix first (the same sums, transposed;
