@@ -260,9 +260,10 @@ def kernel_profile(run_labs, repeats=10):
 WHY = {
     "kernels": (
         "PyTorch runs these shapes through oneDNN kernels that compute the convolution\n"
-        "directly, with no im2col copy, and on an AVX-512 machine with wider vectors than\n"
-        "the Haswell kernels numpy's OpenBLAS uses (on the largest shape PyTorch's whole\n"
-        "forward and backward runs at about numpy's own 1024^3 matrix-product speed).\n"
+        "directly, with no im2col copy. labs' three matrix products are long and thin\n"
+        "(one side is a layer's few channels), a shape on which numpy's OpenBLAS runs\n"
+        "well below its square-matrix speed (the 'products' figure below), so where\n"
+        "PyTorch's whole pass is fast the products alone can take as long.\n"
         "labs makes an explicit im2col copy (C_in * k * k times the input), adds the input\n"
         "gradient's columns back one kernel tap at a time and copies results between\n"
         "layouts: each a separate pass over memory, which numpy cannot fuse. The floor\n"
@@ -317,18 +318,18 @@ def bench_kernels(repeats):
     print(
         f"\n  numpy's float32 matrix product here (1024 x 1024 x 1024): {peak / 1e9:.0f} "
         "GFLOP/s.\n  Each case's arithmetic (forward and both gradients) divided by its "
-        "time, as a\n  fraction of that; the floor: numpy's time for the case's three "
-        "matrix products\n  alone (labs makes exactly these calls) over torch's whole "
-        "time, the ratio labs\n  would reach if nothing else took any time; and where "
-        "labs spends its time:"
+        "time, as a\n  fraction of that, for labs, torch and labs' three matrix products "
+        "alone (labs\n  makes exactly these calls); the floor: the products' time over "
+        "torch's whole\n  time, the ratio labs would reach if nothing else took any "
+        "time; and where labs\n  spends its time:"
     )
     for (name, flops, products, profile), (_, labs_time, torch_time) in zip(
         details, rows
     ):
         print(
             f"  {name:<46} labs {flops / labs_time / peak:>4.0%}  torch "
-            f"{flops / torch_time / peak:>4.0%}  floor {products / torch_time:.2f} "
-            f"({products * 1e3:.2f} ms)"
+            f"{flops / torch_time / peak:>4.0%}  products {flops / products / peak:>4.0%}"
+            f"  floor {products / torch_time:.2f} ({products * 1e3:.2f} ms)"
         )
         rest = max(labs_time - products, 0.0)
         print(
