@@ -18,8 +18,9 @@ start-up:
                                                        numpy's baseline loops; OpenBLAS's
                                                        Prescott (SSE3) kernels; 1 thread
     avx512-intel   an Intel server with AVX-512        OpenBLAS's SkylakeX kernels (Intel
-                                                       AVX-512 CPUs take them; AMD CPUs do
-                                                       not); 4 threads. Needs AVX-512.
+                                                       AVX-512 CPUs take them, and so did
+                                                       the AMD EPYC here, as threadpoolctl
+                                                       reports); 4 threads. Needs AVX-512.
 
 Each switch was checked to change results on the development machine (an AMD EPYC with
 AVX-512): `python tools/cpu_paths.py --probe` prints a fingerprint of float64 and
