@@ -147,11 +147,10 @@ class ConvNd(Function):
         stride, padding, dilation, groups = ctx.config
         needs_input, needs_weight, needs_bias = ctx.needs_input_grad[:3]
         grad_input = grad_weight = grad_bias = None
-        # For speed only: with the batch last, both gradients need a copy of
-        # grad_output in the columns' order; make it once.
+        # For speed only: both gradients need a copy of grad_output in the
+        # columns' order; make it once.
         grouped = None
-        both = needs_input and needs_weight
-        if both and kernels.batch_last(grad_output.shape[2:]):
+        if needs_input and needs_weight:
             grouped = kernels.grouped_grad_output(grad_output, groups)
         if needs_input:
             grad_input = kernels.conv_input_grad(

@@ -264,7 +264,8 @@ def conv_input_grad(
     :func:`labs.reference.conv_transpose2d` writes as plain loops.
 
     ``grouped`` may be :func:`grouped_grad_output` of ``grad_output``, when the weight's
-    gradient needs it too (only the batch-last path uses it).
+    gradient needs it too; it saves a copy where no shifted column needs zero margins
+    (always in 1-D).
     """
     if batch_last(grad_output.shape[2:]):
         if grouped is None:
@@ -285,12 +286,14 @@ def conv_input_grad(
     )
     rows = (extent[0] + 1,) + extent[1:]  # one spare row for the last wrap-around
     # grad_output as (G, C_out/G, N, out_0, extent_1, ...), zero beyond ``out``
-    g = np.zeros(
-        (groups, c_out // groups, n, out[0]) + extent[1:], dtype=grad_output.dtype
-    )
-    g[(Ellipsis,) + tuple(slice(0, o) for o in out[1:])] = grad_output.reshape(
-        (n, groups, c_out // groups) + out
-    ).transpose((1, 2, 0) + tuple(range(3, 3 + nd)))
+    shape = (groups, c_out // groups, n, out[0]) + extent[1:]
+    if grouped is not None and extent[1:] == out[1:]:  # no margin: the same array
+        g = grouped.reshape(shape)
+    else:
+        g = np.zeros(shape, dtype=grad_output.dtype)
+        g[(Ellipsis,) + tuple(slice(0, o) for o in out[1:])] = grad_output.reshape(
+            (n, groups, c_out // groups) + out
+        ).transpose((1, 2, 0) + tuple(range(3, 3 + nd)))
     # (G, K, C_in/G, C_out/G): the product's rows come out kernel tap first
     w = weight.reshape((groups, c_out // groups, c_in // groups) + kernel)
     w = w.transpose((0,) + tuple(range(3, 3 + nd)) + (2, 1))
