@@ -147,8 +147,9 @@ class ConvNd(Function):
         stride, padding, dilation, groups = ctx.config
         needs_input, needs_weight, needs_bias = ctx.needs_input_grad[:3]
         grad_input = grad_weight = grad_bias = None
-        # For speed only: both gradients need a copy of grad_output in the
-        # columns' order; make it once.
+        # For speed only: the weight's gradient, and the input's where no column
+        # needs zero margins, multiply a copy of grad_output in the columns'
+        # order; make it once.
         grouped = None
         if needs_input and needs_weight:
             grouped = kernels.grouped_grad_output(grad_output, groups)
