@@ -57,18 +57,15 @@ LONGEST_FIRST = [
 ]
 
 
-def _rank(item: pytest.Item) -> int:
-    path = Path(item.path).resolve()
-    for rank, name in enumerate(LONGEST_FIRST):
-        if path == ROOT / name:
-            return rank
-    return len(LONGEST_FIRST)
+RANKS = {ROOT / name: rank for rank, name in enumerate(LONGEST_FIRST)}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=_rank)  # a stable sort: each file keeps its own order
+    paths = {item: Path(item.path).resolve() for item in items}
+    # a stable sort: each file keeps its own order, the files not listed theirs
+    items.sort(key=lambda item: RANKS.get(paths[item], len(RANKS)))
     for item in items:
-        path = Path(item.path).resolve()
+        path = paths[item]
         for folder, marker in FOLDERS.items():
             if path.is_relative_to(folder):
                 item.add_marker(marker)

@@ -112,29 +112,26 @@ def test_planted_verdict_survives_hostile_conditions(checker, mistake):
 
 
 @pytest.fixture
-def short_time_limits(monkeypatch):
-    """Time limits short enough for a test: 0.3 s per call."""
-    monkeypatch.setattr(_core, "CALL_LIMIT", 0.3)
+def short_time_limits(monkeypatch, behaviour):
+    """Time limits short enough for a test: 0.1 s per call for an answer that loops,
+    0.3 s for the others.
+
+    A looping answer spins a core until the limit stops it: 0.1 s, not 0.3 s, over
+    about a hundred cases is 20 CPU seconds less. The others keep 0.3 s, so that a
+    stall of the machine cannot make a quick answer look like a loop.
+    """
+    loops = "did not return within" in BEHAVIOURS[behaviour][2]
+    limit = 0.1 if loops else 0.3
+    monkeypatch.setattr(_core, "CALL_LIMIT", limit)
     monkeypatch.setattr(_core, "EVIDENCE_BUDGET", 0.5)
-    return 0.3
-
-
-# The looping answers spin a core until the limit stops them: 0.1 s each, not 0.3 s,
-# over about a hundred cases, is 20 CPU seconds less. The others keep 0.3 s, so that a
-# stall of the machine cannot make a quick answer look like a loop.
-LOOP_LIMIT = 0.1
+    return limit
 
 
 @pytest.mark.slow  # each case waits for time limits to expire: make test runs it
 @pytest.mark.parametrize("behaviour", list(BEHAVIOURS))
 @pytest.mark.parametrize("checker", CHECKERS)
-def test_hostile_learner_gets_a_clear_verdict(
-    checker, behaviour, short_time_limits, monkeypatch
-):
+def test_hostile_learner_gets_a_clear_verdict(checker, behaviour, short_time_limits):
     function, status, phrase = BEHAVIOURS[behaviour]
-    if "did not return within" in phrase:
-        monkeypatch.setattr(_core, "CALL_LIMIT", LOOP_LIMIT)
-        short_time_limits = LOOP_LIMIT
     start = time.perf_counter()
     result = entries()[checker].learner(function)
     elapsed = time.perf_counter() - start
