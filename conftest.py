@@ -52,6 +52,7 @@ LONGEST_FIRST = [
     "tests/checkers/test_contract.py",  # about 65 s (time limits expiring)
     "tests/grading/test_chapters.py",  # about 65 s: 20 notebooks graded
     "tests/grading/test_grading.py",  # about 45 s: a class of notebooks graded
+    "tests/book/test_forked_kernels.py",  # about 27 s
     "tests/site/test_jupyterlab.py",  # about 25 s
     "tests/book/test_cpu_paths.py",  # about 15 s
 ]
@@ -71,3 +72,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(marker)
         if "browser" in getattr(item, "fixturenames", ()):
             item.add_marker("browser")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # tools/cpu_paths.py's re-runs of the notebooks fork their kernels from a process
+    # that has imported PyTorch already (tests/forked_kernels.py); this session does not
+    from tests import forked_kernels
+
+    if forked_kernels.enabled():
+        forked_kernels.use_for_nbval()

@@ -138,10 +138,16 @@ def native_environment() -> dict[str, str]:
 # that every variant's fingerprints are the same with and without them).
 WAITING = {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_THREAD_TIMEOUT": "4"}
 
+# The re-runs fork each notebook's kernel from a process that has imported PyTorch
+# already, instead of importing it again in each (tests/forked_kernels.py, which says
+# why a forked kernel shows a notebook what a fresh one would). The main test session
+# starts its kernels the ordinary way. LABS_FORKED_KERNELS=0 in the environment wins.
+FORKED = {"LABS_FORKED_KERNELS": "1"}
+
 
 def environment(name: str) -> dict[str, str]:
     """The process environment for one variant: the native one plus its switches."""
-    env = {**WAITING, **native_environment()}
+    env = {**WAITING, **FORKED, **native_environment()}
     present = available_numpy_features()
     for key, value in VARIANTS[name]["env"].items():
         if isinstance(value, list):
