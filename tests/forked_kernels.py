@@ -53,6 +53,8 @@ from jupyter_client.provisioning import LocalProvisioner
 # chapter imports first (the libraries, the ones a test may change).
 KERNEL = ("ipykernel.kernelapp", "ipykernel.ipkernel")
 PRELOAD = ("numpy", "torch", "labs")
+# seconds the template may take to import them (nbval gives a kernel 60 to start)
+STARTUP_TIMEOUT = 60
 # the warning filters the libraries' imports added, in the template (see _serve)
 _LIBRARY_FILTERS: list = []
 # variables set anew for each kernel (by jupyter_client) or each test (by pytest);
@@ -225,7 +227,17 @@ class _Template:
             stdout=subprocess.PIPE,
             text=True,
         )
-        self.ready = self.process.stdout.readline().strip() == "ready"
+        # "ready" once imported (about 2 s); anything else, or nothing within the
+        # time a kernel has to start, and the kernels start the ordinary way
+        import selectors
+
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.process.stdout, selectors.EVENT_READ)
+            answered = selector.select(timeout=STARTUP_TIMEOUT)
+        self.ready = bool(answered) and self.process.stdout.readline() == "ready\n"
+        if not self.ready and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
     @property
     def alive(self) -> bool:

@@ -179,14 +179,25 @@ def test_a_forked_kernel_computes_as_a_new_process_under_each_variant(name, kern
     assert json.loads(kernel.stdout(cpu_paths.PROBE)) == cpu_paths.fingerprints(env)
 
 
-def test_a_template_whose_import_warns_is_not_used(kernels, tmp_path, monkeypatch):
-    (tmp_path / "warns_on_import.py").write_text(
-        "import warnings\nwarnings.warn('imported')\n"
-    )
+# A module the template imports that would make its kernels differ, or never ready.
+BAD_IMPORTS = {
+    "warns": "import warnings\nwarnings.warn('imported')\n",  # missing from output
+    "fails": "raise ImportError('not here')\n",
+    "hangs": "import time\ntime.sleep(60)\n",
+}
+
+
+@pytest.mark.parametrize("kind", BAD_IMPORTS)
+def test_a_template_that_cannot_serve_means_ordinary_kernels(
+    kind, kernels, tmp_path, monkeypatch
+):
+    (tmp_path / f"{kind}_on_import.py").write_text(BAD_IMPORTS[kind])
+    # a variable of its own: a new template, not one started by an earlier test
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
     monkeypatch.setattr(
-        forked_kernels, "PRELOAD", (*forked_kernels.PRELOAD, "warns_on_import")
+        forked_kernels, "PRELOAD", (*forked_kernels.PRELOAD, f"{kind}_on_import")
     )
+    monkeypatch.setattr(forked_kernels, "STARTUP_TIMEOUT", 5)
     kernel = kernels(forked=True)
     assert not kernel.forked  # started the ordinary way instead
     assert kernel.stdout("print('still runs')") == "still runs\n"
