@@ -52,9 +52,9 @@ LONGEST_FIRST = [
     "tests/checkers/test_contract.py",  # about 65 s (time limits expiring)
     "tests/grading/test_chapters.py",  # about 65 s: 20 notebooks graded
     "tests/grading/test_grading.py",  # about 45 s: a class of notebooks graded
-    "tests/book/test_forked_kernels.py",  # about 27 s
+    "tests/book/test_cpu_paths.py",  # about 25 s
     "tests/site/test_jupyterlab.py",  # about 25 s
-    "tests/book/test_cpu_paths.py",  # about 15 s
+    "tests/book/test_forked_kernels.py",  # about 17 s
 ]
 
 

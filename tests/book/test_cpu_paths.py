@@ -1,12 +1,14 @@
 """tools/cpu_paths.py, the test that notebook outputs do not depend on the CPU, is itself
-tested: its switches must really move the arithmetic on this machine, and a notebook that
-prints the last bits of a result must fail under it while one that rounds must pass.
+tested: its switches must really move the arithmetic on this machine (in a fresh process
+and in the forked kernels its re-runs use), and a notebook that prints the last bits of a
+result must fail under it while one that rounds must pass.
 
 `make test` runs tools/cpu_paths.py on the real notebooks after the main test session.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -15,6 +17,7 @@ import pytest
 from nbclient import NotebookClient
 
 from ..paths import ROOT
+from .test_forked_kernels import Kernel
 
 sys.path.insert(0, str(ROOT / "tools"))
 import cpu_paths  # noqa: E402  (a script, not a package)
@@ -54,6 +57,15 @@ def test_variant_switches_move_the_arithmetic(name, native):
     assert cpu_paths.fingerprints(spinning) == forced, (
         f"{name}: the waiting settings {cpu_paths.WAITING} change results"
     )
+    # The re-runs fork each notebook's kernel from a template that imported the
+    # libraries under these switches (tests/forked_kernels.py): a forked kernel must
+    # compute as this fresh process did.
+    kernel = Kernel(forked=True, env=cpu_paths.environment(name))
+    try:
+        assert kernel.forked
+        assert json.loads(kernel.stdout(cpu_paths.PROBE)) == forced
+    finally:
+        kernel.close()
 
 
 # A notebook cell that prints a digest of a matrix product and of exp: the last bits,
