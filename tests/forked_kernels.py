@@ -23,8 +23,12 @@ less (tests/book/test_forked_kernels.py checks each point against an ordinary ke
   from those when imported are set again in each child.
 - An import that warns disqualifies the template, since the warning would be missing
   from the notebook's output: the kernels then start the ordinary way.
-- Each child draws new seeds for Python's and numpy's global generators, as a new
-  process does, so that a notebook which forgets to seed still changes between runs.
+- The warning filters the libraries add when imported are moved in front of those the
+  kernel adds as it starts, where a notebook's first imports would have put them (the
+  first filter that matches a warning decides what happens to it).
+- Each child draws new seeds for numpy's global generator, as a new process does (Python's
+  own reseeds itself in a forked child), so that a notebook which forgets to seed still
+  changes between runs.
 - The template runs no Python thread and computes nothing. OpenBLAS starts its thread
   pool when numpy is imported; its own fork handler stops the pool before each fork and
   the child starts another when it first needs one, as with any fork of a numpy process.
@@ -76,7 +80,8 @@ def _serve(path: str, modules: list[str]) -> None:
     import warnings
 
     # `python forked_kernels.py` put this folder first on the path; a kernel has not
-    if os.path.samefile(sys.path[0], os.path.dirname(os.path.abspath(__file__))):
+    here = os.path.dirname(os.path.abspath(__file__))
+    if sys.path and os.path.abspath(sys.path[0] or ".") == here:  # not with -P
         del sys.path[0]
     # Warnings the imports show, under the filters a kernel's imports have (the
     # filters the imports add stay, as they would in the kernel).
@@ -360,7 +365,10 @@ class ForkedKernelProvisioner(LocalProvisioner):
             if template is None or fds is None:
                 return await super().launch_kernel(cmd, **kwargs)
             cwd = str(kwargs.get("cwd") or os.getcwd())
-            pid = template.fork(arguments, env, cwd, fds)
+            try:
+                pid = template.fork(arguments, env, cwd, fds)
+            except (OSError, ValueError, KeyError):  # the template has gone
+                return await super().launch_kernel(cmd, **kwargs)
         self.process = ForkedProcess(pid)
         self.pid = self.pgid = pid
         self.cwd = cwd

@@ -155,12 +155,22 @@ def test_an_endless_cell_is_interrupted(kernels):
     """nbval's cell time limit interrupts the kernel (SIGINT to its process group)."""
     kernel = kernels(forked=True)
     assert kernel.forked
-    kernel.client.execute("while True:\n    pass")
+    endless = kernel.client.execute("while True:\n    pass")
     time.sleep(0.5)
     kernel.manager.interrupt_kernel()
     reply = kernel.client.get_shell_msg(timeout=20)
     assert reply["content"]["status"] == "error"
     assert reply["content"]["ename"] == "KeyboardInterrupt"
+    # It runs the next cell, once it is idle again: until then, after an error,
+    # ipykernel aborts whatever was sent in the meantime (an ordinary kernel too).
+    while True:
+        message = kernel.client.get_iopub_msg(timeout=20)
+        if (
+            message["parent_header"].get("msg_id") == endless
+            and message["msg_type"] == "status"
+            and message["content"]["execution_state"] == "idle"
+        ):
+            break
     assert kernel.stdout("print(1 + 1)") == "2\n"
 
 
@@ -209,3 +219,14 @@ def test_no_process_is_left_behind(kernels):
     template.close()
     assert template.process.returncode is not None
     assert _gone(second_pid)
+
+
+def test_a_template_gone_means_an_ordinary_kernel(kernels):
+    """A template that stopped, or stopped answering, is passed over."""
+    env = {**os.environ, "LABS_TEST_TEMPLATE": "gone"}
+    assert kernels(forked=True, env=env).forked
+    template = forked_kernels.template_for(env)
+    os.unlink(template.path)  # still running, but nobody can reach it
+    assert not kernels(forked=True, env=env).forked
+    template.close()  # and stopped
+    assert not kernels(forked=True, env=env).forked
