@@ -213,7 +213,9 @@ def matrix_products(sizes, repeats=21):
     A convolution whose forward multiplies (rows x inner) by (inner x columns) needs
     that product, the weight gradient (rows x columns) by (columns x inner) and the
     input gradient (inner x rows) by (rows x columns). labs makes exactly these three
-    calls; the time numpy takes for them alone is as fast as labs' way can go.
+    calls, the weight gradient the other way round, (inner x columns) by (columns x
+    rows), when inner is the larger, as :func:`labs.kernels.conv_weight_grad` does;
+    the time numpy takes for them alone is as fast as labs' way can go.
     """
     rows, inner, columns = sizes
     rng = np.random.default_rng(0)
@@ -229,7 +231,10 @@ def matrix_products(sizes, repeats=21):
 
     def products():
         weight @ cols
-        grad @ cols.T
+        if inner > rows:
+            cols @ grad.T
+        else:
+            grad @ cols.T
         weight.T @ grad
 
     return median_seconds(products, repeats)
