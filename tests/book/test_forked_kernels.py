@@ -105,7 +105,7 @@ from ipykernel.kernelapp import IPKernelApp
 app = IPKernelApp.instance()
 print(json.dumps({
     "argv[0]": os.path.basename(sys.argv[0]),
-    "path[0] is the working folder": sys.path[0] == os.getcwd(),
+    "sys.path": sys.path,
     "working folder": os.getcwd(),
     "executable": sys.executable,
     "parent_handle": app.parent_handle == int(os.environ["JPY_PARENT_PID"]),
