@@ -66,8 +66,13 @@ _LIBRARY_FILTERS: list = []
 PER_KERNEL = ("JPY_", "PYTEST_CURRENT_TEST")
 
 
+def possible() -> bool:
+    """On Linux: os.fork, and /proc, through which a forked kernel is watched."""
+    return hasattr(os, "fork") and os.path.isdir("/proc/self")
+
+
 def enabled() -> bool:
-    return os.environ.get("LABS_FORKED_KERNELS") == "1" and hasattr(os, "fork")
+    return os.environ.get("LABS_FORKED_KERNELS") == "1" and possible()
 
 
 # --------------------------------------------------------------------------------------
@@ -359,7 +364,8 @@ class ForkedKernelProvisioner(LocalProvisioner):
         env = dict(kwargs.get("env") or os.environ)
         if not kwargs.get("independent"):  # as jupyter_client's launcher does
             env["JPY_PARENT_PID"] = str(os.getpid())
-        template = template_for(env) if arguments is not None else None
+        usable = arguments is not None and possible()
+        template = template_for(env) if usable else None
         with open(os.devnull, "r+b") as devnull:
             fds = _fds(kwargs, devnull.fileno())
             if template is None or fds is None:

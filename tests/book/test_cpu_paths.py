@@ -16,6 +16,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from .. import forked_kernels
 from ..paths import ROOT
 from .test_forked_kernels import Kernel
 
@@ -60,6 +61,8 @@ def test_variant_switches_move_the_arithmetic(name, native):
     # The re-runs fork each notebook's kernel from a template that imported the
     # libraries under these switches (tests/forked_kernels.py): a forked kernel must
     # compute as this fresh process did.
+    if not forked_kernels.possible():
+        return  # the re-runs start ordinary kernels here
     kernel = Kernel(forked=True, env=cpu_paths.environment(name))
     try:
         assert kernel.forked

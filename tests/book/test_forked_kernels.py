@@ -19,7 +19,9 @@ from jupyter_client.manager import KernelManager
 from .. import forked_kernels
 from ..paths import ROOT
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+pytestmark = pytest.mark.skipif(
+    not forked_kernels.possible(), reason="forked kernels need os.fork and /proc"
+)
 
 
 class _Specs(KernelSpecManager):
@@ -230,3 +232,13 @@ def test_a_template_gone_means_an_ordinary_kernel(kernels):
     assert not kernels(forked=True, env=env).forked
     template.close()  # and stopped
     assert not kernels(forked=True, env=env).forked
+
+
+def test_where_forking_is_not_possible_kernels_start_the_ordinary_way(
+    kernels, monkeypatch
+):
+    """Without os.fork or /proc (macOS, say), the provisioner launches as usual."""
+    monkeypatch.setattr(forked_kernels, "possible", lambda: False)
+    kernel = kernels(forked=True)
+    assert not kernel.forked
+    assert kernel.stdout("print('runs')") == "runs\n"
