@@ -43,6 +43,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import selectors
 import signal
 import socket
 import subprocess
@@ -81,7 +82,6 @@ def enabled() -> bool:
 
 
 def _serve(path: str, modules: list[str]) -> None:
-    import selectors
     import warnings
 
     # `python forked_kernels.py` put this folder first on the path; a kernel has not
@@ -157,12 +157,20 @@ def _serve(path: str, modules: list[str]) -> None:
                     os.killpg(pid, signal.SIGKILL)
 
 
-def _parent(pid: int) -> int | None:
+def _stat(pid: int) -> list[str] | None:
+    """A process's state and what follows it in /proc/PID/stat (the parent's id is
+    second), or None when there is no such process."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
-            return int(stat.read().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
+            # after the command's name, which is in parentheses and may hold anything
+            return stat.read().rsplit(")", 1)[1].split()
+    except OSError:
         return None
+
+
+def _parent(pid: int) -> int | None:
+    fields = _stat(pid)
+    return int(fields[1]) if fields else None
 
 
 def _become_kernel(request: dict, fds: list[int]) -> None:
@@ -226,12 +234,11 @@ def _libraries_imported_last() -> None:
 class _Template:
     """One template process, for one environment."""
 
-    def __init__(self, env: dict, modules=None):
-        modules = PRELOAD if modules is None else modules
+    def __init__(self, env: dict):
         self.folder = tempfile.TemporaryDirectory(prefix="labs-kernels-")
         self.path = os.path.join(self.folder.name, "template.sock")
         self.process = subprocess.Popen(
-            [sys.executable, __file__, self.path, *modules],
+            [sys.executable, __file__, self.path, *PRELOAD],
             env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -239,8 +246,6 @@ class _Template:
         )
         # "ready" once imported (about 2 s); anything else, or nothing within the
         # time a kernel has to start, and the kernels start the ordinary way
-        import selectors
-
         with selectors.DefaultSelector() as selector:
             selector.register(self.process.stdout, selectors.EVENT_READ)
             answered = selector.select(timeout=STARTUP_TIMEOUT)
@@ -296,12 +301,8 @@ class ForkedProcess:
 
     def poll(self):
         if self.returncode is None:
-            try:
-                with open(f"/proc/{self.pid}/stat") as stat:
-                    state = stat.read().rsplit(")", 1)[1].split()[0]
-            except (OSError, IndexError):
-                state = "gone"
-            if state in ("gone", "Z", "X"):
+            fields = _stat(self.pid)
+            if fields is None or fields[0] in ("Z", "X"):
                 # the template reaped it; its exit status is not known here
                 self.returncode = 0
         return self.returncode
@@ -364,11 +365,12 @@ class ForkedKernelProvisioner(LocalProvisioner):
         env = dict(kwargs.get("env") or os.environ)
         if not kwargs.get("independent"):  # as jupyter_client's launcher does
             env["JPY_PARENT_PID"] = str(os.getpid())
-        usable = arguments is not None and possible()
-        template = template_for(env) if usable else None
         with open(os.devnull, "r+b") as devnull:
             fds = _fds(kwargs, devnull.fileno())
-            if template is None or fds is None:
+            usable = arguments is not None and fds is not None and possible()
+            # a template is started only for a kernel it can serve
+            template = template_for(env) if usable else None
+            if template is None:
                 return await super().launch_kernel(cmd, **kwargs)
             cwd = str(kwargs.get("cwd") or os.getcwd())
             try:

@@ -111,6 +111,11 @@ def test_planted_verdict_survives_hostile_conditions(checker, mistake):
     assert hostile.message == plain.message
 
 
+def _loops(behaviour: str) -> bool:
+    """Whether the hostile answer never returns (its verdict says the call was cut)."""
+    return "did not return within" in BEHAVIOURS[behaviour][2]
+
+
 @pytest.fixture
 def short_time_limits(monkeypatch, behaviour):
     """Time limits short enough for a test: 0.1 s per call for an answer that loops,
@@ -120,8 +125,7 @@ def short_time_limits(monkeypatch, behaviour):
     about a hundred cases is 20 CPU seconds less. The others keep 0.3 s, so that a
     stall of the machine cannot make a quick answer look like a loop.
     """
-    loops = "did not return within" in BEHAVIOURS[behaviour][2]
-    limit = 0.1 if loops else 0.3
+    limit = 0.1 if _loops(behaviour) else 0.3
     monkeypatch.setattr(_core, "CALL_LIMIT", limit)
     monkeypatch.setattr(_core, "EVIDENCE_BUDGET", 0.5)
     return limit
@@ -139,7 +143,7 @@ def test_hostile_learner_gets_a_clear_verdict(checker, behaviour, short_time_lim
     assert result.status == status, result.message
     if behaviour not in ("returns-garbage",):
         assert phrase in " ".join(result.message.split()), result.message
-    if "did not return within" in phrase:
+    if _loops(behaviour):
         # cut within the call's limit, plus generous slack for a busy machine
         assert elapsed < short_time_limits + 10, elapsed
     if behaviour == "prints-5000-lines":
